@@ -1,0 +1,130 @@
+import type { JsonValue } from './canonical';
+import { problem, type Problem, type Span } from './problems';
+
+/**
+ * Where a container and each of its entries stand in the source text. Spans are kept in flat
+ * number arrays (four per object member: key start/end, value start/end; two per array item)
+ * because a Map or a span object per entry doubles parse time on megabyte documents through GC.
+ */
+export interface ContainerLocation {
+  start: number;
+  end: number;
+  /** Objects: member names in source order (duplicates excluded), beside `spans`. */
+  names?: string[];
+  spans: number[];
+}
+
+/** The spans of the node at a JSON path: its key (when it is an object member) and its value. */
+export interface NodeLocation {
+  key?: Span;
+  value: Span;
+}
+
+export type JsonPath = readonly (string | number)[];
+
+/**
+ * The JSON data of a document with a side table of source spans, so that every later stage
+ * (schema validation, section hashes, lenses) speaks about the text without parsing it again.
+ */
+export class LocatedValue {
+  constructor(
+    readonly value: JsonValue | undefined,
+    readonly rootSpan: Span,
+    private readonly locations: WeakMap<object, ContainerLocation>,
+  ) {}
+
+  /** The deepest node on `path` that exists; `exact` says whether the whole path was found. */
+  locate(path: JsonPath): NodeLocation & { exact: boolean } {
+    let current: JsonValue | undefined = this.value;
+    let found: NodeLocation = { value: this.rootSpan };
+    for (const segment of path) {
+      if (current === null || typeof current !== 'object') return { ...found, exact: false };
+      const location = this.locations.get(current);
+      if (!location) return { ...found, exact: false };
+      const spans = location.spans;
+      if (Array.isArray(current)) {
+        const index = Number(segment);
+        if (!(index >= 0 && 2 * index + 1 < spans.length)) return { ...found, exact: false };
+        found = { value: { start: spans[2 * index], end: spans[2 * index + 1] } };
+        current = current[index];
+      } else {
+        const i = location.names?.indexOf(String(segment)) ?? -1;
+        if (i < 0) return { ...found, exact: false };
+        found = { key: { start: spans[4 * i], end: spans[4 * i + 1] }, value: { start: spans[4 * i + 2], end: spans[4 * i + 3] } };
+        current = current[String(segment)];
+      }
+    }
+    return { ...found, exact: true };
+  }
+}
+
+/** Builds objects and arrays with their locations, and applies the checks every parser shares. */
+export class LocatedBuilder {
+  readonly locations = new WeakMap<object, ContainerLocation>();
+  readonly problems: Problem[] = [];
+
+  newObject(start: number): { [key: string]: JsonValue } {
+    const object: { [key: string]: JsonValue } = {};
+    this.locations.set(object, { start, end: start, names: [], spans: [] });
+    return object;
+  }
+
+  newArray(start: number): JsonValue[] {
+    const array: JsonValue[] = [];
+    this.locations.set(array, { start, end: start, spans: [] });
+    return array;
+  }
+
+  /** Sets the end of a container once it is known. */
+  finish(container: object, end: number): void {
+    const location = this.locations.get(container);
+    if (location) location.end = end;
+  }
+
+  addItem(array: JsonValue[], value: JsonValue, start: number, end: number): void {
+    array.push(value);
+    this.locations.get(array)?.spans.push(start, end);
+  }
+
+  /** Adds a member; a duplicate key is an error at the second key (JSON readers disagree on which wins). */
+  addMember(object: { [key: string]: JsonValue }, key: string, keyStart: number, keyEnd: number, value: JsonValue, valueStart: number, valueEnd: number): void {
+    if (Object.prototype.hasOwnProperty.call(object, key)) {
+      this.problems.push(
+        problem({ start: keyStart, end: keyEnd }, `Duplicate key ${JSON.stringify(key)}: it is already defined above, and JSON readers disagree on which one wins.`, 'duplicate-key'),
+      );
+      return;
+    }
+    if (key === '__proto__') {
+      Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    } else {
+      object[key] = value;
+    }
+    const location = this.locations.get(object);
+    if (location) {
+      location.names?.push(key);
+      location.spans.push(keyStart, keyEnd, valueStart, valueEnd);
+    }
+  }
+
+  /** A number JSON can carry faithfully, or a problem and `null`. */
+  checkNumber(n: number, span: Span, source: string): JsonValue {
+    if (!Number.isFinite(n)) {
+      this.problems.push(problem(span, `${source} is not a finite number; JSON and Go's float64 have no NaN or infinities, so replicas cannot decode it.`, 'json-non-finite'));
+      return null;
+    }
+    if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
+      this.problems.push(
+        problem(span, `${source} is beyond 2^53 and is stored as the nearest float64 (${n}); quote it if the digits matter.`, 'json-precision', 'warning'),
+      );
+    }
+    return n;
+  }
+
+  nonStringKey(span: Span, key: unknown): void {
+    const kind = key === null ? 'null' : typeof key;
+    const shown = key === null ? 'null' : String(key);
+    this.problems.push(
+      problem(span, `Key ${shown} is a ${kind}; JSON object keys must be strings. Quote it: "${shown}".`, 'json-non-string-key'),
+    );
+  }
+}

@@ -1,0 +1,39 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import configDocumentSchema from '../../schemas/config-document.schema.json';
+import driftPolicySchema from '../../schemas/drift-policy.schema.json';
+import poolsSchema from '../../schemas/pools.schema.json';
+import timeoutsSchema from '../../schemas/timeouts.schema.json';
+
+/**
+ * The JSON Schemas in schemas/ compiled once, on first use (compiling costs tens of milliseconds,
+ * which activation should not pay). The same files serve Red Hat's YAML extension through
+ * `yamlValidation`, so editor completion and DriftLens diagnostics read one source.
+ */
+export type SchemaName = 'config-document' | 'drift-policy' | 'pools' | 'timeouts';
+
+let ajv: Ajv | undefined;
+const compiled = new Map<SchemaName, ValidateFunction>();
+
+function instance(): Ajv {
+  if (ajv) return ajv;
+  ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
+  // Annotations that VS Code's JSON service and yaml-language-server understand; ajv only carries them.
+  for (const keyword of ['markdownDescription', 'patternErrorMessage', 'errorMessage', 'deprecationMessage']) {
+    ajv.addKeyword({ keyword });
+  }
+  ajv.addSchema(poolsSchema, 'pools.schema.json');
+  ajv.addSchema(timeoutsSchema, 'timeouts.schema.json');
+  ajv.addSchema(configDocumentSchema, 'config-document.schema.json');
+  ajv.addSchema(driftPolicySchema, 'drift-policy.schema.json');
+  return ajv;
+}
+
+export function validatorFor(name: SchemaName): ValidateFunction {
+  let validate = compiled.get(name);
+  if (!validate) {
+    validate = instance().getSchema(`${name}.schema.json`);
+    if (!validate) throw new Error(`schema ${name} is not registered`);
+    compiled.set(name, validate);
+  }
+  return validate;
+}
