@@ -48,6 +48,7 @@ async function main() {
       entryPoints: ['src/cli/main.ts'],
       outfile: 'dist/cli.js',
       banner: { js: '#!/usr/bin/env node' },
+      define: { DRIFTLENS_VERSION: JSON.stringify(require('./package.json').version) },
     }),
   ]);
   if (watch) {

@@ -166,6 +166,11 @@ export function computeSectionHash(section: SectionName, raw: JsonValue): Sectio
   const validate = validatorFor(section);
   const valid = validate(normalised.value) as boolean;
   if (!valid) return { section, normalised, errors: [...(validate.errors ?? [])] };
+  return hashValidSection(section, normalised);
+}
+
+/** The hash of a section already known to be valid (validated as part of its document). */
+export function hashValidSection(section: SectionName, normalised: NormalisedSection): SectionHashResult {
   const canonical = canonicalJson(normalised.value);
   return { section, hash: sha256Hex(canonical), canonical, normalised, errors: [] };
 }

@@ -28,7 +28,7 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
   for (const warning of document.warnings) {
     problems.push(problem(spanOf(warning.pos, text), humanizeYamlMessage(warning.message), 'yaml-warning', 'warning'));
   }
-  const composer = new Composer(document);
+  const composer = new Composer(document, text);
   const contents = document.contents as YamlNode | null;
   const value = contents ? composer.convert(contents) : null;
   const rootSpan = contents?.range ? { start: contents.range[0], end: contents.range[1] } : { start: 0, end: 0 };
@@ -52,11 +52,18 @@ class Composer {
   private readonly inProgress = new Set<YamlNode>();
   private bombReported = false;
 
-  constructor(private readonly document: Document) {}
+  constructor(
+    private readonly document: Document,
+    private readonly text: string,
+  ) {}
 
+  /** A node's span without the line breaks `yaml` counts into block collections. */
   private span(node: YamlNode | null | undefined, fallback: number): Span {
     const range = node?.range;
-    return range ? { start: range[0], end: range[1] } : { start: fallback, end: fallback };
+    if (!range) return { start: fallback, end: fallback };
+    let end = range[1];
+    while (end > range[0] && /[ \t\r\n]/.test(this.text[end - 1])) end--;
+    return { start: range[0], end };
   }
 
   convert(node: YamlNode, insideAlias = false): JsonValue {

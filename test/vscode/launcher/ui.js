@@ -71,7 +71,6 @@ async function runCommand(page, title, { timeoutMs = 30e3 } = {}) {
     if (row) {
       await acceptRow(page, row);
       // Done when the palette no longer shows our query (it closed, or the command opened its own input).
-      const box = page.locator(QUICK_INPUT_BOX);
       try {
         await page.waitForFunction(
           ([sel, q]) => { const el = document.querySelector(sel); return !el || el.offsetParent === null || el.value !== q; },
@@ -79,7 +78,6 @@ async function runCommand(page, title, { timeoutMs = 30e3 } = {}) {
       } catch (e) {
         throw timeoutError(`the command palette to accept "${title}"`, 5000, e);
       }
-      void box;
       return;
     }
     if (Date.now() >= deadline) {
@@ -115,11 +113,8 @@ async function openFile(page, relativePath, { timeoutMs = 30e3 } = {}) {
 
 /** Shows the Problems panel and returns its rows' accessible text ([] when there are none). */
 async function showProblems(page, { timeoutMs = 15e3 } = {}) {
-  await runCommand(page, 'View: Focus Problems', { timeoutMs }).catch(async () => {
-    // Title differs across versions; the keybinding is stable.
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+Shift+M');
-  });
+  // A "focus" command, not Ctrl+Shift+M: that one toggles and would hide an open panel.
+  await runCommand(page, 'Problems: Focus on Problems View', { timeoutMs });
   const panel = page.locator('.markers-panel');
   await waitVisible(panel, 'the Problems panel (.markers-panel)', timeoutMs);
   return panel.locator('.monaco-list-row').evaluateAll((rows) =>
@@ -127,19 +122,33 @@ async function showProblems(page, { timeoutMs = 15e3 } = {}) {
 }
 
 /**
- * Returns the messages of the notifications: visible toasts, plus the notification center
- * (info toasts are sometimes only a dot on the bell). Leaves the center closed.
+ * Returns the messages of the notifications: visible toasts, plus the notification center,
+ * because info messages often only light the bell (no toast) in this headless browser.
+ * Leaves the center closed. With `expect` (string or RegExp), first waits until a message
+ * containing it is listed: messages from the extension host arrive after the command returns.
  */
-async function readNotifications(page, { timeoutMs = 15e3 } = {}) {
+async function readNotifications(page, { expect, timeoutMs = 15e3 } = {}) {
   const texts = new Set();
   const grab = async (sel) => {
     for (const t of await page.locator(sel).allTextContents()) if (t.trim()) texts.add(t.trim());
   };
   await grab('.notification-toast .notification-list-item-message');
+  const center = page.locator('.notifications-center');
   await runCommand(page, 'Notifications: Show Notifications', { timeoutMs });
-  await waitVisible(page.locator('.notifications-center'), 'the notification center', timeoutMs);
-  await grab('.notifications-center .notification-list-item-message');
-  await runCommand(page, 'Notifications: Hide Notifications', { timeoutMs }).catch(() => page.keyboard.press('Escape'));
+  try {
+    await waitVisible(center, 'the notification center', timeoutMs);
+    if (expect !== undefined) {
+      // The open center lists new notifications live, so waiting here sees late arrivals too.
+      await waitForText(page, '.notifications-center .notification-list-item-message', expect,
+        { timeoutMs, what: `a notification containing ${JSON.stringify(String(expect))}` });
+    }
+    await grab('.notifications-center .notification-list-item-message');
+  } finally {
+    // "Hide Notifications" is not offered in the palette; Escape closes the focused center.
+    await page.keyboard.press('Escape');
+    await center.waitFor({ state: 'hidden', timeout: 5000 })
+      .catch((e) => { throw timeoutError('the notification center to close after Escape', 5000, e); });
+  }
   return [...texts];
 }
 

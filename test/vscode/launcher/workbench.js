@@ -20,6 +20,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 // ---------------------------------------------------------------- process cleanup
 // Every live workbench, so a signal or an early exit still kills what we started.
 const live = new Set();
+const helpers = new Set(); // short-lived children (the install script) to kill on exit
 let handlersInstalled = false;
 function installExitHandlers() {
   if (handlersInstalled) return;
@@ -37,7 +38,10 @@ function installExitHandlers() {
   }
   // Last resort (uncaught error, process.exit from a caller): only sync work is possible here.
   // playwright-core installs its own 'exit' hook that kills the browser it launched.
-  process.on('exit', () => { for (const w of live) w._killSync(); });
+  process.on('exit', () => {
+    for (const w of live) w._killSync();
+    for (const c of helpers) { try { c.kill('SIGKILL'); } catch { /* already gone */ } }
+  });
 }
 
 function killGroup(pid, signal) {
@@ -52,6 +56,7 @@ function ensureCodeServer() {
     // The first install compiles native modules (~4 min); later calls return at once.
     const child = execFile('bash', [ENSURE_SCRIPT], { maxBuffer: 1 << 20, timeout: 15 * 60e3 },
       (err, stdout) => {
+        helpers.delete(child);
         if (err) return reject(new Error(`ensure-workbench.sh failed: ${err.message}`));
         const launcher = stdout.trim().split('\n').pop();
         if (!launcher || !fs.existsSync(launcher)) {
@@ -59,6 +64,7 @@ function ensureCodeServer() {
         }
         resolve(launcher);
       });
+    helpers.add(child);
     child.stderr.pipe(process.stderr); // install progress, if any
   });
 }
@@ -88,6 +94,7 @@ async function waitForHealthz(port, proc, timeoutMs, outputTail) {
   const url = `http://127.0.0.1:${port}/healthz`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (proc.spawnError) throw new Error(`could not start code-server: ${proc.spawnError.message}`);
     if (proc.exitCode !== null || proc.signalCode !== null) {
       throw new Error(`code-server exited (${proc.exitCode ?? proc.signalCode}) before ${url} answered:\n${outputTail()}`);
     }
@@ -138,6 +145,7 @@ async function startWorkbench(o) {
 
   // Short per-run dir: code-server puts unix sockets under XDG_RUNTIME_DIR/TMPDIR and
   // socket paths are limited to ~107 bytes, so keep it near the root.
+  const port = await freePort();
   const runDir = fs.mkdtempSync('/tmp/dlw-');
   const d = (name) => { const p = path.join(runDir, name); fs.mkdirSync(p, { recursive: true, mode: 0o700 }); return p; };
   const dirs = { config: d('c'), data: d('d'), cache: d('k'), tmp: d('t'), runtime: d('r'),
@@ -152,9 +160,11 @@ async function startWorkbench(o) {
     'extensions.ignoreRecommendations': true,
     'update.mode': 'none',
     'security.workspace.trust.enabled': false,
+    // 1.139 opens a Chat side bar and an agent host by default: noise in screenshots, CPU.
+    'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
     ...(o.userSettings || {}),
   });
-  const port = await freePort();
   const configFile = path.join(runDir, 'config.yaml');
   fs.writeFileSync(configFile, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
 
@@ -179,6 +189,7 @@ async function startWorkbench(o) {
   // detached => own process group, so close() can kill the server and everything it forked.
   const server = spawn(launcher, args, { env, cwd: runDir, detached: true, stdio: ['ignore', serverLogFd, serverLogFd] });
   fs.closeSync(serverLogFd); // the child holds its own copy
+  server.on('error', (e) => { server.spawnError = e; }); // e.g. launcher not executable; seen by waitForHealthz
   const outputTail = () => { try { return fs.readFileSync(serverLog, 'utf8').slice(-3000); } catch { return ''; } };
 
   let context = null;

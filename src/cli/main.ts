@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { CliError } from './documentInput';
+import { registerHashCommand } from './hashCommand';
+import { registerValidateCommand } from './validateCommand';
+
+// Injected by esbuild from package.json; "dev" when run from compiled tests.
+declare const DRIFTLENS_VERSION: string | undefined;
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('driftlens')
+    .description('Author, publish and watch runtime config across replicas (Cordum protocol).')
+    .version(typeof DRIFTLENS_VERSION === 'string' ? DRIFTLENS_VERSION : 'dev')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerValidateCommand(program);
+  registerHashCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CliError) {
+      process.stderr.write(`driftlens: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`driftlens: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

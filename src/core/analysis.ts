@@ -1,0 +1,150 @@
+import type { JsonValue } from './canonical';
+import type { DocumentKind } from './classify';
+import { parseDocumentText, type DocumentFormat, type ParsedDocument } from './document';
+import type { JsonPath } from './documentModel';
+import { policyFromData, policySemanticProblems, type DriftPolicy } from './policy';
+import { problem, type Problem, type Span } from './problems';
+import { validatorFor, type SchemaName } from './schemas';
+import { HASH_GATED_SECTIONS, hashValidSection, normaliseSection, type NormalisedSection, type SectionName } from './sectionHash';
+import { pointerToPath, schemaErrorsToProblems } from './validation';
+
+/**
+ * One pass over a document version: parse, validate, hash. Diagnostics, hash lenses, the CLI and
+ * publishing all read this result, so a document is never parsed twice for one version.
+ */
+
+export interface SectionInfo {
+  name: SectionName;
+  /** Where the section starts (its key in a config document, the first line of a section file). */
+  anchor: Span;
+  /** What replicas compute; absent when the section is invalid (replicas then keep their last applied hash). */
+  hash?: string;
+  /** The exact canonical JSON the hash covers. */
+  canonical?: string;
+  /** Why there is no hash. */
+  reason?: string;
+}
+
+export interface DocumentAnalysis {
+  kind: DocumentKind;
+  parsed: ParsedDocument;
+  problems: Problem[];
+  sections: SectionInfo[];
+  /** For config documents: whether the text is the Redis envelope rather than the bare data map. */
+  isEnvelope: boolean;
+  /** For config documents: the data map (what is published); for section files: the section. */
+  data?: JsonValue;
+  /** For drift policies: the policy read from the document (only when it has no errors). */
+  policy?: DriftPolicy;
+}
+
+export interface AnalyzeOptions {
+  /** Which sections are hash-gated (from the drift policy); Cordum gates pools and timeouts. */
+  sections?: readonly SectionName[];
+}
+
+type Obj = { [key: string]: JsonValue };
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const SYNTAX_CODES = new Set(['yaml-syntax', 'json-syntax', 'document-too-large']);
+
+function firstLine(span: Span, text: string): Span {
+  const lineEnd = text.indexOf('\n', span.start);
+  return { start: span.start, end: lineEnd === -1 ? Math.max(span.start, span.end) : Math.min(Math.max(span.end, span.start), lineEnd) };
+}
+
+export function analyzeDocument(text: string, format: DocumentFormat, kind: DocumentKind, options: AnalyzeOptions = {}): DocumentAnalysis {
+  const parsed = parseDocumentText(text, format);
+  const problems: Problem[] = [...parsed.problems];
+  const analysis: DocumentAnalysis = { kind, parsed, problems, sections: [], isEnvelope: false };
+  const root = parsed.located.value;
+  if (root === undefined || problems.some((p) => SYNTAX_CODES.has(p.code))) return analysis;
+  if (root === null) {
+    problems.push(problem({ start: 0, end: 0 }, 'The document is empty.', 'empty-document'));
+    return analysis;
+  }
+  const located = parsed.located;
+  const gated = options.sections ?? HASH_GATED_SECTIONS;
+
+  if (kind === 'policy') {
+    const validate = validatorFor('drift-policy');
+    if (!validate(root)) {
+      problems.push(...schemaErrorsToProblems(validate.errors ?? [], { located, text }));
+    } else {
+      problems.push(...policySemanticProblems(located));
+      analysis.policy = policyFromData(root);
+    }
+    return analysis;
+  }
+
+  // The view replicas validate: each gated section normalised as Cordum does before its schema.
+  let base: JsonPath = [];
+  let data: JsonValue = root;
+  if (kind === 'config') {
+    analysis.isEnvelope = isObject(root) && Object.prototype.hasOwnProperty.call(root, 'data');
+    if (analysis.isEnvelope) {
+      base = ['data'];
+      data = (root as Obj).data;
+    }
+  }
+  analysis.data = data;
+  const normalised = new Map<SectionName, NormalisedSection>();
+  let view: JsonValue;
+  if (kind === 'config') {
+    let viewData: JsonValue = data;
+    if (isObject(data)) {
+      viewData = { ...data };
+      for (const name of gated) {
+        if (Object.prototype.hasOwnProperty.call(data, name)) {
+          const n = normaliseSection(name, data[name]);
+          normalised.set(name, n);
+          viewData[name] = n.value;
+        }
+      }
+    }
+    view = analysis.isEnvelope ? { ...(root as Obj), data: viewData } : viewData;
+  } else {
+    const n = normaliseSection(kind, root);
+    normalised.set(kind, n);
+    view = n.value;
+  }
+
+  const schema: SchemaName = kind === 'config' ? 'config-document' : kind;
+  const validate = validatorFor(schema);
+  const valid = validate(view) as boolean;
+  const errors = valid ? [] : [...(validate.errors ?? [])];
+  const sectionOf = (instancePath: string): SectionName | undefined => {
+    const path = pointerToPath(instancePath);
+    if (kind !== 'config') return kind;
+    const name = path[base.length];
+    return path.length > base.length && base.every((b, i) => path[i] === b) && normalised.has(name as SectionName) ? (name as SectionName) : undefined;
+  };
+  const sourcePath = (path: JsonPath): JsonPath => {
+    if (kind !== 'config') return normalised.get(kind)!.sourcePath(path);
+    const name = path[base.length] as SectionName;
+    const n = normalised.get(name);
+    if (!n || path.length <= base.length || !base.every((b, i) => path[i] === b)) return path;
+    return [...base, name, ...n.sourcePath(path.slice(base.length + 1))];
+  };
+  // A value JSON cannot hold was already reported (and read as null): its type error would be noise.
+  const unrepresentable = new Set(problems.filter((p) => p.code === 'json-non-finite').map((p) => p.span.start));
+  problems.push(...schemaErrorsToProblems(errors, { located, sourcePath, text }).filter((p) => !unrepresentable.has(p.span.start)));
+
+  for (const [name, n] of normalised) {
+    const sectionPath = kind === 'config' ? [...base, name] : [];
+    for (const ignored of n.ignored) {
+      const at = located.locate([...sectionPath, ignored.key]);
+      problems.push(problem(at.key ?? at.value, ignored.reason, 'ignored-by-replicas', 'warning'));
+    }
+    const where = located.locate(sectionPath);
+    const anchor = kind === 'config' ? (where.key ?? where.value) : firstLine(located.rootSpan, text);
+    const sectionErrors = errors.filter((e) => sectionOf(e.instancePath) === name).length;
+    if (sectionErrors > 0) {
+      analysis.sections.push({ name, anchor, reason: `${sectionErrors} schema error${sectionErrors === 1 ? '' : 's'}: replicas reject this ${name} section and keep the one they applied last.` });
+    } else {
+      const result = hashValidSection(name, n);
+      analysis.sections.push({ name, anchor, hash: result.hash, canonical: result.canonical });
+    }
+  }
+  return analysis;
+}
+

@@ -1,0 +1,70 @@
+import type { JsonValue } from './canonical';
+import type { LocatedValue } from './documentModel';
+import { formatDuration, parseBound, parseGoDuration, type Bound } from './duration';
+import { problem, type Problem } from './problems';
+import type { SectionName } from './sectionHash';
+
+/** The drift policy as the rest of DriftLens uses it (read from a document the schema accepted). */
+export interface DriftPolicy {
+  configKey: string;
+  subject: string;
+  pollIntervalMs: number;
+  envOverride?: string;
+  sections: SectionName[];
+  slo: { notificationOk: Bound; notificationLost: Bound };
+}
+
+/** Cordum's defaults: what replicas do when no policy says otherwise. */
+export const DEFAULT_POLICY: DriftPolicy = {
+  configKey: 'cfg:system:default',
+  subject: 'sys.config.changed',
+  pollIntervalMs: 30_000,
+  envOverride: 'SCHEDULER_CONFIG_RELOAD_INTERVAL',
+  sections: ['pools', 'timeouts'],
+  slo: { notificationOk: { inclusive: true, ms: 5_000 }, notificationLost: { inclusive: true, ms: 30_000 } },
+};
+
+type Obj = { [key: string]: JsonValue };
+const obj = (v: JsonValue | undefined): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {});
+
+/** Reads a schema-valid policy document; fields that do not parse fall back to the defaults. */
+export function policyFromData(data: JsonValue | undefined): DriftPolicy {
+  const control = obj(obj(data).drift_control);
+  const str = (v: JsonValue | undefined) => (typeof v === 'string' ? v : undefined);
+  const sections = Array.isArray(obj(control.hash_gate).sections) ? (obj(control.hash_gate).sections as JsonValue[]).filter((s): s is SectionName => s === 'pools' || s === 'timeouts') : DEFAULT_POLICY.sections;
+  const slo = obj(control.convergence_slo);
+  return {
+    configKey: str(control.config_key) ?? DEFAULT_POLICY.configKey,
+    subject: str(obj(control.notifications).subject) ?? DEFAULT_POLICY.subject,
+    pollIntervalMs: parseGoDuration(str(obj(control.polling).interval) ?? '') ?? DEFAULT_POLICY.pollIntervalMs,
+    envOverride: str(obj(control.polling).env_override),
+    sections,
+    slo: {
+      notificationOk: parseBound(str(slo.notification_ok) ?? '') ?? DEFAULT_POLICY.slo.notificationOk,
+      notificationLost: parseBound(str(slo.notification_lost) ?? '') ?? DEFAULT_POLICY.slo.notificationLost,
+    },
+  };
+}
+
+/** Checks the schema cannot express: budgets that the polling interval makes impossible. */
+export function policySemanticProblems(located: LocatedValue): Problem[] {
+  const policy = policyFromData(located.value);
+  const problems: Problem[] = [];
+  const lostAt = located.locate(['drift_control', 'convergence_slo', 'notification_lost']);
+  const okAt = located.locate(['drift_control', 'convergence_slo', 'notification_ok']);
+  const { notificationOk, notificationLost } = policy.slo;
+  if (lostAt.exact && notificationLost.ms < policy.pollIntervalMs) {
+    problems.push(
+      problem(
+        lostAt.value,
+        `A lost notification is noticed only at the next poll (every ${formatDuration(policy.pollIntervalMs)}), so a ${formatDuration(notificationLost.ms)} budget cannot be met. Allow at least ${formatDuration(policy.pollIntervalMs)} or poll more often.`,
+        'slo-below-poll-interval',
+        'warning',
+      ),
+    );
+  }
+  if (okAt.exact && lostAt.exact && notificationOk.ms > notificationLost.ms) {
+    problems.push(problem(okAt.value, `notification_ok (${formatDuration(notificationOk.ms)}) is looser than notification_lost (${formatDuration(notificationLost.ms)}); the notification path should be the fast one.`, 'slo-inverted', 'warning'));
+  }
+  return problems;
+}

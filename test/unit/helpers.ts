@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { analyzeDocument } from '../../src/core/analysis';
+import type { DocumentKind } from '../../src/core/classify';
+import { formatForFileName } from '../../src/core/document';
+import { TextLines } from '../../src/core/textLines';
+
+/** The repository root, from out/test/unit (compiled) or test/unit. */
+export const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}out${path.sep}`) ? '../../..' : '../..');
+
+export function fixture(relative: string): string {
+  return readFileSync(path.join(ROOT, 'test/fixtures', relative), 'utf8');
+}
+
+/** "line:col severity code" (1-based) for each problem, sorted by position: what a person sees. */
+export function problemsAt(text: string, fileName: string, kind: DocumentKind): string[] {
+  const analysis = analyzeDocument(text, formatForFileName(fileName), kind);
+  const lines = new TextLines(text);
+  return [...analysis.problems]
+    .sort((a, b) => a.span.start - b.span.start)
+    .map((p) => {
+      const s = lines.positionAt(p.span.start);
+      const e = lines.positionAt(p.span.end);
+      return `${s.line + 1}:${s.character + 1}-${e.line + 1}:${e.character + 1} ${p.severity} ${p.code}`;
+    });
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { canonicalJson, type JsonValue } from '../../src/core/canonical';
+import { parseDocumentText } from '../../src/core/document';
+import { parseYamlFast } from '../../src/core/fastYaml';
+import { computeSectionHash } from '../../src/core/sectionHash';
+import { parseYamlComplete } from '../../src/core/yamlCompose';
+
+const RUNS = Number(process.env.FC_RUNS ?? 300);
+
+const name = fc.stringMatching(/^[a-z][a-z0-9._-]{0,12}$/);
+const oddString = fc.oneof(name, fc.string({ maxLength: 12 }), fc.constantFrom('true', 'null', '0x1F', '1e3', '- x', 'a: b', '#c', "it's", 'q"q', ' lead', 'trail ', '<&>', '\u2028'));
+const topicValue = fc.oneof(name, fc.array(name, { minLength: 1, maxLength: 3 }));
+const poolsSection = fc.record({
+  topics: fc.dictionary(name, topicValue, { minKeys: 1, maxKeys: 6 }),
+  pools: fc.dictionary(name, fc.record({ requires: fc.array(name, { maxLength: 3 }), status: fc.constantFrom('active', 'draining', 'inactive') }, { requiredKeys: ['requires'] }), { maxKeys: 5 }),
+});
+
+/** Any JSON value Go can carry (finite numbers, any strings). */
+const jsonValue: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    oddString,
+    fc.integer({ min: -1e9, max: 1e9 }),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(oddString, tie('value'), { maxKeys: 4 }),
+  ),
+})).value;
+
+function shuffleKeys(value: JsonValue, seed: number): JsonValue {
+  if (Array.isArray(value)) return value.map((v, i) => shuffleKeys(v, seed + i));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  const rotated = keys.map((_, i) => keys[(i + seed) % keys.length]).reverse();
+  const out: { [key: string]: JsonValue } = {};
+  for (const key of rotated) Object.defineProperty(out, key, { value: shuffleKeys(value[key], seed + 1), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+const styles = fc.record({
+  indent: fc.integer({ min: 1, max: 6 }),
+  stringType: fc.constantFrom('PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE') as fc.Arbitrary<'PLAIN' | 'QUOTE_DOUBLE' | 'QUOTE_SINGLE'>,
+  keyType: fc.constantFrom(null, 'PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE') as fc.Arbitrary<null | 'PLAIN' | 'QUOTE_DOUBLE' | 'QUOTE_SINGLE'>,
+  flowLevel: fc.constantFrom(undefined, 1, 2, 3),
+  seed: fc.nat(20),
+  json: fc.boolean(),
+});
+
+function render(value: JsonValue, style: { indent: number; stringType: 'PLAIN' | 'QUOTE_DOUBLE' | 'QUOTE_SINGLE'; keyType: null | 'PLAIN' | 'QUOTE_DOUBLE' | 'QUOTE_SINGLE'; flowLevel?: number; seed: number; json: boolean }): { text: string; format: 'yaml' | 'json' } {
+  const shuffled = shuffleKeys(value, style.seed);
+  if (style.json) return { text: JSON.stringify(shuffled, null, style.indent - 1), format: 'json' };
+  const text = stringify(shuffled, {
+    indent: style.indent,
+    defaultStringType: style.stringType,
+    defaultKeyType: style.keyType,
+    lineWidth: 0,
+    ...(style.flowLevel ? { collectionStyle: 'block' } : {}),
+  });
+  return { text, format: 'yaml' };
+}
+
+test('formatting never changes a section hash: key order, indentation, quoting, YAML vs JSON', () => {
+  fc.assert(
+    fc.property(poolsSection, styles, styles, (section, a, b) => {
+      const expected = computeSectionHash('pools', section).hash;
+      assert.ok(expected);
+      for (const style of [a, b]) {
+        const { text, format } = render({ pools: section } as JsonValue, style);
+        const parsed = parseDocumentText(text, format);
+        assert.deepEqual(parsed.problems, [], text);
+        const data = parsed.located.value as { pools: JsonValue };
+        assert.equal(computeSectionHash('pools', data.pools).hash, expected, text);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test('any change of a value changes the hash', () => {
+  fc.assert(
+    fc.property(poolsSection, fc.nat(), name, (section, pick, replacement) => {
+      const topics = Object.keys(section.topics);
+      const topic = topics[pick % topics.length];
+      const before = section.topics[topic];
+      const changed = typeof before === 'string' ? replacement : [...before.slice(0, -1), replacement];
+      fc.pre(JSON.stringify(changed) !== JSON.stringify(before));
+      const mutated = { ...section, topics: { ...section.topics, [topic]: changed } };
+      assert.notEqual(computeSectionHash('pools', mutated).hash, computeSectionHash('pools', section).hash);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test('any JSON value survives YAML and JSON rendering with identical canonical bytes', () => {
+  fc.assert(
+    fc.property(fc.dictionary(oddString, jsonValue, { minKeys: 1, maxKeys: 5 }), styles, (value, style) => {
+      const { text, format } = render(value, style);
+      const parsed = parseDocumentText(text, format);
+      assert.deepEqual(parsed.problems.filter((p) => p.severity === 'error'), [], text);
+      assert.equal(canonicalJson(parsed.located.value as JsonValue), canonicalJson(value), text);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test('where the fast reader answers, it agrees with the complete YAML reader (values and spans)', () => {
+  fc.assert(
+    fc.property(fc.dictionary(oddString, jsonValue, { minKeys: 1, maxKeys: 5 }), styles, (value, style) => {
+      const { text } = render(value, { ...style, json: false });
+      const fast = parseYamlFast(text);
+      if (!fast) return;
+      const complete = parseYamlComplete(text);
+      assert.equal(canonicalJson(fast.located.value as JsonValue), canonicalJson(complete.located.value as JsonValue), text);
+      for (const key of Object.keys(value)) {
+        assert.deepEqual(fast.located.locate([key]), complete.located.locate([key]), `${key} in\n${text}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+});
