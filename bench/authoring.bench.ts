@@ -1,0 +1,383 @@
+/**
+ * Authoring benchmark: what one keystroke costs once the debounce fires.
+ *
+ * For Cordum-shaped config documents of about 50 KB, 256 KB, 1 MB and 4 MB it times
+ *   - DriftLens `analyzeDocument(text, 'yaml', 'config')` (parse with spans, ajv validation, section hashes),
+ *   - yaml-language-server 2.0 `doValidation` of the same text against the same schema files,
+ *   - and, for reference, the `yaml` package's `parseDocument` and `js-yaml`'s `load` (parsers only).
+ *
+ * Every timed run sees a different text (one topic's pool name carries the run number), so no
+ * cache keyed by content or by document version can answer. Each (tool, size) pair runs in a fresh
+ * child process, so one tool's heap does not slow the other's garbage collection and the peak RSS
+ * growth can be attributed.
+ *
+ * Run: `npm run bench` (compiles, then `node out/bench/authoring.bench.js`).
+ */
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { parseDocument } from 'yaml';
+import { analyzeDocument } from '../src/core/analysis';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
+const SCHEMAS = path.join(ROOT, 'schemas');
+const MB = 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Documents
+
+interface SizeSpec {
+  label: string;
+  target: number;
+}
+
+const SIZES: SizeSpec[] = [
+  { label: '50 KB', target: 50 * 1024 },
+  { label: '256 KB', target: 256 * 1024 },
+  { label: '1 MB', target: 1 * MB },
+  { label: '4 MB', target: 4 * MB },
+];
+
+const indent = (text: string, by: string): string =>
+  text
+    .replace(/\s+$/, '')
+    .split('\n')
+    .map((line) => (line.length ? by + line : line))
+    .join('\n');
+
+/**
+ * The real Cordum pools.yaml and timeouts.yaml as the `pools` and `timeouts` sections of one data
+ * map (no envelope), the pools section scaled up with `job.team-N.process: pool-N` topics and
+ * `pool-N: {requires: []}` pools. `make(run)` returns the document whose middle topic routes to
+ * `pool-M-rRUN`, a flat string ready to hand over.
+ */
+class DocumentFactory {
+  readonly teams: number;
+  private readonly before: string;
+  private readonly after: string;
+  private readonly editedTopic: string;
+
+  constructor(target: number) {
+    const pools = readFileSync(path.join(FIXTURES, 'pools.yaml'), 'utf8');
+    const timeouts = readFileSync(path.join(FIXTURES, 'timeouts.yaml'), 'utf8');
+    const [topicsPart, poolsPart] = pools.split(/^pools:\n/m);
+    if (!topicsPart.startsWith('topics:\n') || poolsPart === undefined) throw new Error('unexpected pools.yaml layout');
+    const realTopics = indent(topicsPart.slice('topics:\n'.length), '  ');
+    const realPools = indent(poolsPart, '  ');
+    const timeoutsSection = 'timeouts:\n' + indent(timeouts, '  ') + '\n';
+    const fixed = `pools:\n  topics:\n${realTopics}\n  pools:\n${realPools}\n${timeoutsSection}`.length;
+    const perTeam = (n: number) => `    job.team-${n}.process: pool-${n}\n`.length + `    pool-${n}:\n      requires: []\n`.length;
+    let teams = 0;
+    let size = fixed;
+    while (size < target) size += perTeam(teams++);
+    this.teams = teams;
+    const mid = teams >> 1;
+    this.editedTopic = `    job.team-${mid}.process: pool-${mid}`;
+    const topicLines: string[] = [];
+    const poolLines: string[] = [];
+    for (let n = 0; n < teams; n++) {
+      topicLines.push(`    job.team-${n}.process: pool-${n}\n`);
+      poolLines.push(`    pool-${n}:\n      requires: []\n`);
+    }
+    this.before = `pools:\n  topics:\n${realTopics}\n` + topicLines.slice(0, mid).join('');
+    this.after =
+      '\n' + topicLines.slice(mid + 1).join('') + `  pools:\n${realPools}\n` + poolLines.join('') + timeoutsSection;
+  }
+
+  make(run: number): string {
+    return flat(this.before + this.editedTopic + (run < 0 ? '' : `-r${run}`) + this.after);
+  }
+
+  /** The same document with three schema errors (the sanity check that a validator validates). */
+  broken(): string {
+    return this.make(-1)
+      .replace('  default:\n    requires: []\n', '  default:\n    requires: []\n    bogus: 1\n')
+      .replace('scan_interval_seconds: 30', 'scan_interval_seconds: -30')
+      .replace('job.default: default', 'job.default: ""');
+  }
+}
+
+/** A concatenated string is a rope in V8; the editor hands over flat strings, so flatten before timing. */
+function flat(s: string): string {
+  s.charCodeAt(s.length >> 1);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+type ToolName = 'driftlens' | 'yls' | 'yaml' | 'jsyaml';
+
+interface Plan {
+  warmup: number;
+  runs: number;
+}
+
+// Runs per size (50 KB, 256 KB, 1 MB, 4 MB). yaml-language-server's plan is cut further at run time.
+const PLANS: Record<ToolName, Plan[]> = {
+  driftlens: [
+    { warmup: 8, runs: 30 },
+    { warmup: 5, runs: 20 },
+    { warmup: 3, runs: 11 },
+    { warmup: 2, runs: 7 },
+  ],
+  yls: [
+    { warmup: 2, runs: 10 },
+    { warmup: 1, runs: 5 },
+    { warmup: 1, runs: 3 },
+    { warmup: 0, runs: 2 },
+  ],
+  yaml: [
+    { warmup: 3, runs: 15 },
+    { warmup: 2, runs: 9 },
+    { warmup: 1, runs: 5 },
+    { warmup: 1, runs: 3 },
+  ],
+  jsyaml: [
+    { warmup: 5, runs: 30 },
+    { warmup: 3, runs: 20 },
+    { warmup: 2, runs: 11 },
+    { warmup: 1, runs: 7 },
+  ],
+};
+
+/** A single yaml-language-server run longer than this stops further runs at that size. */
+const YLS_RUN_CAP_MS = 20_000;
+
+interface Measurement {
+  tool: ToolName;
+  size: number;
+  bytes: number;
+  times: number[];
+  /** Growth of the child's peak RSS over its RSS just before the first (warm-up) run, in bytes. */
+  peakRssDelta: number;
+  notes: string[];
+  skipped?: string;
+}
+
+interface YlsDiagnostic {
+  message: string;
+  severity?: number;
+  range: { start: { line: number } };
+}
+interface YlsService {
+  configure(settings: unknown): void;
+  doValidation(document: TextDocument, isKubernetes: boolean): Promise<YlsDiagnostic[]>;
+}
+
+// TypeScript would turn `import()` into `require()` only for CommonJS targets without Node16
+// resolution; here it stays a real dynamic import, which yaml-language-server (ESM only) needs.
+async function loadYamlLanguageService(): Promise<YlsService> {
+  const mod = (await import('yaml-language-server')) as unknown as {
+    getLanguageService(params: unknown): YlsService;
+  };
+  const service = mod.getLanguageService({
+    // The schema files on disk, as Red Hat's extension reads them through `yamlValidation`:
+    // config-document.schema.json refers to pools.schema.json and timeouts.schema.json.
+    schemaRequestService: async (uri: string) => readFileSync(fileURLToPath(uri), 'utf8'),
+    workspaceContext: { resolveRelativePath: (relative: string, resource: string) => new URL(relative, resource).href },
+  });
+  service.configure({
+    validate: true,
+    hover: false,
+    completion: false,
+    format: false,
+    schemas: [{ uri: pathToFileURL(path.join(SCHEMAS, 'config-document.schema.json')).href, fileMatch: ['*'] }],
+  });
+  return service;
+}
+
+async function measure(tool: ToolName, sizeIndex: number, ylsEstimateMs: number): Promise<Measurement> {
+  const spec = SIZES[sizeIndex];
+  const factory = new DocumentFactory(spec.target);
+  const plan = PLANS[tool][sizeIndex];
+  const notes: string[] = [];
+  const base = factory.make(-1);
+  const result: Measurement = { tool, size: sizeIndex, bytes: Buffer.byteLength(base), times: [], peakRssDelta: 0, notes };
+
+  let run: (text: string, version: number) => unknown | Promise<unknown>;
+  switch (tool) {
+    case 'driftlens': {
+      // Validity, once per size: zero problems, the fast reader answered, both sections hashed.
+      const analysis = analyzeDocument(base, 'yaml', 'config');
+      if (analysis.problems.length !== 0) {
+        throw new Error(`${spec.label} document has ${analysis.problems.length} problems: ${analysis.problems.slice(0, 3).map((p) => p.message).join('; ')}`);
+      }
+      const hashed = analysis.sections.filter((s) => s.hash).map((s) => s.name);
+      if (hashed.length !== 2) throw new Error(`${spec.label}: expected hashes for pools and timeouts, got ${hashed.join(', ')}`);
+      notes.push(`valid: 0 problems, reader=${analysis.parsed.reader}, hashed ${hashed.join('+')}`);
+      const broken = analyzeDocument(factory.broken(), 'yaml', 'config').problems.filter((p) => p.severity !== 'warning');
+      notes.push(`broken doc: ${broken.length} errors`);
+      run = (text) => analyzeDocument(text, 'yaml', 'config');
+      break;
+    }
+    case 'yls': {
+      const service = await loadYamlLanguageService();
+      const uri = 'file:///bench/cfg.system.default.yaml';
+      let version = 0;
+      const validate = (text: string) => service.doValidation(TextDocument.create(uri, 'yaml', ++version, text), false);
+      // Sanity: the schema (with its $refs) is loaded and errors are found; on the valid text none are.
+      const brokenDiagnostics = await validate(factory.broken());
+      if (brokenDiagnostics.length === 0) throw new Error('yaml-language-server reported nothing on a broken document');
+      notes.push(`broken doc: ${brokenDiagnostics.length} diagnostics (${brokenDiagnostics.map((d) => `line ${d.range.start.line + 1}: ${d.message}`).join(' | ')})`);
+      const validDiagnostics = await validate(base);
+      if (validDiagnostics.length !== 0) {
+        throw new Error(`yaml-language-server reported ${validDiagnostics.length} diagnostics on the valid ${spec.label} document: ${validDiagnostics[0].message}`);
+      }
+      notes.push('valid: 0 diagnostics');
+      if (ylsEstimateMs > 2 * YLS_RUN_CAP_MS) {
+        result.skipped = `skipped: extrapolated ~${(ylsEstimateMs / 1000).toFixed(0)} s per run`;
+        return result;
+      }
+      run = (text) => validate(text);
+      break;
+    }
+    case 'yaml':
+      run = (text) => parseDocument(text, { uniqueKeys: false });
+      break;
+    case 'jsyaml': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const jsYaml = require('js-yaml') as { load(text: string): unknown };
+      run = (text) => jsYaml.load(text);
+      break;
+    }
+  }
+
+  // Build every text first so generation is not timed; each run (warm-ups included) sees a new text.
+  const texts: string[] = [];
+  for (let i = 0; i < plan.warmup + plan.runs; i++) texts.push(factory.make(i));
+  const rssBefore = process.memoryUsage().rss;
+  for (let i = 0; i < texts.length; i++) {
+    const t0 = performance.now();
+    await run(texts[i], i);
+    const elapsed = performance.now() - t0;
+    if (i >= plan.warmup) result.times.push(elapsed);
+    if (tool === 'yls' && elapsed > YLS_RUN_CAP_MS && i + 1 < texts.length) {
+      notes.push(`stopped after ${i + 1} run(s): ${(elapsed / 1000).toFixed(1)} s per run`);
+      if (result.times.length === 0) result.times.push(elapsed);
+      break;
+    }
+  }
+  result.peakRssDelta = process.resourceUsage().maxRSS * 1024 - rssBefore;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and report
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  // Nearest rank: the smallest value with at least q of the runs at or below it.
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+};
+
+function ms(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (value >= 1000) return `${(value / 1000).toFixed(2)} s`;
+  if (value >= 100) return `${value.toFixed(0)} ms`;
+  if (value >= 10) return `${value.toFixed(1)} ms`;
+  return `${value.toFixed(2)} ms`;
+}
+const mb = (bytes: number) => `${(bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0)} MB`;
+const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
+
+function runChild(tool: ToolName, size: number, ylsEstimateMs: number): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, ['--child', tool, String(size), String(ylsEstimateMs)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let answer: Measurement | undefined;
+    child.on('message', (m) => (answer = m as Measurement));
+    child.on('error', reject);
+    child.on('exit', (code) => (answer && code === 0 ? resolve(answer) : reject(new Error(`child ${tool}/${SIZES[size].label} exited with ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const cpus = os.cpus();
+  const machine = `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.platform()} ${os.arch()}`;
+  console.log(`Machine: ${machine}`);
+
+  const results: Measurement[][] = [];
+  let ylsMsPerMb = 0;
+  for (let size = 0; size < SIZES.length; size++) {
+    const row: Measurement[] = [];
+    for (const tool of ['driftlens', 'yls', 'yaml', 'jsyaml'] as ToolName[]) {
+      const bytes = new DocumentFactory(SIZES[size].target).make(-1).length;
+      const estimate = tool === 'yls' ? (ylsMsPerMb * bytes) / MB : 0;
+      const m = await runChild(tool, size, estimate);
+      if (tool === 'yls' && m.times.length) ylsMsPerMb = Math.max(ylsMsPerMb, (median(m.times) * MB) / m.bytes);
+      const summary = m.skipped ?? `median ${ms(median(m.times))}, p90 ${ms(quantile(m.times, 0.9))}, n=${m.times.length}`;
+      console.log(`  ${SIZES[size].label.padEnd(6)} ${tool.padEnd(9)} ${summary}; peak RSS +${mb(m.peakRssDelta)}${m.notes.length ? '; ' + m.notes.join('; ') : ''}`);
+      row.push(m);
+    }
+    results.push(row);
+  }
+
+  const lines: string[] = [];
+  lines.push('| size | DriftLens median (p90) | yaml-language-server median | ratio | `yaml` parseDocument | js-yaml load |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const [driftlens, yls, yamlPkg, jsYaml] of results) {
+    const d = median(driftlens.times);
+    const y = yls.times.length ? median(yls.times) : NaN;
+    const ylsCell = yls.skipped ? yls.skipped : `${ms(y)} (n=${yls.times.length})`;
+    const ratio = Number.isFinite(y) ? `${(y / d).toFixed(0)}x` : 'n/a';
+    lines.push(
+      `| ${sizeLabel(driftlens.bytes)} | ${ms(d)} (${ms(quantile(driftlens.times, 0.9))}, n=${driftlens.times.length}) | ${ylsCell} | ${ratio} | ${ms(median(yamlPkg.times))} | ${ms(median(jsYaml.times))} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    'DriftLens ms per MB (linearity): ' +
+      results.map(([d]) => `${sizeLabel(d.bytes)}: ${((median(d.times) * MB) / d.bytes).toFixed(1)}`).join(', ') +
+      '.',
+  );
+  lines.push(
+    'yaml-language-server ms per MB: ' +
+      results
+        .filter(([, y]) => y.times.length)
+        .map(([, y]) => `${sizeLabel(y.bytes)}: ${((median(y.times) * MB) / y.bytes).toFixed(0)}`)
+        .join(', ') +
+      '.',
+  );
+  lines.push(
+    'Peak RSS growth in a fresh process over its runs: ' +
+      results
+        .map(([d, y]) => `${sizeLabel(d.bytes)}: DriftLens +${mb(d.peakRssDelta)}, yaml-language-server ${y.skipped ? 'n/a' : '+' + mb(y.peakRssDelta)}`)
+        .join('; ') +
+      '.',
+  );
+  lines.push(`Machine: ${machine}.`);
+  lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+  console.log('\n' + lines.join('\n'));
+}
+
+async function child(tool: ToolName, size: number, ylsEstimateMs: number): Promise<void> {
+  const result = await measure(tool, size, ylsEstimateMs);
+  process.send!(result, () => process.exit(0));
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3] as ToolName, Number(process.argv[4]), Number(process.argv[5])).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,116 @@
+import * as vscode from 'vscode';
+import { analyzeDocument, type DocumentAnalysis } from '../core/analysis';
+import { classifyDocument, matchablePath, type DocumentKind } from '../core/classify';
+import { formatForFileName } from '../core/document';
+import type { ComponentLog } from './log';
+
+export interface DriftDocument {
+  uri: vscode.Uri;
+  version: number;
+  kind: DocumentKind;
+  analysis: DocumentAnalysis;
+}
+
+/**
+ * Knows which open documents are DriftLens documents and holds one analysis per document version,
+ * shared by diagnostics, hash lenses and commands (parse once per version). Edits are debounced;
+ * listeners hear about each new analysis.
+ */
+export class DriftDocuments implements vscode.Disposable {
+  private readonly cache = new Map<string, DriftDocument>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly changed = new vscode.EventEmitter<DriftDocument>();
+  private readonly closed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.closed];
+
+  /** Fires after a document version was analysed (debounced while typing). */
+  readonly onDidAnalyze = this.changed.event;
+  /** Fires when a document stops being a DriftLens document (closed, or no longer matches). */
+  readonly onDidForget = this.closed.event;
+
+  constructor(private readonly log: ComponentLog) {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.refresh(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length > 0) this.schedule(e.document);
+      }),
+      vscode.workspace.onDidCloseTextDocument((d) => this.forget(d.uri)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('driftlens.files')) this.refreshAll();
+      }),
+    );
+  }
+
+  /** Analyses every open document (on activation and when the associations change). */
+  refreshAll(): void {
+    for (const document of vscode.workspace.textDocuments) this.refresh(document);
+  }
+
+  kindOf(document: vscode.TextDocument): DocumentKind | undefined {
+    if (document.uri.scheme !== 'file' && document.uri.scheme !== 'untitled' && document.uri.scheme !== 'vscode-remote') return undefined;
+    if (document.languageId !== 'yaml' && document.languageId !== 'json' && document.languageId !== 'jsonc') return undefined;
+    const associations = vscode.workspace.getConfiguration('driftlens').get<Record<string, string>>('files.associations') ?? {};
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
+    const path = folder ? vscode.workspace.asRelativePath(document.uri, false) : matchablePath(document.uri.path);
+    return classifyDocument(path, document.getText(0 < document.lineCount ? new vscode.Range(0, 0, Math.min(document.lineCount, 64), 0) : undefined), associations);
+  }
+
+  /** The analysis of the document's current version, computing it now if the debounce has not run. */
+  get(document: vscode.TextDocument): DriftDocument | undefined {
+    const key = document.uri.toString();
+    const cached = this.cache.get(key);
+    if (cached && cached.version === document.version) return cached;
+    return this.analyze(document);
+  }
+
+  private schedule(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    clearTimeout(this.timers.get(key));
+    const delay = vscode.workspace.getConfiguration('driftlens').get<number>('validation.debounceMs') ?? 200;
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.refresh(document);
+      }, delay),
+    );
+  }
+
+  private refresh(document: vscode.TextDocument): void {
+    if (document.isClosed) return;
+    const cached = this.cache.get(document.uri.toString());
+    if (cached && cached.version === document.version) {
+      this.changed.fire(cached);
+      return;
+    }
+    this.analyze(document);
+  }
+
+  private analyze(document: vscode.TextDocument): DriftDocument | undefined {
+    const key = document.uri.toString();
+    const kind = this.kindOf(document);
+    if (!kind) {
+      if (this.cache.delete(key)) this.closed.fire(document.uri);
+      return undefined;
+    }
+    const started = performance.now();
+    const analysis = analyzeDocument(document.getText(), formatForFileName(document.uri.path), kind);
+    const entry: DriftDocument = { uri: document.uri, version: document.version, kind, analysis };
+    this.cache.set(key, entry);
+    this.log.trace(`${vscode.workspace.asRelativePath(document.uri)} v${document.version} (${kind}, ${analysis.parsed.reader}): ${analysis.problems.length} problem(s) in ${(performance.now() - started).toFixed(1)} ms`);
+    this.changed.fire(entry);
+    return entry;
+  }
+
+  private forget(uri: vscode.Uri): void {
+    const key = uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+    if (this.cache.delete(key)) this.closed.fire(uri);
+  }
+
+  dispose(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

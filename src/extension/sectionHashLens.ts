@@ -1,0 +1,67 @@
+import * as vscode from 'vscode';
+import type { DriftDocuments } from './driftDocuments';
+import { toRange } from './ranges';
+
+/** How a hash reads inline: enough to compare by eye, the full value one click away. */
+export function shortHash(hash: string): string {
+  return `${hash.slice(0, 12)}…${hash.slice(-4)}`;
+}
+
+/**
+ * Above each hash-gated section: the hash every replica computes from it, with Copy and Explain;
+ * or, when the section is invalid, why replicas will not apply it.
+ */
+export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly documents: DriftDocuments) {
+    this.subscriptions = [
+      documents.onDidAnalyze(() => this.changed.fire()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('driftlens.sectionHash.show')) this.changed.fire();
+      }),
+    ];
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (!vscode.workspace.getConfiguration('driftlens').get<boolean>('sectionHash.show', true)) return [];
+    const entry = this.documents.get(document);
+    if (!entry) return [];
+    const lenses: vscode.CodeLens[] = [];
+    for (const section of entry.analysis.sections) {
+      const range = toRange(document, { start: section.anchor.start, end: section.anchor.start });
+      if (section.hash) {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `$(key) ${section.name} sha256 ${shortHash(section.hash)}`,
+            tooltip: `${section.name} section hash, as every replica computes it:\n${section.hash}\nClick to copy.`,
+            command: 'driftlens.copySectionHash',
+            arguments: [document.uri, section.name],
+          }),
+          new vscode.CodeLens(range, {
+            title: 'Explain',
+            tooltip: 'Open the canonical JSON bytes that were hashed',
+            command: 'driftlens.explainSectionHash',
+            arguments: [document.uri, section.name],
+          }),
+        );
+      } else {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `$(error) ${section.name}: no hash, replicas will not apply it`,
+            tooltip: section.reason ?? 'The section is invalid.',
+            command: 'workbench.actions.view.problems',
+          }),
+        );
+      }
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}
