@@ -1,0 +1,182 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { waitFor } from './waitFor';
+
+const EXTENSION_ID = 'driftlens.driftlens';
+const ROOT = path.resolve(__dirname, '../../../..');
+const CLI = path.join(ROOT, 'dist/cli.js');
+
+function workspaceFile(relative: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'a workspace folder is open');
+  return vscode.Uri.joinPath(folder.uri, relative);
+}
+
+/** The real CLI, run beside the editor: `driftlens hash <file> --json`. */
+function cliHashes(file: string): Record<string, string> {
+  const out = execFileSync(process.execPath, [CLI, 'hash', file, '--json'], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, encoding: 'utf8' });
+  const parsed = JSON.parse(out) as { sections: Record<string, { hash: string }> };
+  return Object.fromEntries(Object.entries(parsed.sections).map(([k, v]) => [k, v.hash]));
+}
+
+function cliHashesOfText(text: string, name: string): Record<string, string> {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'dl-')), name);
+  writeFileSync(file, text);
+  return cliHashes(file);
+}
+
+/** "line:col-line:col severity code", 1-based, as the unit tests state them. */
+function describe(d: vscode.Diagnostic): string {
+  const severity = ['error', 'warning', 'info', 'hint'][d.severity];
+  return `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1} ${severity} ${String(d.code)}`;
+}
+
+function diagnosticsOf(uri: vscode.Uri): string[] {
+  return vscode.languages
+    .getDiagnostics(uri)
+    .filter((d) => d.source === 'DriftLens')
+    .sort((a, b) => a.range.start.compareTo(b.range.start))
+    .map(describe);
+}
+
+async function lensesOf(uri: vscode.Uri): Promise<vscode.CodeLens[]> {
+  return (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10)) ?? [];
+}
+
+/** The full hash a lens offers to copy: its tooltip carries it. */
+async function lensHashes(uri: vscode.Uri): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  for (const lens of await lensesOf(uri)) {
+    if (lens.command?.command !== 'driftlens.copySectionHash') continue;
+    const section = String(lens.command.arguments?.[1]);
+    const match = /[0-9a-f]{64}/.exec(lens.command.tooltip ?? '');
+    if (match) result[section] = match[0];
+  }
+  return result;
+}
+
+async function open(relative: string): Promise<vscode.TextEditor> {
+  const document = await vscode.workspace.openTextDocument(workspaceFile(relative));
+  return vscode.window.showTextDocument(document);
+}
+
+async function replaceText(editor: vscode.TextEditor, from: string, to: string): Promise<void> {
+  const text = editor.document.getText();
+  const at = text.indexOf(from);
+  assert.ok(at >= 0, `"${from}" is in ${editor.document.uri.path}`);
+  const range = new vscode.Range(editor.document.positionAt(at), editor.document.positionAt(at + from.length));
+  assert.ok(await editor.edit((b) => b.replace(range, to)));
+}
+
+async function revert(editor: vscode.TextEditor): Promise<void> {
+  await vscode.window.showTextDocument(editor.document);
+  await vscode.commands.executeCommand('workbench.action.files.revert');
+}
+
+suite('DriftLens authoring in a real VS Code', () => {
+  test('activates on a config document and registers its contributions', async () => {
+    await open('cfg.system.default.yaml');
+    const extension = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is installed`);
+    await waitFor('the extension to activate', () => extension.isActive, [vscode.languages.onDidChangeDiagnostics, vscode.window.onDidChangeActiveTextEditor]);
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['driftlens.copySectionHash', 'driftlens.explainSectionHash', 'driftlens.showLog']) assert.ok(commands.includes(id), `${id} is registered`);
+    const contributes = extension.packageJSON.contributes;
+    assert.ok(contributes.yamlValidation.some((v: { url: string }) => v.url === './schemas/drift-policy.schema.json'));
+    assert.ok(contributes.jsonValidation.length > 0);
+    assert.equal(vscode.workspace.getConfiguration('driftlens').get('validation.debounceMs'), 200);
+    assert.equal(vscode.workspace.getConfiguration('driftlens').get('sectionHash.show'), true);
+  });
+
+  test('diagnostics appear at the exact ranges, with source and code', async () => {
+    const editor = await open('cfg.broken.yaml');
+    const expected = [
+      '5:18-5:20 error oneOf',
+      '8:20-8:21 error type',
+      '9:17-9:24 error enum',
+      '10:5-10:13 warning ignored-by-replicas',
+      '13:33-13:38 error type',
+      '14:30-14:32 error minimum',
+      '15:7-15:17 error additionalProperties',
+    ];
+    const seen = await waitFor('seven diagnostics on cfg.broken.yaml', () => diagnosticsOf(editor.document.uri).length === expected.length && diagnosticsOf(editor.document.uri), [vscode.languages.onDidChangeDiagnostics]);
+    assert.deepEqual(seen, expected);
+    const enumDiagnostic = vscode.languages.getDiagnostics(editor.document.uri).find((d) => d.code === 'enum');
+    assert.equal(enumDiagnostic?.message, '"status" must be one of "active", "draining", "inactive", not the string "drainin".');
+  });
+
+  test('a fixed error clears its diagnostic and leaves the others', async () => {
+    const editor = await open('cfg.broken.yaml');
+    await replaceText(editor, 'status: drainin', 'status: draining');
+    const seen = await waitFor('the enum diagnostic to clear', () => {
+      const now = diagnosticsOf(editor.document.uri);
+      return now.length === 6 && now;
+    }, [vscode.languages.onDidChangeDiagnostics]);
+    assert.ok(!seen.some((d) => d.endsWith(' enum')));
+    await revert(editor);
+  });
+
+  test('inline section hashes equal the CLI and follow edits', async () => {
+    const editor = await open('cfg.system.default.yaml');
+    const expected = cliHashes(editor.document.uri.fsPath);
+    assert.deepEqual(Object.keys(expected).sort(), ['pools', 'timeouts']);
+    const shown = await waitFor('pools and timeouts lenses', async () => {
+      const h = await lensHashes(editor.document.uri);
+      return Object.keys(h).length === 2 && h;
+    }, [vscode.languages.onDidChangeDiagnostics]);
+    assert.deepEqual(shown, expected);
+    const titles = (await lensesOf(editor.document.uri)).map((l) => l.command?.title ?? '');
+    assert.ok(titles.includes(`$(key) pools sha256 ${expected.pools.slice(0, 12)}…${expected.pools.slice(-4)}`), titles.join(' | '));
+    // The lens sits on the section's own key line.
+    const poolsLens = (await lensesOf(editor.document.uri)).find((l) => l.command?.arguments?.[1] === 'pools');
+    assert.equal(editor.document.lineAt(poolsLens!.range.start.line).text.trim(), 'pools:');
+
+    await replaceText(editor, 'job.default: default', 'job.default: fraud-detection');
+    const edited = cliHashesOfText(editor.document.getText(), 'cfg.edited.yaml');
+    assert.notEqual(edited.pools, expected.pools);
+    assert.equal(edited.timeouts, expected.timeouts);
+    const after = await waitFor('the pools lens to show the edited hash', async () => {
+      const h = await lensHashes(editor.document.uri);
+      return h.pools === edited.pools && h;
+    }, [vscode.languages.onDidChangeDiagnostics]);
+    assert.equal(after.timeouts, expected.timeouts);
+    await revert(editor);
+  });
+
+  test('"Explain" opens the exact canonical bytes that were hashed', async () => {
+    const editor = await open('cfg.system.default.yaml');
+    const expected = cliHashes(editor.document.uri.fsPath);
+    await vscode.commands.executeCommand('driftlens.explainSectionHash', editor.document.uri, 'pools');
+    const canonical = await waitFor('the canonical bytes editor', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'driftlens-canonical')?.document, [vscode.window.onDidChangeVisibleTextEditors]);
+    const text = canonical.getText();
+    assert.equal(createHash('sha256').update(text, 'utf8').digest('hex'), expected.pools);
+    const cliBytes = execFileSync(process.execPath, [CLI, 'hash', editor.document.uri.fsPath, '--section', 'pools', '--explain'], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, encoding: 'utf8' });
+    assert.equal(text, cliBytes);
+    assert.match(text, /^\{"pools":\{"default":\{"requires":\[\]\}/);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  test('a bare section file gets one lens on its first line', async () => {
+    const editor = await open('config/timeouts.yaml');
+    const lenses = await waitFor('the timeouts lens', async () => {
+      const all = (await lensesOf(editor.document.uri)).filter((l) => l.command?.command === 'driftlens.copySectionHash');
+      return all.length === 1 && all;
+    }, [vscode.languages.onDidChangeDiagnostics]);
+    assert.equal(lenses[0].range.start.line, 0);
+    assert.match(lenses[0].command?.tooltip ?? '', /5e102673f6609b6d6f16962652cd082132e06c4ed95d48b761d341cd1d78ec12/);
+  });
+
+  test('drift policy errors land on their values; unrelated YAML is left alone', async () => {
+    const unrelated = await open('unrelated.yaml');
+    const policy = await open('bad-duration.drift-policy.yaml');
+    const seen = await waitFor('two policy diagnostics', () => diagnosticsOf(policy.document.uri).length === 2 && diagnosticsOf(policy.document.uri), [vscode.languages.onDidChangeDiagnostics]);
+    assert.deepEqual(seen, ['8:15-8:25 error pattern', '15:22-15:26 error pattern']);
+    assert.deepEqual(diagnosticsOf(unrelated.document.uri), []);
+    assert.deepEqual(await lensesOf(unrelated.document.uri), []);
+  });
+});
