@@ -137,7 +137,11 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
     }
     const where = located.locate(sectionPath);
     const anchor = kind === 'config' ? (where.key ?? where.value) : firstLine(located.rootSpan, text);
-    const sectionErrors = errors.filter((e) => sectionOf(e.instancePath) === name).length;
+    // Count what the person sees (ajv also reports each failed oneOf branch).
+    const sectionSpan = kind === 'config' ? where.value : located.rootSpan;
+    const sectionErrors = errors.some((e) => sectionOf(e.instancePath) === name)
+      ? Math.max(1, problems.filter((p) => p.severity === 'error' && p.span.start >= sectionSpan.start && p.span.end <= sectionSpan.end).length)
+      : 0;
     if (sectionErrors > 0) {
       analysis.sections.push({ name, anchor, reason: `${sectionErrors} schema error${sectionErrors === 1 ? '' : 's'}: replicas reject this ${name} section and keep the one they applied last.` });
     } else {

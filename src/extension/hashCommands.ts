@@ -47,7 +47,8 @@ export function registerHashCommands(documents: DriftDocuments): vscode.Disposab
       const target = await pickSection(documents, uri, name);
       if (!target) return;
       const canonical = await vscode.workspace.openTextDocument(CanonicalBytesProvider.uriFor(target.document.uri, target.section.name));
-      await vscode.languages.setTextDocumentLanguage(canonical, 'json');
+      // Its own language id: JSON colours, and word wrap on (the bytes are one long line).
+      await vscode.languages.setTextDocumentLanguage(canonical, 'driftlens-canonical-json');
       await vscode.window.showTextDocument(canonical, { viewColumn: vscode.ViewColumn.Beside, preview: true });
     }),
   );

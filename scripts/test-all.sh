@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every layer of tests and prints one combined "N passed, N failed" line last:
+#   1. unit and property tests of the core and the CLI (node's test runner)
+#   2. the in-host suite inside a real VS Code (code-server + Chromium)
+#   3. UI scenarios driven in that workbench, with screenshots
+# A layer that ran zero tests fails the run. Expects scripts/setup.sh to have run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results="$root/test-results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$results"
+trap 'jobs -p | xargs -r kill 2>/dev/null' EXIT
+
+total_pass=0
+total_fail=0
+status=0
+record() { # layer passes failures
+  echo "== $1: $2 passed, $3 failed"
+  total_pass=$((total_pass + $2))
+  total_fail=$((total_fail + $3))
+  if [ "$2" -eq 0 ]; then echo "== $1 ran no test: failing the run"; status=1; fi
+  if [ "$3" -ne 0 ]; then status=1; fi
+}
+
+echo "== typecheck"
+npx tsc -p . --noEmit || status=1
+npx tsc -p tsconfig.test.json || { echo "== test compilation failed"; exit 1; }
+
+echo "== unit and property tests"
+node --test --test-reporter=spec out/test/unit/ 2>&1 | tee "$results/unit.log"
+unit_pass=$(grep -aE '^ℹ pass [0-9]+' "$results/unit.log" | awk '{print $3}' | tail -1)
+unit_fail=$(grep -aE '^ℹ fail [0-9]+' "$results/unit.log" | awk '{print $3}' | tail -1)
+record unit "${unit_pass:-0}" "${unit_fail:-1}"
+
+echo "== in-host suite (real VS Code)"
+node test/vscode/launcher/runInHostTests.js --extension "$root" --tests "$root/out/test/vscode/suite/index.js" \
+  --workspace "$root/test/vscode/workspace" --artifacts "$results/in-host" 2>&1 | tee "$results/in-host.log"
+host_pass=$(node -e 'try{const t=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").pop();process.stdout.write(String(JSON.parse(t).passes))}catch{process.stdout.write("0")}' "$results/in-host/report.json")
+host_fail=$(node -e 'try{const t=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").pop();process.stdout.write(String(JSON.parse(t).failures))}catch{process.stdout.write("1")}' "$results/in-host/report.json")
+record in-host "$host_pass" "$host_fail"
+
+echo "== UI scenarios (screenshots in $results/ui)"
+node test/vscode/ui/authoringScenarios.js --artifacts "$results/ui" 2>&1 | tee "$results/ui.log"
+ui_line=$(grep -aE '^ui: [0-9]+ passed, [0-9]+ failed' "$results/ui.log" | tail -1)
+ui_pass=$(echo "$ui_line" | awk '{print $2}')
+ui_fail=$(echo "$ui_line" | awk '{print $4}')
+record ui "${ui_pass:-0}" "${ui_fail:-1}"
+
+echo "results: $results"
+echo "$total_pass passed, $total_fail failed"
+exit $status
