@@ -96,7 +96,7 @@ class DocumentFactory {
   /** The same document with three schema errors (the sanity check that a validator validates). */
   broken(): string {
     return this.make(-1)
-      .replace('  default:\n    requires: []\n', '  default:\n    requires: []\n    bogus: 1\n')
+      .replace('  pools:\n    default:\n      requires: []\n', '  pools:\n    default:\n      requires: []\n      bogus: 1\n')
       .replace('scan_interval_seconds: 30', 'scan_interval_seconds: -30')
       .replace('job.default: default', 'job.default: ""');
   }
@@ -112,31 +112,34 @@ function flat(s: string): string {
 // Tools
 
 type ToolName = 'driftlens' | 'yls' | 'yaml' | 'jsyaml';
+const TOOLS: ToolName[] = ['driftlens', 'yls', 'yaml', 'jsyaml'];
 
 interface Plan {
   warmup: number;
   runs: number;
 }
 
-// Runs per size (50 KB, 256 KB, 1 MB, 4 MB). yaml-language-server's plan is cut further at run time.
+// Warm-up and timed runs per size (50 KB, 256 KB, 1 MB, 4 MB), sized to keep the bench near 3 minutes
+// on a 2-core machine. yaml-language-server also runs a full-size sanity check (a broken document)
+// before its runs, which warms it up as well, and is skipped at a size where it would take too long.
 const PLANS: Record<ToolName, Plan[]> = {
   driftlens: [
-    { warmup: 8, runs: 30 },
-    { warmup: 5, runs: 20 },
+    { warmup: 20, runs: 30 },
+    { warmup: 8, runs: 20 },
     { warmup: 3, runs: 11 },
     { warmup: 2, runs: 7 },
   ],
   yls: [
     { warmup: 2, runs: 10 },
     { warmup: 1, runs: 5 },
-    { warmup: 1, runs: 3 },
+    { warmup: 0, runs: 3 },
     { warmup: 0, runs: 2 },
   ],
   yaml: [
     { warmup: 3, runs: 15 },
     { warmup: 2, runs: 9 },
     { warmup: 1, runs: 5 },
-    { warmup: 1, runs: 3 },
+    { warmup: 1, runs: 2 },
   ],
   jsyaml: [
     { warmup: 5, runs: 30 },
@@ -146,15 +149,18 @@ const PLANS: Record<ToolName, Plan[]> = {
   ],
 };
 
-/** A single yaml-language-server run longer than this stops further runs at that size. */
+/** yaml-language-server is not run at a size where one validation is expected to take longer than this. */
 const YLS_RUN_CAP_MS = 20_000;
 
 interface Measurement {
   tool: ToolName;
   size: number;
   bytes: number;
+  /** Wall time of each timed run, ms. */
   times: number[];
-  /** Growth of the child's peak RSS over its RSS just before the first (warm-up) run, in bytes. */
+  /** CPU time (user + system, all threads of the process) of each timed run, ms. */
+  cpu: number[];
+  /** Growth of the child's peak RSS over its RSS just before the tool first ran, in bytes. */
   peakRssDelta: number;
   notes: string[];
   skipped?: string;
@@ -162,7 +168,6 @@ interface Measurement {
 
 interface YlsDiagnostic {
   message: string;
-  severity?: number;
   range: { start: { line: number } };
 }
 interface YlsService {
@@ -170,8 +175,8 @@ interface YlsService {
   doValidation(document: TextDocument, isKubernetes: boolean): Promise<YlsDiagnostic[]>;
 }
 
-// TypeScript would turn `import()` into `require()` only for CommonJS targets without Node16
-// resolution; here it stays a real dynamic import, which yaml-language-server (ESM only) needs.
+// With Node16 module settings TypeScript keeps this a real dynamic import(), which
+// yaml-language-server (an ES module only) needs from this CommonJS file.
 async function loadYamlLanguageService(): Promise<YlsService> {
   const mod = (await import('yaml-language-server')) as unknown as {
     getLanguageService(params: unknown): YlsService;
@@ -192,78 +197,100 @@ async function loadYamlLanguageService(): Promise<YlsService> {
   return service;
 }
 
-async function measure(tool: ToolName, sizeIndex: number, ylsEstimateMs: number): Promise<Measurement> {
+/** The three errors the broken document has, and where (1-based line), to check a tool reports them. */
+function expectedErrorLines(broken: string): number[] {
+  const lineOf = (needle: string) => broken.slice(0, broken.indexOf(needle)).split('\n').length;
+  return [lineOf('job.default: ""'), lineOf('bogus: 1'), lineOf('scan_interval_seconds: -30')];
+}
+
+async function measure(tool: ToolName, sizeIndex: number): Promise<Measurement> {
   const spec = SIZES[sizeIndex];
   const factory = new DocumentFactory(spec.target);
   const plan = PLANS[tool][sizeIndex];
   const notes: string[] = [];
-  const base = factory.make(-1);
-  const result: Measurement = { tool, size: sizeIndex, bytes: Buffer.byteLength(base), times: [], peakRssDelta: 0, notes };
+  // Every text is built before anything is timed; each run (warm-ups included) sees a new text.
+  const texts: string[] = [];
+  for (let i = 0; i < plan.warmup + plan.runs; i++) texts.push(factory.make(i));
+  const broken = factory.broken();
+  const result: Measurement = { tool, size: sizeIndex, bytes: Buffer.byteLength(texts[0]), times: [], cpu: [], peakRssDelta: 0, notes };
+  const rssBefore = process.memoryUsage().rss;
 
-  let run: (text: string, version: number) => unknown | Promise<unknown>;
+  // `run` does the timed work; `check` looks at its answer afterwards (untimed).
+  let run: (text: string) => unknown | Promise<unknown>;
+  let check: (answer: unknown, i: number) => void = () => undefined;
   switch (tool) {
     case 'driftlens': {
-      // Validity, once per size: zero problems, the fast reader answered, both sections hashed.
-      const analysis = analyzeDocument(base, 'yaml', 'config');
+      // Validity: zero problems, the fast reader answered, both sections hashed (here once; below, every run).
+      const analysis = analyzeDocument(texts[0], 'yaml', 'config');
+      const hashed = analysis.sections.filter((s) => s.hash).map((s) => s.name);
       if (analysis.problems.length !== 0) {
         throw new Error(`${spec.label} document has ${analysis.problems.length} problems: ${analysis.problems.slice(0, 3).map((p) => p.message).join('; ')}`);
       }
-      const hashed = analysis.sections.filter((s) => s.hash).map((s) => s.name);
       if (hashed.length !== 2) throw new Error(`${spec.label}: expected hashes for pools and timeouts, got ${hashed.join(', ')}`);
       notes.push(`valid: 0 problems, reader=${analysis.parsed.reader}, hashed ${hashed.join('+')}`);
-      const broken = analyzeDocument(factory.broken(), 'yaml', 'config').problems.filter((p) => p.severity !== 'warning');
-      notes.push(`broken doc: ${broken.length} errors`);
+      const lines = expectedErrorLines(broken);
+      const errors = analyzeDocument(broken, 'yaml', 'config').problems.filter((p) => p.severity !== 'warning');
+      const errorLines = errors.map((p) => broken.slice(0, p.span.start).split('\n').length);
+      if (!lines.every((l) => errorLines.includes(l))) throw new Error(`DriftLens missed an error in the broken document: ${errors.map((p) => p.message).join(' | ')}`);
+      notes.push(`broken doc: ${errors.length} errors, on lines ${errorLines.join(', ')}`);
       run = (text) => analyzeDocument(text, 'yaml', 'config');
+      check = (answer, i) => {
+        const a = answer as ReturnType<typeof analyzeDocument>;
+        if (a.problems.length !== 0 || a.sections.some((s) => !s.hash)) throw new Error(`run ${i}: ${a.problems.length} problems`);
+      };
       break;
     }
     case 'yls': {
       const service = await loadYamlLanguageService();
       const uri = 'file:///bench/cfg.system.default.yaml';
       let version = 0;
+      // One URI with a growing version, as an editor sends edits (yaml-language-server caches by URI and version).
       const validate = (text: string) => service.doValidation(TextDocument.create(uri, 'yaml', ++version, text), false);
-      // Sanity: the schema (with its $refs) is loaded and errors are found; on the valid text none are.
-      const brokenDiagnostics = await validate(factory.broken());
-      if (brokenDiagnostics.length === 0) throw new Error('yaml-language-server reported nothing on a broken document');
-      notes.push(`broken doc: ${brokenDiagnostics.length} diagnostics (${brokenDiagnostics.map((d) => `line ${d.range.start.line + 1}: ${d.message}`).join(' | ')})`);
-      const validDiagnostics = await validate(base);
-      if (validDiagnostics.length !== 0) {
-        throw new Error(`yaml-language-server reported ${validDiagnostics.length} diagnostics on the valid ${spec.label} document: ${validDiagnostics[0].message}`);
+      // Load the schema and warm the code up on the small document first (cheap next to a large one).
+      const small = new DocumentFactory(SIZES[0].target);
+      for (let i = 0; i < 3; i++) await validate(small.make(1000 + i));
+      // Sanity, at full size: it loaded the schema with its $refs and validates the whole document.
+      const lines = expectedErrorLines(broken);
+      const diagnostics = await validate(broken);
+      const diagnosticLines = diagnostics.map((d) => d.range.start.line + 1);
+      if (!lines.every((l) => diagnosticLines.includes(l))) {
+        throw new Error(`yaml-language-server missed an error in the broken document: ${diagnostics.map((d) => `line ${d.range.start.line + 1}: ${d.message}`).join(' | ')}`);
       }
-      notes.push('valid: 0 diagnostics');
-      if (ylsEstimateMs > 2 * YLS_RUN_CAP_MS) {
-        result.skipped = `skipped: extrapolated ~${(ylsEstimateMs / 1000).toFixed(0)} s per run`;
-        return result;
-      }
+      notes.push(`broken doc: ${diagnostics.map((d) => `line ${d.range.start.line + 1}: ${d.message}`).join(' | ')}`);
       run = (text) => validate(text);
+      check = (answer, i) => {
+        const d = answer as YlsDiagnostic[];
+        if (d.length !== 0) throw new Error(`run ${i}: yaml-language-server reported ${d.length} diagnostics on a valid document: ${d[0].message}`);
+      };
       break;
     }
     case 'yaml':
       run = (text) => parseDocument(text, { uniqueKeys: false });
+      check = (answer) => {
+        if ((answer as ReturnType<typeof parseDocument>).errors.length) throw new Error('yaml reported errors');
+      };
       break;
     case 'jsyaml': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const jsYaml = require('js-yaml') as { load(text: string): unknown };
       run = (text) => jsYaml.load(text);
       break;
     }
   }
 
-  // Build every text first so generation is not timed; each run (warm-ups included) sees a new text.
-  const texts: string[] = [];
-  for (let i = 0; i < plan.warmup + plan.runs; i++) texts.push(factory.make(i));
-  const rssBefore = process.memoryUsage().rss;
   for (let i = 0; i < texts.length; i++) {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await run(texts[i], i);
+    const answer = await run(texts[i]);
     const elapsed = performance.now() - t0;
-    if (i >= plan.warmup) result.times.push(elapsed);
-    if (tool === 'yls' && elapsed > YLS_RUN_CAP_MS && i + 1 < texts.length) {
-      notes.push(`stopped after ${i + 1} run(s): ${(elapsed / 1000).toFixed(1)} s per run`);
-      if (result.times.length === 0) result.times.push(elapsed);
-      break;
+    const cpu = process.cpuUsage(cpu0);
+    check(answer, i);
+    if (i >= plan.warmup) {
+      result.times.push(elapsed);
+      result.cpu.push((cpu.user + cpu.system) / 1000);
     }
   }
   result.peakRssDelta = process.resourceUsage().maxRSS * 1024 - rssBefore;
+  if (tool === 'driftlens') notes.push(`CPU median ${ms(median(result.cpu))}`);
   return result;
 }
 
@@ -293,11 +320,9 @@ function ms(value: number): string {
 const mb = (bytes: number) => `${(bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0)} MB`;
 const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
 
-function runChild(tool: ToolName, size: number, ylsEstimateMs: number): Promise<Measurement> {
+function runChild(tool: ToolName, size: number): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--child', tool, String(size), String(ylsEstimateMs)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = fork(__filename, ['--child', tool, String(size)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let answer: Measurement | undefined;
     child.on('message', (m) => (answer = m as Measurement));
     child.on('error', reject);
@@ -305,23 +330,47 @@ function runChild(tool: ToolName, size: number, ylsEstimateMs: number): Promise<
   });
 }
 
+/**
+ * yaml-language-server's time at the next size, extrapolated from its last two sizes with the growth
+ * exponent they show (it is not linear), so a run that would take minutes is not started.
+ */
+function extrapolate(previous: Measurement[], bytes: number): number {
+  const measured = previous.filter((m) => m.times.length);
+  if (measured.length === 0) return 0;
+  const last = measured[measured.length - 1];
+  let exponent = 1;
+  if (measured.length >= 2) {
+    const before = measured[measured.length - 2];
+    exponent = Math.max(1, Math.log(median(last.times) / median(before.times)) / Math.log(last.bytes / before.bytes));
+  }
+  return median(last.times) * Math.pow(bytes / last.bytes, exponent);
+}
+
+const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
 async function main(): Promise<void> {
   const started = performance.now();
   const cpus = os.cpus();
   const machine = `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.platform()} ${os.arch()}`;
   console.log(`Machine: ${machine}`);
+  const loadBefore = loadavg();
+  console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
 
   const results: Measurement[][] = [];
-  let ylsMsPerMb = 0;
+  const ylsSoFar: Measurement[] = [];
   for (let size = 0; size < SIZES.length; size++) {
     const row: Measurement[] = [];
-    for (const tool of ['driftlens', 'yls', 'yaml', 'jsyaml'] as ToolName[]) {
-      const bytes = new DocumentFactory(SIZES[size].target).make(-1).length;
-      const estimate = tool === 'yls' ? (ylsMsPerMb * bytes) / MB : 0;
-      const m = await runChild(tool, size, estimate);
-      if (tool === 'yls' && m.times.length) ylsMsPerMb = Math.max(ylsMsPerMb, (median(m.times) * MB) / m.bytes);
-      const summary = m.skipped ?? `median ${ms(median(m.times))}, p90 ${ms(quantile(m.times, 0.9))}, n=${m.times.length}`;
-      console.log(`  ${SIZES[size].label.padEnd(6)} ${tool.padEnd(9)} ${summary}; peak RSS +${mb(m.peakRssDelta)}${m.notes.length ? '; ' + m.notes.join('; ') : ''}`);
+    for (const tool of TOOLS) {
+      let m: Measurement;
+      const estimate = tool === 'yls' ? extrapolate(ylsSoFar, new DocumentFactory(SIZES[size].target).make(-1).length) : 0;
+      if (estimate > YLS_RUN_CAP_MS) {
+        m = { tool, size, bytes: 0, times: [], cpu: [], peakRssDelta: 0, notes: [], skipped: `not run: ~${(estimate / 1000).toFixed(0)} s per run extrapolated` };
+      } else {
+        m = await runChild(tool, size);
+      }
+      if (tool === 'yls') ylsSoFar.push(m);
+      const summary = m.skipped ?? `median ${ms(median(m.times))}, p90 ${ms(quantile(m.times, 0.9))}, n=${m.times.length}; peak RSS +${mb(m.peakRssDelta)}`;
+      console.log(`  ${SIZES[size].label.padEnd(6)} ${tool.padEnd(9)} ${summary}${m.notes.length ? '; ' + m.notes.join('; ') : ''}`);
       row.push(m);
     }
     results.push(row);
@@ -333,45 +382,34 @@ async function main(): Promise<void> {
   for (const [driftlens, yls, yamlPkg, jsYaml] of results) {
     const d = median(driftlens.times);
     const y = yls.times.length ? median(yls.times) : NaN;
-    const ylsCell = yls.skipped ? yls.skipped : `${ms(y)} (n=${yls.times.length})`;
+    const ylsCell = yls.skipped ?? `${ms(y)} (n=${yls.times.length})`;
     const ratio = Number.isFinite(y) ? `${(y / d).toFixed(0)}x` : 'n/a';
     lines.push(
       `| ${sizeLabel(driftlens.bytes)} | ${ms(d)} (${ms(quantile(driftlens.times, 0.9))}, n=${driftlens.times.length}) | ${ylsCell} | ${ratio} | ${ms(median(yamlPkg.times))} | ${ms(median(jsYaml.times))} |`,
     );
   }
+  const perMb = (m: Measurement, values = m.times) => ((median(values) * MB) / m.bytes).toFixed(0);
   lines.push('');
-  lines.push(
-    'DriftLens ms per MB (linearity): ' +
-      results.map(([d]) => `${sizeLabel(d.bytes)}: ${((median(d.times) * MB) / d.bytes).toFixed(1)}`).join(', ') +
-      '.',
-  );
-  lines.push(
-    'yaml-language-server ms per MB: ' +
-      results
-        .filter(([, y]) => y.times.length)
-        .map(([, y]) => `${sizeLabel(y.bytes)}: ${((median(y.times) * MB) / y.bytes).toFixed(0)}`)
-        .join(', ') +
-      '.',
-  );
+  lines.push(`DriftLens ms per MB (linearity; 1 MB = 2^20 bytes): ${results.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d)}`).join(', ')}.`);
+  lines.push(`DriftLens CPU ms per MB (user+system of all threads, less sensitive to other load): ${results.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d, d.cpu)}`).join(', ')}.`);
+  lines.push(`yaml-language-server ms per MB: ${results.filter(([, y]) => y.times.length).map(([, y]) => `${sizeLabel(y.bytes)}: ${perMb(y)}`).join(', ')}.`);
   lines.push(
     'Peak RSS growth in a fresh process over its runs: ' +
-      results
-        .map(([d, y]) => `${sizeLabel(d.bytes)}: DriftLens +${mb(d.peakRssDelta)}, yaml-language-server ${y.skipped ? 'n/a' : '+' + mb(y.peakRssDelta)}`)
-        .join('; ') +
+      results.map(([d, y]) => `${sizeLabel(d.bytes)}: DriftLens +${mb(d.peakRssDelta)}, yaml-language-server ${y.skipped ? 'n/a' : '+' + mb(y.peakRssDelta)}`).join('; ') +
       '.',
   );
-  lines.push(`Machine: ${machine}.`);
+  lines.push(`Machine: ${machine}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
   lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   console.log('\n' + lines.join('\n'));
 }
 
-async function child(tool: ToolName, size: number, ylsEstimateMs: number): Promise<void> {
-  const result = await measure(tool, size, ylsEstimateMs);
+async function child(tool: ToolName, size: number): Promise<void> {
+  const result = await measure(tool, size);
   process.send!(result, () => process.exit(0));
 }
 
 if (process.argv[2] === '--child') {
-  child(process.argv[3] as ToolName, Number(process.argv[4]), Number(process.argv[5])).catch((error) => {
+  child(process.argv[3] as ToolName, Number(process.argv[4])).catch((error) => {
     console.error(error);
     process.exit(1);
   });

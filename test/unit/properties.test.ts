@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { analyzeDocument } from '../../src/core/analysis';
 import { canonicalJson, type JsonValue } from '../../src/core/canonical';
 import { parseDocumentText } from '../../src/core/document';
 import { parseYamlFast } from '../../src/core/fastYaml';
 import { computeSectionHash } from '../../src/core/sectionHash';
 import { parseYamlComplete } from '../../src/core/yamlCompose';
+import { ROOT } from './helpers';
 
 const RUNS = Number(process.env.FC_RUNS ?? 300);
 
@@ -121,5 +125,33 @@ test('where the fast reader answers, it agrees with the complete YAML reader (va
       }
     }),
     { numRuns: RUNS },
+  );
+});
+
+test('malformed input never crashes the analysis: any text gives problems, not exceptions', () => {
+  const seeds = ['config/cfg.system.default.yaml', 'config/cfg.broken.yaml', 'policy/drift-policy.yaml', 'cordum/pools.yaml'].map((f) => readFileSync(path.join(ROOT, 'test/fixtures', f), 'utf8'));
+  const mutated = fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(40), fc.string({ maxLength: 8, unit: 'binary' })).map(([text, at, cut, insert]) => {
+    const i = at % (text.length + 1);
+    return text.slice(0, i) + insert + text.slice(i + cut);
+  });
+  const kinds = fc.constantFrom('config', 'pools', 'timeouts', 'policy') as fc.Arbitrary<'config' | 'pools' | 'timeouts' | 'policy'>;
+  fc.assert(
+    fc.property(fc.oneof(mutated, fc.string({ maxLength: 200, unit: 'binary' })), kinds, fc.constantFrom('yaml', 'json') as fc.Arbitrary<'yaml' | 'json'>, (text, kind, format) => {
+      const analysis = analyzeDocument(text, format, kind);
+      for (const p of analysis.problems) {
+        assert.ok(p.span.start >= 0 && p.span.start <= p.span.end && p.span.end <= text.length, `span ${JSON.stringify(p.span)} inside the text`);
+        assert.ok(p.message.length > 0);
+      }
+      // A document that analyses without errors always has its sections decided (hash or reason).
+      for (const s of analysis.sections) assert.ok(s.hash || s.reason);
+      // The fast reader never accepts what YAML rejects, and never reads it differently.
+      const fast = format === 'yaml' ? parseYamlFast(text) : undefined;
+      if (fast) {
+        const complete = parseYamlComplete(text);
+        assert.deepEqual(complete.problems.filter((p) => p.code.startsWith('yaml-')), [], `yaml rejects what the fast reader accepted:\n${text}`);
+        assert.equal(canonicalJson(fast.located.value ?? null), canonicalJson(complete.located.value ?? null), text);
+      }
+    }),
+    { numRuns: RUNS * 2 },
   );
 });
