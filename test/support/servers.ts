@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * Real redis-server and nats-server processes for tests, on free loopback ports, each in its own
+ * scratch folder. Never mocks: DriftLens users run these very servers. Start, stop and restart
+ * wait for the port to open or close (no sleeps).
+ */
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once a TCP connection to the port succeeds (or rejects after timeoutMs). */
+export function waitForPort(port: number, open = true, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, '127.0.0.1');
+      const retry = (isOpen: boolean) => {
+        socket.destroy();
+        if (isOpen === open) return resolve();
+        if (Date.now() > deadline) return reject(new Error(`port ${port} did not ${open ? 'open' : 'close'} within ${timeoutMs} ms`));
+        setTimeout(attempt, 25); // a bounded poll of the port: there is no event for "a server started listening"
+      };
+      socket.once('connect', () => retry(true));
+      socket.once('error', () => retry(false));
+    };
+    attempt();
+  });
+}
+
+export class ServerProcess {
+  private child: ChildProcess | undefined;
+  readonly dir: string;
+
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly command: string,
+    private readonly args: string[],
+  ) {
+    this.dir = mkdtempSync(path.join(tmpdir(), `dl-${name}-`));
+  }
+
+  async start(): Promise<this> {
+    if (this.child) return this;
+    const child = spawn(this.command, this.args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${this.name} exited (${code}) before listening: ${stderr.trim()}`))));
+    await Promise.race([waitForPort(this.port, true), exited]);
+    child.removeAllListeners('exit');
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await gone;
+    await waitForPort(this.port, false);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function startRedis(port?: number): Promise<ServerProcess & { url: string }> {
+  const p = port ?? (await freePort());
+  const server = new ServerProcess('redis', p, 'redis-server', ['--bind', '127.0.0.1', '--port', String(p), '--save', '', '--appendonly', 'no']);
+  await server.start();
+  return Object.assign(server, { url: `redis://127.0.0.1:${p}` });
+}
+
+export async function startNats(port?: number, extraArgs: string[] = []): Promise<ServerProcess & { url: string }> {
+  const p = port ?? (await freePort());
+  const server = new ServerProcess('nats', p, 'nats-server', ['-a', '127.0.0.1', '-p', String(p), ...extraArgs]);
+  await server.start();
+  return Object.assign(server, { url: `nats://127.0.0.1:${p}` });
+}
