@@ -7,8 +7,26 @@ import type { Problem } from '../core/problems';
 import type { SectionName } from '../core/sectionHash';
 import { TextLines } from '../core/textLines';
 
-/** A usage or I/O failure: printed as one line, exit code 2 (problems in documents exit 1). */
-export class CliError extends Error {}
+/** Exit statuses a CI pipeline can rely on (README lists them). */
+export const EXIT = {
+  ok: 0,
+  problems: 1, // validation errors (nothing written), or `diff` found differences
+  usage: 2, // bad option, unreadable file
+  conflict: 3, // revision conflict: someone else published first; nothing written
+  unavailable: 4, // Redis unreachable or the live document unreadable; nothing written
+  notifyFailed: 5, // written, but the notification failed: replicas converge on their next poll
+  notConfirmed: 6, // the preview was not confirmed (no --yes without a terminal)
+} as const;
+
+/** A failure printed as one line (`driftlens: ...`), with its exit status (usage by default). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
+    super(message);
+  }
+}
 
 export const KINDS: readonly DocumentKind[] = ['config', 'pools', 'timeouts', 'policy'];
 

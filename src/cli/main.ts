@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './documentInput';
 import { registerHashCommand } from './hashCommand';
+import { registerLiveCommands } from './liveCommands';
 import { registerValidateCommand } from './validateCommand';
 
 // Injected by esbuild from package.json; "dev" when run from compiled tests.
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerValidateCommand(program);
   registerHashCommand(program);
+  registerLiveCommands(program);
   return program;
 }
 
@@ -28,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof CliError) {
       process.stderr.write(`driftlens: ${e.message}\n`);
-      return 2;
+      return e.exitCode;
     }
     throw e;
   }

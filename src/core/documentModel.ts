@@ -62,6 +62,17 @@ export class LocatedValue {
 export class LocatedBuilder {
   readonly locations = new WeakMap<object, ContainerLocation>();
   readonly problems: Problem[] = [];
+  // Members of one container arrive in a row: a one-entry cache saves a WeakMap lookup per member.
+  private lastContainer: object | undefined;
+  private lastLocation: ContainerLocation | undefined;
+
+  private locationOf(container: object): ContainerLocation | undefined {
+    if (container !== this.lastContainer) {
+      this.lastContainer = container;
+      this.lastLocation = this.locations.get(container);
+    }
+    return this.lastLocation;
+  }
 
   newObject(start: number): { [key: string]: JsonValue } {
     const object: { [key: string]: JsonValue } = {};
@@ -83,7 +94,7 @@ export class LocatedBuilder {
 
   addItem(array: JsonValue[], value: JsonValue, start: number, end: number): void {
     array.push(value);
-    this.locations.get(array)?.spans.push(start, end);
+    this.locationOf(array)?.spans.push(start, end);
   }
 
   /** Adds a member; a duplicate key is an error at the second key (JSON readers disagree on which wins). */
@@ -99,7 +110,7 @@ export class LocatedBuilder {
     } else {
       object[key] = value;
     }
-    const location = this.locations.get(object);
+    const location = this.locationOf(object);
     if (location) {
       location.names?.push(key);
       location.spans.push(keyStart, keyEnd, valueStart, valueEnd);

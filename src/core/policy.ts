@@ -12,6 +12,21 @@ export interface DriftPolicy {
   envOverride?: string;
   sections: SectionName[];
   slo: { notificationOk: Bound; notificationLost: Bound };
+  /** Endpoints named by the policy (never secrets: the schema refuses passwords and tokens). */
+  connections: PolicyConnections;
+}
+
+export interface PolicyTls {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface PolicyConnections {
+  redis?: { url?: string; username?: string; tls?: PolicyTls; sentinel?: { name: string; sentinels: string[] }; cluster?: string[] };
+  nats?: { servers?: string[]; user?: string; credsFile?: string; tls?: PolicyTls };
 }
 
 /** Cordum's defaults: what replicas do when no policy says otherwise. */
@@ -22,11 +37,42 @@ export const DEFAULT_POLICY: DriftPolicy = {
   envOverride: 'SCHEDULER_CONFIG_RELOAD_INTERVAL',
   sections: ['pools', 'timeouts'],
   slo: { notificationOk: { inclusive: true, ms: 5_000 }, notificationLost: { inclusive: true, ms: 30_000 } },
+  connections: {},
 };
 
-type Obj = { [key: string]: JsonValue };
-const obj = (v: JsonValue | undefined): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {});
+function tlsFrom(v: JsonValue | undefined): PolicyTls | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const s = (x: JsonValue | undefined) => (typeof x === 'string' ? x : undefined);
+  return { caFile: s(v.ca_file), certFile: s(v.cert_file), keyFile: s(v.key_file), serverName: s(v.server_name), insecureSkipVerify: v.insecure_skip_verify === true };
+}
 
+const strings = (v: JsonValue | undefined): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+
+function connectionsFrom(v: JsonValue | undefined): PolicyConnections {
+  const c = obj(v);
+  const out: PolicyConnections = {};
+  if (c.redis !== undefined) {
+    const r = obj(c.redis);
+    const sentinel = obj(r.sentinel);
+    out.redis = {
+      url: typeof r.url === 'string' ? r.url : undefined,
+      username: typeof r.username === 'string' ? r.username : undefined,
+      tls: tlsFrom(r.tls),
+      sentinel: typeof sentinel.name === 'string' ? { name: sentinel.name, sentinels: strings(sentinel.sentinels) ?? [] } : undefined,
+      cluster: strings(r.cluster),
+    };
+  }
+  if (c.nats !== undefined) {
+    const n = obj(c.nats);
+    out.nats = { servers: strings(n.servers), user: typeof n.user === 'string' ? n.user : undefined, credsFile: typeof n.creds_file === 'string' ? n.creds_file : undefined, tls: tlsFrom(n.tls) };
+  }
+  return out;
+}
+
+type Obj = { [key: string]: JsonValue };
+function obj(v: JsonValue | undefined): Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+}
 /** Reads a schema-valid policy document; fields that do not parse fall back to the defaults. */
 export function policyFromData(data: JsonValue | undefined): DriftPolicy {
   const control = obj(obj(data).drift_control);
@@ -43,6 +89,7 @@ export function policyFromData(data: JsonValue | undefined): DriftPolicy {
       notificationOk: parseBound(str(slo.notification_ok) ?? '') ?? DEFAULT_POLICY.slo.notificationOk,
       notificationLost: parseBound(str(slo.notification_lost) ?? '') ?? DEFAULT_POLICY.slo.notificationLost,
     },
+    connections: connectionsFrom(control.connections),
   };
 }
 

@@ -1,9 +1,17 @@
 import * as vscode from 'vscode';
 import { CANONICAL_SCHEME, CanonicalBytesProvider } from './canonicalBytesProvider';
+import { registerCompareWithLive } from './compareWithLive';
+import { registerConnectionStatusBar } from './connectionStatusBar';
 import { registerDiagnostics } from './diagnostics';
 import { DriftDocuments } from './driftDocuments';
 import { registerHashCommands } from './hashCommands';
+import { LiveConnection } from './liveConnection';
+import { LIVE_SCHEME, LiveDocumentsProvider, NORMALISED_SCHEME } from './liveDocuments';
 import { Log } from './log';
+import { registerPublishCommand } from './publishCommand';
+import { registerPullLiveConfig } from './pullLiveConfig';
+import { registerRollbackCommand } from './rollbackCommand';
+import { Secrets } from './secrets';
 import { SectionHashLensProvider } from './sectionHashLens';
 
 const DOCUMENT_SELECTOR: vscode.DocumentSelector = [
@@ -12,12 +20,15 @@ const DOCUMENT_SELECTOR: vscode.DocumentSelector = [
   { language: 'yaml', scheme: 'untitled' },
 ];
 
-/** Wires the features together; each lives in its own file. */
+/** Wires the features together; each lives in its own file. Nothing here connects to a server. */
 export function activate(context: vscode.ExtensionContext): void {
   const log = new Log();
   const documents = new DriftDocuments(log.for('documents'));
   const lenses = new SectionHashLensProvider(documents);
   const canonical = new CanonicalBytesProvider(documents);
+  const secrets = new Secrets(context.secrets);
+  const connection = new LiveConnection(secrets, log.for('connection'));
+  const liveDocs = new LiveDocumentsProvider(connection, documents);
   context.subscriptions.push(
     log,
     documents,
@@ -27,6 +38,16 @@ export function activate(context: vscode.ExtensionContext): void {
     canonical,
     vscode.workspace.registerTextDocumentContentProvider(CANONICAL_SCHEME, canonical),
     registerHashCommands(documents),
+    secrets.register(),
+    connection,
+    registerConnectionStatusBar(connection),
+    liveDocs,
+    vscode.workspace.registerTextDocumentContentProvider(LIVE_SCHEME, liveDocs),
+    vscode.workspace.registerTextDocumentContentProvider(NORMALISED_SCHEME, liveDocs),
+    registerPublishCommand(documents, connection, liveDocs, log.for('publish')),
+    registerCompareWithLive(documents, connection, liveDocs),
+    registerPullLiveConfig(connection),
+    registerRollbackCommand(connection, liveDocs, log.for('rollback')),
     vscode.commands.registerCommand('driftlens.showLog', () => log.show()),
     registerActiveEditorContext(documents),
   );
@@ -34,11 +55,13 @@ export function activate(context: vscode.ExtensionContext): void {
   log.for('extension').info(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
 }
 
-/** `driftlens.isDriftDocument` scopes the palette commands to the editors they work on. */
+/** Context keys that scope the palette and menus to the editors the commands work on. */
 function registerActiveEditorContext(documents: DriftDocuments): vscode.Disposable {
   const update = () => {
     const document = vscode.window.activeTextEditor?.document;
-    void vscode.commands.executeCommand('setContext', 'driftlens.isDriftDocument', document ? documents.kindOf(document) !== undefined : false);
+    const kind = document ? documents.kindOf(document) : undefined;
+    void vscode.commands.executeCommand('setContext', 'driftlens.isDriftDocument', kind !== undefined);
+    void vscode.commands.executeCommand('setContext', 'driftlens.isConfigDocument', kind === 'config');
   };
   update();
   return vscode.Disposable.from(vscode.window.onDidChangeActiveTextEditor(update), documents.onDidAnalyze(update));

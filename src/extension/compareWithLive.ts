@@ -1,0 +1,33 @@
+import * as vscode from 'vscode';
+import { configTarget } from './configTarget';
+import type { DriftDocuments } from './driftDocuments';
+import type { LiveConnection } from './liveConnection';
+import { LiveDocumentsProvider } from './liveDocuments';
+
+/** Opens live (left) against local (right), both normalised: only data differences show. */
+export async function openCompareWithLive(liveDocs: LiveDocumentsProvider, source: vscode.Uri, key: string, revision?: number): Promise<void> {
+  liveDocs.refreshLive(key);
+  const left = LiveDocumentsProvider.liveUri(key, revision);
+  const right = LiveDocumentsProvider.normalisedUri(source);
+  const title = `${key}${revision === undefined ? '' : ` (revision ${revision})`} ↔ ${vscode.workspace.asRelativePath(source)}`;
+  await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
+}
+
+export function registerCompareWithLive(documents: DriftDocuments, connection: LiveConnection, liveDocs: LiveDocumentsProvider): vscode.Disposable {
+  return vscode.commands.registerCommand('driftlens.compareWithLive', async (uri?: vscode.Uri) => {
+    const settings = await connection.settings();
+    const target = await configTarget(documents, uri, settings);
+    if (typeof target === 'string') {
+      void vscode.window.showWarningMessage(`DriftLens: ${target}`);
+      return;
+    }
+    let revision: number | undefined;
+    try {
+      revision = (await (await connection.store()).read(target.key))?.envelope.revision;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Cannot read ${target.key}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    await openCompareWithLive(liveDocs, target.document.uri, target.key, revision);
+  });
+}

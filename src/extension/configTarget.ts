@@ -1,0 +1,32 @@
+import * as vscode from 'vscode';
+import type { JsonValue } from '../core/canonical';
+import type { DriftDocument, DriftDocuments } from './driftDocuments';
+import type { LiveSettings } from './liveSettings';
+
+type DataMap = { [key: string]: JsonValue };
+
+export interface ConfigTarget {
+  document: vscode.TextDocument;
+  entry: DriftDocument;
+  data: DataMap;
+  key: string;
+  /** The revision an envelope file was pulled or last published at (the CAS base). */
+  localRevision?: number;
+}
+
+/** The config document a live command is about: the argument, else the active editor. */
+export async function configTarget(documents: DriftDocuments, uri: vscode.Uri | undefined, settings: LiveSettings): Promise<ConfigTarget | string> {
+  const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+  if (!document) return 'Open a config document first.';
+  const entry = documents.get(document);
+  if (!entry || entry.kind !== 'config') return `${vscode.workspace.asRelativePath(document.uri)} is not a config document (see "How files are recognised" in the README).`;
+  const analysis = entry.analysis;
+  if (analysis.data === undefined || typeof analysis.data !== 'object' || analysis.data === null || Array.isArray(analysis.data)) return `${vscode.workspace.asRelativePath(document.uri)} has no data map to publish.`;
+  const root = analysis.parsed.located.value as DataMap;
+  let key = settings.configKeyOverride ?? settings.policy.configKey;
+  if (!settings.configKeyOverride && analysis.isEnvelope && typeof root.scope === 'string') {
+    key = `cfg:${root.scope}:${typeof root.scope_id === 'string' && root.scope_id !== '' ? root.scope_id : 'default'}`;
+  }
+  const localRevision = analysis.isEnvelope && typeof root.revision === 'number' ? root.revision : undefined;
+  return { document, entry, data: analysis.data as DataMap, key, localRevision };
+}

@@ -1,0 +1,159 @@
+import type { Redis } from 'ioredis';
+import type { NatsConnection } from 'nats';
+import * as vscode from 'vscode';
+import { ConfigStore } from '../live/configStore';
+import { redactSecrets, redactUrl } from '../live/connections';
+import { connectNats } from '../live/natsConnection';
+import { connectRedis } from '../live/redisConnection';
+import { resolveLiveSettings, type LiveSettings } from './liveSettings';
+import type { ComponentLog } from './log';
+import type { Secrets } from './secrets';
+
+export type LinkState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'error';
+
+export interface ConnectionState {
+  redis: LinkState;
+  nats: LinkState;
+  redisLabel: string;
+  natsLabel: string;
+  lastError?: string;
+}
+
+export class UntrustedWorkspaceError extends Error {
+  constructor() {
+    super('DriftLens does not connect to Redis or NATS from an untrusted workspace. Trust the workspace to publish or watch replicas.');
+  }
+}
+
+/**
+ * The window's Redis and NATS connections, made on first use (ioredis and nats load then, not
+ * at activation), rebuilt when settings or secrets change. The clients reconnect by themselves
+ * with backoff; state changes go to the status bar and the log, never to a stream of popups.
+ */
+export class LiveConnection implements vscode.Disposable {
+  private redisClient: Promise<Redis> | undefined;
+  private natsClient: Promise<NatsConnection> | undefined;
+  private cachedSettings: Promise<LiveSettings> | undefined;
+  private readonly changed = new vscode.EventEmitter<ConnectionState>();
+  readonly onDidChangeState = this.changed.event;
+  private current: ConnectionState = { redis: 'idle', nats: 'idle', redisLabel: '', natsLabel: '' };
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(
+    private readonly secrets: Secrets,
+    private readonly log: ComponentLog,
+  ) {
+    this.subscriptions = [
+      this.changed,
+      secrets.onDidChange(() => void this.reset('a password or token changed')),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('driftlens.redis') || e.affectsConfiguration('driftlens.nats') || e.affectsConfiguration('driftlens.policyFile') || e.affectsConfiguration('driftlens.configKey') || e.affectsConfiguration('driftlens.history')) {
+          void this.reset('settings changed');
+        }
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.reset('the workspace is now trusted')),
+    ];
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  private update(patch: Partial<ConnectionState>): void {
+    this.current = { ...this.current, ...patch };
+    this.changed.fire(this.current);
+  }
+
+  settings(): Promise<LiveSettings> {
+    return (this.cachedSettings ??= resolveLiveSettings(this.secrets).then((s) => {
+      this.update({ redisLabel: redactUrl(s.redis.url), natsLabel: s.nats.servers.map(redactUrl).join(', ') });
+      return s;
+    }));
+  }
+
+  private secretsOf(s: LiveSettings): (string | undefined)[] {
+    return [s.redis.password, s.nats.password, s.nats.token];
+  }
+
+  redis(): Promise<Redis> {
+    if (!vscode.workspace.isTrusted) return Promise.reject(new UntrustedWorkspaceError());
+    this.redisClient ??= (async () => {
+      const s = await this.settings();
+      this.update({ redis: 'connecting' });
+      this.log.info(`connecting to Redis at ${redactUrl(s.redis.url)}${s.redis.username ? ` as ${s.redis.username}` : ''}`);
+      try {
+        const client = await connectRedis(s.redis, {
+          name: 'driftlens-vscode',
+          onStatus: (status) => {
+            const state: LinkState = status === 'ready' ? 'connected' : status === 'reconnecting' || status === 'end' || status === 'close' ? 'reconnecting' : this.current.redis;
+            if (state !== this.current.redis) this.log.info(`Redis ${status}`);
+            this.update({ redis: state });
+          },
+        });
+        this.update({ redis: 'connected' });
+        return client;
+      } catch (e) {
+        const message = redactSecrets(e instanceof Error ? e.message : String(e), this.secretsOf(s));
+        this.log.error(message);
+        this.update({ redis: 'error', lastError: message });
+        this.redisClient = undefined;
+        throw new Error(message);
+      }
+    })();
+    return this.redisClient;
+  }
+
+  nats(): Promise<NatsConnection> {
+    if (!vscode.workspace.isTrusted) return Promise.reject(new UntrustedWorkspaceError());
+    this.natsClient ??= (async () => {
+      const s = await this.settings();
+      this.update({ nats: 'connecting' });
+      this.log.info(`connecting to NATS at ${s.nats.servers.map(redactUrl).join(', ')}`);
+      try {
+        const client = await connectNats(s.nats, {
+          name: 'driftlens-vscode',
+          onStatus: (status) => {
+            const state: LinkState = status.type === 'reconnect' ? 'connected' : status.type === 'disconnect' || status.type === 'reconnecting' ? 'reconnecting' : this.current.nats;
+            if (state !== this.current.nats) this.log.info(`NATS ${status.type}`);
+            this.update({ nats: state });
+          },
+        });
+        this.update({ nats: 'connected' });
+        void client.closed().then(() => {
+          if (this.natsClient) this.natsClient = undefined;
+          this.update({ nats: 'idle' });
+        });
+        return client;
+      } catch (e) {
+        const message = redactSecrets(e instanceof Error ? e.message : String(e), this.secretsOf(s));
+        this.log.error(message);
+        this.update({ nats: 'error', lastError: message });
+        this.natsClient = undefined;
+        throw new Error(message);
+      }
+    })();
+    return this.natsClient;
+  }
+
+  async store(): Promise<ConfigStore> {
+    const s = await this.settings();
+    return new ConfigStore(await this.redis(), { historyLimit: s.historyLimit });
+  }
+
+  /** Drops both connections (they are made again on next use). */
+  async reset(reason: string): Promise<void> {
+    const redis = this.redisClient;
+    const nats = this.natsClient;
+    this.redisClient = undefined;
+    this.natsClient = undefined;
+    this.cachedSettings = undefined;
+    if (redis || nats) this.log.info(`reconnecting: ${reason}`);
+    this.update({ redis: 'idle', nats: 'idle', lastError: undefined });
+    await Promise.allSettled([redis?.then((r) => r.disconnect()), nats?.then((n) => n.close())]);
+  }
+
+  dispose(): void {
+    void this.reset('shutting down');
+    for (const s of this.subscriptions) s.dispose();
+  }
+}

@@ -1,0 +1,56 @@
+import { hostname } from 'node:os';
+import * as vscode from 'vscode';
+import { describePlan, planPublish } from '../core/publishPlan';
+import { RevisionConflictError } from '../live/configStore';
+import { notifyChange } from '../live/publisher';
+import type { LiveConnection } from './liveConnection';
+import type { LiveDocumentsProvider } from './liveDocuments';
+import type { ComponentLog } from './log';
+
+/** Picks a revision from DriftLens' history and publishes its data again as a new revision. */
+export function registerRollbackCommand(connection: LiveConnection, liveDocs: LiveDocumentsProvider, log: ComponentLog): vscode.Disposable {
+  return vscode.commands.registerCommand('driftlens.rollback', async (options?: { key?: string; revision?: number; assumeYes?: boolean }) => {
+    const settings = await connection.settings();
+    const key = options?.key ?? settings.configKeyOverride ?? settings.policy.configKey;
+    try {
+      const store = await connection.store();
+      const [history, live] = await Promise.all([store.history(key), store.read(key)]);
+      if (history.length === 0) {
+        void vscode.window.showInformationMessage(`No history for ${key}: DriftLens records revisions when it publishes (driftlens.history.limit).`);
+        return undefined;
+      }
+      const current = live?.envelope;
+      let revision = options?.revision;
+      if (revision === undefined) {
+        const picked = await vscode.window.showQuickPick(
+          history.map((e) => {
+            const hashes = planPublish(key, e.data, undefined, settings.policy.sections).sections.map((s) => `${s.name} ${s.localHash?.slice(0, 8) ?? '—'}`).join('  ');
+            return { label: `revision ${e.revision}${e.revision === current?.revision ? ' (live)' : ''}`, description: `${e.updatedAt}${e.meta?.published_by ? ` by ${e.meta.published_by}` : ''}`, detail: hashes, revision: e.revision };
+          }),
+          { title: `Roll ${key} back to…`, matchOnDescription: true },
+        );
+        if (!picked) return undefined;
+        revision = picked.revision;
+      }
+      const target = history.find((e) => e.revision === revision);
+      if (!target) throw new Error(`revision ${revision} is not in the history of ${key}`);
+      const plan = planPublish(key, target.data, current, settings.policy.sections);
+      if (!options?.assumeYes) {
+        const ok = await vscode.window.showWarningMessage(`Roll ${key} back to the data of revision ${revision}?`, { modal: true, detail: [`It is published as revision ${plan.newRevision}.`, '', ...describePlan(plan)].join('\n') }, 'Roll Back');
+        if (ok !== 'Roll Back') return undefined;
+      }
+      const envelope = await store.rollback(key, revision, plan.expectedRevision, { published_by: `vscode@${hostname()}`, tool: 'driftlens', rollback_of: String(revision) });
+      const outcome = await notifyChange(() => connection.nats(), key, settings.policy.subject, `driftlens-vscode@${hostname()}`, envelope);
+      liveDocs.refreshLive(key);
+      log.info(`rolled ${key} back to revision ${revision} as revision ${envelope.revision}`);
+      const note = outcome.notified ? 'replicas notified' : `the notification failed (${outcome.notifyError}); replicas converge on their next poll`;
+      void vscode.window.showInformationMessage(`Rolled ${key} back to revision ${revision}: now revision ${envelope.revision}; ${note}.`);
+      return envelope.revision;
+    } catch (e) {
+      const message = e instanceof RevisionConflictError ? `${key} changed while rolling back; nothing was written. Try again.` : `Rollback failed: ${e instanceof Error ? e.message : String(e)}`;
+      log.error(message);
+      void vscode.window.showErrorMessage(message);
+      return undefined;
+    }
+  });
+}
