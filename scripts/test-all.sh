@@ -32,9 +32,23 @@ unit_pass=$(grep -aE '^ℹ pass [0-9]+' "$results/unit.log" | awk '{print $3}' |
 unit_fail=$(grep -aE '^ℹ fail [0-9]+' "$results/unit.log" | awk '{print $3}' | tail -1)
 record unit "${unit_pass:-0}" "${unit_fail:-1}"
 
+# Real servers for the in-host suite and the UI scenarios (the unit layer starts its own).
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+redis_port=$(free_port)
+nats_port=$(free_port)
+redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no >"$results/redis.log" 2>&1 &
+nats-server -a 127.0.0.1 -p "$nats_port" >"$results/nats.log" 2>&1 &
+node -e 'const {waitForPort}=require("./out/test/support/servers");Promise.all(process.argv.slice(1).map((p)=>waitForPort(Number(p)))).catch((e)=>{console.error(e.message);process.exit(1)})' "$redis_port" "$nats_port" \
+  || { echo "== redis-server or nats-server did not start (see $results/*.log)"; exit 1; }
+export DRIFTLENS_TEST_REDIS_URL="redis://127.0.0.1:$redis_port" DRIFTLENS_TEST_NATS_URL="nats://127.0.0.1:$nats_port"
+
 echo "== in-host suite (real VS Code)"
+# A scratch copy of the workspace: publishing restamps files, and the repository must stay as it is.
+workspace=$(mktemp -d /tmp/dl-ws-XXXX)
+cp -r "$root/test/vscode/workspace/." "$workspace/"
 node test/vscode/launcher/runInHostTests.js --extension "$root" --tests "$root/out/test/vscode/suite/index.js" \
-  --workspace "$root/test/vscode/workspace" --artifacts "$results/in-host" 2>&1 | tee "$results/in-host.log"
+  --workspace "$workspace" --artifacts "$results/in-host" \
+  --env "DRIFTLENS_TEST_REDIS_URL=$DRIFTLENS_TEST_REDIS_URL" --env "DRIFTLENS_TEST_NATS_URL=$DRIFTLENS_TEST_NATS_URL" 2>&1 | tee "$results/in-host.log"
 host_pass=$(node -e 'try{const t=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").pop();process.stdout.write(String(JSON.parse(t).passes))}catch{process.stdout.write("0")}' "$results/in-host/report.json")
 host_fail=$(node -e 'try{const t=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").pop();process.stdout.write(String(JSON.parse(t).failures))}catch{process.stdout.write("1")}' "$results/in-host/report.json")
 record in-host "$host_pass" "$host_fail"
@@ -46,6 +60,7 @@ ui_pass=$(echo "$ui_line" | awk '{print $2}')
 ui_fail=$(echo "$ui_line" | awk '{print $4}')
 record ui "${ui_pass:-0}" "${ui_fail:-1}"
 
+rm -rf "$workspace"
 echo "results: $results"
 echo "$total_pass passed, $total_fail failed"
 exit $status

@@ -49,7 +49,7 @@ export function addLiveOptions(command: Command): Command {
     .addOption(new Option('--nats-user <name>', 'NATS user').env('DRIFTLENS_NATS_USER'))
     .addOption(new Option('--nats-creds <file>', 'NATS .creds file').env('DRIFTLENS_NATS_CREDS'))
     .addOption(new Option('--nats-ca <file>', 'CA certificate (PEM) for NATS TLS').env('DRIFTLENS_NATS_CA'))
-    .addOption(new Option('--no-history', 'do not keep published revisions in driftlens:history:<key> (for shared Cordum installations)'));
+    .addOption(new Option('--no-history', 'do not keep published revisions in driftlens:history:{<key>} (for shared Cordum installations)'));
 }
 
 export interface LiveSettings {

@@ -40,6 +40,10 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // A client library may leave a socket open after a failed connect (nats.js does after a
+      // handshake timeout): do not let it keep a finished command alive. Unref'd, so a clean exit
+      // is not delayed, and late enough for piped output to drain.
+      setTimeout(() => process.exit(code), 2000).unref();
     },
     (e: unknown) => {
       process.stderr.write(`driftlens: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -77,7 +77,8 @@ class FastReader {
 
   read(): LocatedValue {
     const text = this.text;
-    if (text.charCodeAt(0) === 0xfeff) throw UNSUPPORTED;
+    // A byte-order mark, or a carriage return that is not part of CRLF (yaml reads those its own way).
+    if (text.charCodeAt(0) === 0xfeff || /\r(?!\n)/.test(text)) throw UNSUPPORTED;
     let line = this.peekContent();
     if (line && line.indent === 0 && this.isMarker(line, '---')) {
       this.expectOnlyComment(line.contentStart + 3, line.lineEnd);

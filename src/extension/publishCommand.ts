@@ -58,11 +58,10 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
     if (errors.length > 0) {
       const first = errors[0];
       const at = target.document.positionAt(first.span.start);
-      const choice = await vscode.window.showErrorMessage(
-        `Cannot publish ${vscode.workspace.asRelativePath(target.document.uri)}: ${errors.length} error${errors.length === 1 ? '' : 's'}, first at line ${at.line + 1}: ${first.message}`,
-        'Show Problems',
-      );
-      if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+      // Not awaited: the command returns at once, the message stays until dismissed.
+      void vscode.window
+        .showErrorMessage(`Cannot publish ${vscode.workspace.asRelativePath(target.document.uri)}: ${errors.length} error${errors.length === 1 ? '' : 's'}, first at line ${at.line + 1}: ${first.message}`, 'Show Problems')
+        .then((choice) => choice === 'Show Problems' && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return { status: 'refused', reason: `${errors.length} error(s)` };
     }
     return runPublish(target, options);

@@ -86,7 +86,7 @@ function parseServer(raw: string, secrets: readonly (string | undefined)[]): Par
 function endpointSecrets(endpoint: NatsEndpoint): (string | undefined)[] {
   const secrets: (string | undefined)[] = [endpoint.password, endpoint.token];
   for (const server of endpoint.servers) {
-    const userInfo = /^[^:]*:\/\/([^@/]*)@/.exec(server.trim())?.[1];
+    const userInfo = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^@/]*)@/i.exec(server.trim())?.[1];
     if (!userInfo) continue;
     const [user, password] = userInfo.split(':', 2);
     // A bare user part is a token (nats://token@host), as in the Go client.
@@ -265,13 +265,13 @@ function explainConnectError(e: unknown, servers: string[], secrets: readonly (s
   let reason: string;
   if (code === 'CONNECTION_REFUSED' || code === 'ECONNREFUSED') {
     reason = `connection refused. Is nats-server running at ${at}?`;
-  } else if (code === 'AUTHORIZATION_VIOLATION' || code === 'BAD_AUTHENTICATION' || code === 'BAD_CREDS' || code === 'AUTHENTICATION_EXPIRED') {
+  } else if (['AUTHORIZATION_VIOLATION', 'AUTHENTICATION_EXPIRED', 'AUTHENTICATION_TIMEOUT', 'BAD_AUTHENTICATION', 'BAD_CREDS'].includes(code ?? '')) {
     reason = `the server rejected the credentials (${err.message}; DriftLens sent ${credentialsSent}). Check the NATS user and password, token or creds file.`;
-  } else if (code === 'TIMEOUT') {
+  } else if (code === 'TIMEOUT' || code === 'CONNECTION_TIMEOUT') {
     reason = `no answer within ${timeoutMs} ms. Is ${at} reachable (host, port, firewall), and is it a NATS server?`;
   } else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     reason = `host not found (${code}). Check the host name.`;
-  } else if (code === 'SERVER_OPTION_NOT_AVAILABLE' && /tls/i.test(err.message)) {
+  } else if (code === 'SERVER_OPT_NA' && /tls/i.test(err.message)) {
     reason = 'TLS was requested (tls:// or TLS settings) but the server does not offer it.';
   } else if (code && /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO|ALTNAME/.test(code)) {
     reason = `TLS handshake failed (${code}: ${err.message}). Check the CA file, server name and client certificate.`;

@@ -79,13 +79,13 @@ describe('config-changed packet on the wire', () => {
   });
 
   test('defaults: a fresh UUID trace id per packet, repeated in the alert; created_at is now', () => {
-    const before = Date.now();
+    const startedAt = Date.now();
     const a = decodeBusPacket(encodeConfigChanged({ scope: 'system', scopeId: 'default', senderId: 'driftlens' }));
     const b = decodeBusPacket(encodeConfigChanged({ scope: 'system', scopeId: 'default', senderId: 'driftlens' }));
     assert.match(a.traceId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.notEqual(a.traceId, b.traceId);
     assert.equal(a.alert?.traceId, a.traceId);
-    assert.ok(a.createdAt && a.createdAt.getTime() >= before - 1 && a.createdAt.getTime() <= Date.now());
+    assert.ok(a.createdAt && a.createdAt.getTime() >= startedAt - 1 && a.createdAt.getTime() <= Date.now());
     assert.match(a.alert?.details.changed_at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 

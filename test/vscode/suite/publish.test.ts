@@ -1,0 +1,153 @@
+import * as assert from 'node:assert/strict';
+import type { NatsConnection, Subscription } from 'nats';
+import * as vscode from 'vscode';
+import { analyzeDocument } from '../../../src/core/analysis';
+import type { JsonValue } from '../../../src/core/canonical';
+import { renderForDiff } from '../../../src/core/publishPlan';
+import { ConfigStore } from '../../../src/live/configStore';
+import { connectNats } from '../../../src/live/natsConnection';
+import { decodeBusPacket } from '../../../src/live/notifier';
+import { connectRedis } from '../../../src/live/redisConnection';
+import { waitFor } from './waitFor';
+
+type PublishResult = { status: string; revision?: number; notified?: boolean; liveRevision?: number; basedOn?: number };
+
+const KEY = 'cfg:system:default';
+const REDIS_URL = process.env.DRIFTLENS_TEST_REDIS_URL;
+const NATS_URL = process.env.DRIFTLENS_TEST_NATS_URL;
+
+function workspaceFile(relative: string): vscode.Uri {
+  return vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, relative);
+}
+
+async function open(relative: string): Promise<vscode.TextEditor> {
+  return vscode.window.showTextDocument(await vscode.workspace.openTextDocument(workspaceFile(relative)));
+}
+
+async function replaceText(editor: vscode.TextEditor, from: string, to: string): Promise<void> {
+  const text = editor.document.getText();
+  const at = text.indexOf(from);
+  assert.ok(at >= 0, `"${from}" is in the document`);
+  assert.ok(await editor.edit((b) => b.replace(new vscode.Range(editor.document.positionAt(at), editor.document.positionAt(at + from.length)), to)));
+}
+
+async function revert(editor: vscode.TextEditor): Promise<void> {
+  await vscode.window.showTextDocument(editor.document);
+  await vscode.commands.executeCommand('workbench.action.files.revert');
+}
+
+function dataOf(editor: vscode.TextEditor): JsonValue {
+  return analyzeDocument(editor.document.getText(), 'yaml', 'config').data as JsonValue;
+}
+
+async function firstMessage(sub: Subscription): Promise<Uint8Array> {
+  for await (const m of sub) return m.data;
+  throw new Error('subscription closed before a message arrived');
+}
+
+suite('Publish Config against real Redis and NATS', () => {
+  let store: ConfigStore;
+  let redisQuit: () => void;
+  let nats: NatsConnection;
+
+  suiteSetup(async () => {
+    assert.ok(REDIS_URL && NATS_URL, 'DRIFTLENS_TEST_REDIS_URL and DRIFTLENS_TEST_NATS_URL are set by scripts/test-all.sh');
+    const config = vscode.workspace.getConfiguration('driftlens');
+    await config.update('redis.url', REDIS_URL, vscode.ConfigurationTarget.Global);
+    await config.update('nats.servers', [NATS_URL], vscode.ConfigurationTarget.Global);
+    const redis = await connectRedis({ url: REDIS_URL });
+    redisQuit = () => redis.disconnect();
+    store = new ConfigStore(redis);
+    nats = await connectNats({ servers: [NATS_URL] });
+    // The workspace file says revision 7: make the live document revision 7 too.
+    await redis.del(KEY, `driftlens:history:{${KEY}}`);
+    const seed = (await open('cfg.system.default.yaml')).document;
+    const data = analyzeDocument(seed.getText(), 'yaml', 'config').data as { [k: string]: JsonValue };
+    for (let revision = 0; revision < 7; revision++) await store.write(KEY, { data, expectedRevision: revision });
+  });
+
+  suiteTeardown(async () => {
+    const config = vscode.workspace.getConfiguration('driftlens');
+    await config.update('redis.url', undefined, vscode.ConfigurationTarget.Global);
+    await config.update('nats.servers', undefined, vscode.ConfigurationTarget.Global);
+    redisQuit?.();
+    await nats?.close();
+  });
+
+  test('Publish Config writes revision 8, notifies replicas, and restamps the file', async () => {
+    const editor = await open('cfg.system.default.yaml');
+    await replaceText(editor, 'job.default: default', 'job.default: fraud-detection');
+    const sub = nats.subscribe('sys.config.changed', { max: 1 });
+    const result = await vscode.commands.executeCommand<PublishResult>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+    assert.deepEqual({ status: result.status, revision: result.revision, notified: result.notified }, { status: 'published', revision: 8, notified: true });
+    const packet = decodeBusPacket(await firstMessage(sub));
+    assert.equal(packet.alert?.details.scope_id, 'default');
+    const live = await store.read(KEY);
+    assert.equal(live?.envelope.revision, 8);
+    assert.match(live?.envelope.meta?.published_by ?? '', /@/);
+    assert.deepEqual(live?.envelope.data, dataOf(editor));
+    assert.match(editor.document.getText(), /^revision: 8$/m);
+    await revert(editor);
+  });
+
+  test('a stale file meets a revision conflict, nothing is written, and a re-based publish succeeds', async () => {
+    const editor = await open('cfg.system.default.yaml'); // reverted: still says revision 7
+    await replaceText(editor, 'max_retries: 2', 'max_retries: 5');
+    const before = await store.read(KEY);
+    const conflict = await vscode.commands.executeCommand<PublishResult>('driftlens.publishConfig', editor.document.uri, { assumeYes: true, onConflict: 'report' });
+    assert.deepEqual(conflict, { status: 'conflict', liveRevision: 8, basedOn: 7 });
+    assert.equal((await store.read(KEY))?.raw, before?.raw);
+    const rebased = await vscode.commands.executeCommand<PublishResult>('driftlens.publishConfig', editor.document.uri, { assumeYes: true, expectRevision: 8 });
+    assert.equal(rebased.status, 'published');
+    assert.equal(rebased.revision, 9);
+    assert.equal((await store.read(KEY))?.envelope.data.timeouts && JSON.stringify((await store.read(KEY))?.envelope.data.timeouts).includes('"max_retries":5'), true);
+    await revert(editor);
+  });
+
+  test('Compare with Live opens live against local, normalised: only data differences show', async () => {
+    const editor = await open('cfg.system.default.yaml');
+    await vscode.commands.executeCommand('driftlens.compareWithLive', editor.document.uri);
+    const diff = await waitFor(
+      'the Compare with Live diff editor',
+      () => {
+        const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+        return input instanceof vscode.TabInputTextDiff && input.original.scheme === 'driftlens-live' ? input : undefined;
+      },
+      [vscode.window.tabGroups.onDidChangeTabs, vscode.window.onDidChangeVisibleTextEditors],
+    );
+    const left = await vscode.workspace.openTextDocument(diff.original);
+    const right = await vscode.workspace.openTextDocument(diff.modified);
+    const live = await store.read(KEY);
+    assert.equal(left.getText(), renderForDiff(live!.envelope.data));
+    assert.equal(right.getText(), renderForDiff(dataOf(editor)));
+    assert.match(vscode.window.tabGroups.activeTabGroup.activeTab?.label ?? '', /cfg:system:default \(revision 9\)/);
+    // The reverted file lacks revision 9's max_retries: 5, and that is the only difference.
+    const changed = left.getText().split('\n').filter((line, i) => line !== right.getText().split('\n')[i]);
+    assert.deepEqual(changed.map((l) => l.trim()), ['max_retries: 5']);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  test('an invalid document is refused before anything is written', async () => {
+    const editor = await open('cfg.broken.yaml');
+    const before = await store.read(KEY);
+    const result = await vscode.commands.executeCommand<PublishResult & { reason?: string }>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+    assert.equal(result.status, 'refused');
+    assert.match(result.reason ?? '', /6 error/);
+    assert.equal((await store.read(KEY))?.raw, before?.raw);
+  });
+
+  test('with NATS unreachable the write stands and the result says it was not notified', async () => {
+    await vscode.workspace.getConfiguration('driftlens').update('nats.servers', ['nats://127.0.0.1:1'], vscode.ConfigurationTarget.Global);
+    try {
+      const editor = await open('cfg.system.default.yaml');
+      await replaceText(editor, 'revision: 7', 'revision: 9');
+      await replaceText(editor, 'scan_interval_seconds: 30', 'scan_interval_seconds: 15');
+      const result = await vscode.commands.executeCommand<PublishResult>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+      assert.deepEqual({ status: result.status, revision: result.revision, notified: result.notified }, { status: 'published', revision: 10, notified: false });
+      assert.equal((await store.read(KEY))?.envelope.revision, 10);
+      await revert(editor);
+    } finally {
+      await vscode.workspace.getConfiguration('driftlens').update('nats.servers', [NATS_URL], vscode.ConfigurationTarget.Global);
+    }
+  });
+});
