@@ -54,7 +54,7 @@ host_fail=$(node -e 'try{const t=require("fs").readFileSync(process.argv[1],"utf
 record in-host "$host_pass" "$host_fail"
 
 echo "== UI scenarios (screenshots in $results/ui)"
-node test/vscode/ui/authoringScenarios.js --artifacts "$results/ui" 2>&1 | tee "$results/ui.log"
+node test/vscode/ui/scenarios.js --artifacts "$results/ui" 2>&1 | tee "$results/ui.log"
 ui_line=$(grep -aE '^ui: [0-9]+ passed, [0-9]+ failed' "$results/ui.log" | tail -1)
 ui_pass=$(echo "$ui_line" | awk '{print $2}')
 ui_fail=$(echo "$ui_line" | awk '{print $4}')

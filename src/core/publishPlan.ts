@@ -59,15 +59,18 @@ export function planPublish(key: string, local: DataMap, live: { data: DataMap; 
   return { key, expectedRevision: base, newRevision: base + 1, sections: changes, otherChanges, identical };
 }
 
-/** One line per section for a preview: "pools  da879de4d857 -> 2961fe6906f8  replicas apply". */
-export function describePlan(plan: PublishPlan): string[] {
+/**
+ * One line per section for a preview. Aligned columns for a terminal; for a dialog in a
+ * proportional font, one "name: old → new, effect" sentence per section.
+ */
+export function describePlan(plan: PublishPlan, style: 'columns' | 'sentences' = 'columns'): string[] {
   const short = (h: string | undefined) => (h ? h.slice(0, 12) : '(none)');
   const lines = plan.sections.map((s) => {
     const what = s.kind === 'unchanged' ? 'unchanged' : `${short(s.liveHash)} -> ${short(s.localHash)}`;
     const effect = s.replicasApply ? 'replicas apply it' : s.kind === 'unchanged' ? 'replicas skip it (same hash)' : s.localHash ? 'replicas skip it' : 'no hash: replicas keep their last one';
-    return `${s.name.padEnd(9)} ${what.padEnd(28)} ${effect}`;
+    return style === 'columns' ? `${s.name.padEnd(9)} ${what.padEnd(28)} ${effect}` : `${s.name}: ${what.replace(' -> ', ' → ')}, ${effect}.`;
   });
-  if (plan.otherChanges.length > 0) lines.push(`other keys changed (served as they are): ${plan.otherChanges.join(', ')}`);
+  if (plan.otherChanges.length > 0) lines.push(`Other keys changed (served as they are): ${plan.otherChanges.join(', ')}`);
   return lines;
 }
 

@@ -39,7 +39,7 @@ function publisher(): string {
 
 function previewDetail(plan: PublishPlan, live: ConfigEnvelope | undefined): string {
   const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''}.` : 'The key does not exist yet.';
-  return [`${base}\nThis publish creates revision ${plan.newRevision}.`, '', ...describePlan(plan)].join('\n');
+  return [`${base}\nThis publish creates revision ${plan.newRevision}.`, '', ...describePlan(plan, 'sentences')].join('\n');
 }
 
 export function registerPublishCommand(documents: DriftDocuments, connection: LiveConnection, liveDocs: LiveDocumentsProvider, log: ComponentLog): vscode.Disposable {

@@ -36,7 +36,7 @@ export function registerRollbackCommand(connection: LiveConnection, liveDocs: Li
       if (!target) throw new Error(`revision ${revision} is not in the history of ${key}`);
       const plan = planPublish(key, target.data, current, settings.policy.sections);
       if (!options?.assumeYes) {
-        const ok = await vscode.window.showWarningMessage(`Roll ${key} back to the data of revision ${revision}?`, { modal: true, detail: [`It is published as revision ${plan.newRevision}.`, '', ...describePlan(plan)].join('\n') }, 'Roll Back');
+        const ok = await vscode.window.showWarningMessage(`Roll ${key} back to the data of revision ${revision}?`, { modal: true, detail: [`It is published as revision ${plan.newRevision}.`, '', ...describePlan(plan, 'sentences')].join('\n') }, 'Roll Back');
         if (ok !== 'Roll Back') return undefined;
       }
       const envelope = await store.rollback(key, revision, plan.expectedRevision, { published_by: `vscode@${hostname()}`, tool: 'driftlens', rollback_of: String(revision) });

@@ -1,17 +1,8 @@
-#!/usr/bin/env node
 'use strict';
-// UI scenarios in the real workbench, driven as a person would (keyboard, palette, clicks).
-// Each scenario saves a screenshot to the artifacts folder (git-ignored); a failing step saves
-// one too, plus the workbench logs. Prints "ui: N passed, N failed" last.
-//
-//   node test/vscode/ui/authoringScenarios.js [--artifacts <dir>]
+// UI scenarios of authoring: diagnostics, hash lenses, explain and copy from the palette.
 
 const { execFileSync } = require('child_process');
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { parseArgs } = require('util');
-const { startWorkbench } = require('../launcher/workbench');
 const { runCommand, openFile, waitForText, showProblems, waitVisible } = require('../launcher/ui');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -20,7 +11,7 @@ function cliHash(file, section) {
   return execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'hash', file, '--section', section], { encoding: 'utf8' }).trim().split(' ')[1];
 }
 
-const scenarios = [
+module.exports = [
   {
     name: 'a broken config shows squiggles and Problems entries',
     async run({ page, shot }) {
@@ -69,42 +60,3 @@ const scenarios = [
     },
   },
 ];
-
-async function main() {
-  const { values } = parseArgs({ options: { artifacts: { type: 'string' } } });
-  const artifacts = path.resolve(values.artifacts ?? path.join(ROOT, 'test-results', 'ui', new Date().toISOString().replace(/[:.]/g, '-')));
-  fs.mkdirSync(artifacts, { recursive: true });
-  // A scratch copy: scenarios may leave editor state, never changes in the repository.
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-ui-ws-'));
-  fs.cpSync(path.join(ROOT, 'test/vscode/workspace'), workspace, { recursive: true });
-  const workbench = await startWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: ROOT, artifactsDir: artifacts });
-  let passed = 0;
-  let failed = 0;
-  try {
-    for (const [i, scenario] of scenarios.entries()) {
-      const started = Date.now();
-      try {
-        await scenario.run({ page: workbench.page, workspace, shot: (name) => workbench.screenshot(name) });
-        passed++;
-        console.log(`  ✔ ${scenario.name} (${Date.now() - started} ms)`);
-      } catch (e) {
-        failed++;
-        console.log(`  ✘ ${scenario.name}\n      ${String(e && e.message).split('\n').join('\n      ')}`);
-        await workbench.screenshot(`failed-${i + 1}`).catch(() => {});
-        await workbench.collectLogs().catch(() => {});
-        await workbench.page.keyboard.press('Escape').catch(() => {});
-      }
-    }
-  } finally {
-    await workbench.close();
-    fs.rmSync(workspace, { recursive: true, force: true });
-  }
-  console.log(`screenshots: ${artifacts}`);
-  console.log(`ui: ${passed} passed, ${failed} failed`);
-  process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
-}
-
-main().catch((e) => {
-  console.error(`ui: ${e && e.stack ? e.stack : e}`);
-  process.exitCode = 1;
-});
