@@ -10,11 +10,13 @@
  *   - notified: publishDocument resolved (the notification flushed to the server),
  *   - received: a subscriber on a separate NATS connection got the notification.
  *
- * Cases: a ~1 MB Cordum-shaped document (200 publishes) and a ~50 KB one (100 publishes), each with
- * history on (the default limit 50: the envelope is also LPUSHed to `driftlens:history:{key}`) and off
- * (historyLimit 0). Each case runs in a fresh child process against a fresh redis-server, so one
- * case's heap and Redis memory do not weigh on the next; nats-server is shared. Every publish is a
- * changed document (one topic's pool name carries the publish number) at revision N+1.
+ * Sizes: a ~1 MB Cordum-shaped document (200 timed publishes) and a ~50 KB one (100), each with history
+ * on (the default limit 50: the envelope is also LPUSHed to `driftlens:history:{key}`) and off
+ * (historyLimit 0). The two variants publish to two keys, interleaved in ABBA order in one process, so
+ * a shared machine's changing load weighs on both alike. Each size runs in a fresh child process
+ * against a fresh redis-server (its memory figures then belong to that size); nats-server is shared.
+ * Every publish is a fresh, changed data map (one topic's pool name carries the publish number) at
+ * revision N+1.
  *
  * Run: `npm run compile-tests && node out/bench/publish.bench.js`.
  */
@@ -27,7 +29,7 @@ import type { NatsConnection } from 'nats';
 import { parse } from 'yaml';
 import { analyzeDocument } from '../src/core/analysis';
 import { canonicalJson, type JsonValue } from '../src/core/canonical';
-import { ConfigStore, historyKey, type ConfigWriteInput } from '../src/live/configStore';
+import { ConfigStore, DEFAULT_HISTORY_LIMIT, historyKey, type ConfigWriteInput } from '../src/live/configStore';
 import { decodeEnvelope, encodeEnvelope, type ConfigEnvelope } from '../src/live/envelope';
 import { connectNats } from '../src/live/natsConnection';
 import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/notifier';
@@ -38,30 +40,34 @@ import { startNats, startRedis, type ServerProcess } from '../test/support/serve
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
 const MB = 1024 * 1024;
-const KEY = 'cfg:system:default';
 const SUBJECT = DEFAULT_CONFIG_CHANGED_SUBJECT;
 /** How long a subscriber may take to see a notification before the bench calls it lost. */
 const RECEIVE_TIMEOUT_MS = 5000;
-/** A case that takes longer than this is killed (a hung connection must not hang the bench). */
-const CASE_TIMEOUT_MS = 90_000;
+/** A child that takes longer than this is killed (a hung connection must not hang the bench). */
+const CHILD_TIMEOUT_MS = 180_000;
 
-interface CaseSpec {
+interface SizeSpec {
   label: string;
   /** Target size of the stored envelope, bytes. */
   target: number;
-  historyLimit: number;
+  /** Publishes per variant before timing, and timed publishes per variant. */
   warmup: number;
   runs: number;
 }
 
-// Warm-ups are 50 publishes, so a history-on case starts timing with the list at its cap (50):
-// every timed publish LPUSHes one envelope and LTRIM drops the oldest, the steady state.
-const CASES: CaseSpec[] = [
-  { label: '1 MB', target: 1 * MB, historyLimit: 50, warmup: 50, runs: 200 },
-  { label: '1 MB', target: 1 * MB, historyLimit: 0, warmup: 50, runs: 200 },
-  { label: '50 KB', target: 50 * 1024, historyLimit: 50, warmup: 50, runs: 100 },
-  { label: '50 KB', target: 50 * 1024, historyLimit: 0, warmup: 50, runs: 100 },
+// A 1 MB publish takes a few hundred ms on a small machine, so warm-ups are few. The history list is
+// pre-filled to its cap before the warm-ups (envelopes of the same size), so every timed publish with
+// history on runs in the steady state: LPUSH one envelope, LTRIM drops the oldest.
+const SIZES: SizeSpec[] = [
+  { label: '1 MB', target: 1 * MB, warmup: 5, runs: 200 },
+  { label: '50 KB', target: 50 * 1024, warmup: 10, runs: 100 },
 ];
+
+/** Side by side in one process, publishes interleaved: the default history (50) and history off. */
+const HISTORY_LIMITS = [DEFAULT_HISTORY_LIMIT, 0];
+
+/** write's CPU work (check, decode, encode) is re-timed, untimed, on every Nth timed publish. */
+const BREAKDOWN_EVERY = 10;
 
 // ---------------------------------------------------------------------------------------------
 // Documents
@@ -126,7 +132,7 @@ function assertValid(data: DataMap, label: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One case (in a child process)
+// One size (in a child process): history on and off, interleaved
 
 /** ConfigStore that notes when the CAS write resolved (publishDocument continues with the notification). */
 class TimedStore extends ConfigStore {
@@ -138,35 +144,34 @@ class TimedStore extends ConfigStore {
   }
 }
 
-interface CaseResult {
-  spec: CaseSpec;
-  bytes: number;
-  teams: number;
+interface VariantResult {
+  historyLimit: number;
+  key: string;
   /** Per timed publish, ms from the call. */
   written: number[];
   notified: number[];
   received: number[];
-  /** Client CPU (user + system, all threads) per publish, ms. */
+  /** Client CPU (user + system, all threads of the process) per publish, ms. */
   cpu: number[];
-  /** The client-side CPU work inside one write, timed separately on the same envelopes (ms per publish). */
-  encode: number[];
+  /** write's client-side CPU work, re-done untimed in write's order on every BREAKDOWN_EVERY-th publish (ms). */
   check: number[];
   decode: number[];
+  encode: number[];
   /** Notifications that reached the subscriber before publishDocument resolved. */
   receivedBeforeNotified: number;
-  redis: RedisFacts;
-  clientPeakRssDelta: number;
-}
-
-interface RedisFacts {
-  usedMemory: number;
-  usedMemoryPeak: number;
-  usedMemoryRss: number;
-  /** Peak RSS of the redis-server process over the case (VmHWM), when /proc tells. */
-  peakRss?: number;
+  /** MEMORY USAGE of the document key and of its history list (null: no such key). */
   docBytes: number | null;
   historyLength: number;
   historyBytes: number | null;
+}
+
+interface SizeResult {
+  spec: SizeSpec;
+  bytes: number;
+  teams: number;
+  variants: VariantResult[];
+  redis: { usedMemory: number; usedMemoryPeak: number; usedMemoryRss: number; peakRss?: number };
+  clientPeakRssDelta: number;
 }
 
 function infoField(info: string, field: string): number {
@@ -174,22 +179,44 @@ function infoField(info: string, field: string): number {
   return match ? Number(match[1]) : NaN;
 }
 
-async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promise<CaseResult> {
+async function runSize(spec: SizeSpec, redisUrl: string, natsUrl: string): Promise<SizeResult> {
   const factory = new DataFactory(spec.target);
-  const first = factory.make(0);
-  assertValid(first, spec.label);
-  assertValid(factory.make(spec.warmup + spec.runs - 1), spec.label);
-  const bytes = envelopeBytes(first);
+  const total = spec.warmup + spec.runs;
+  assertValid(factory.make(0), spec.label);
+  assertValid(factory.make(total - 1), spec.label);
+  const bytes = envelopeBytes(factory.make(0));
 
-  const redis = await connectRedis({ url: redisUrl }, { name: 'driftlens-bench' });
-  const store = new TimedStore(redis, { historyLimit: spec.historyLimit });
+  const connections: Awaited<ReturnType<typeof connectRedis>>[] = [];
   let publisher: NatsConnection | undefined;
   let subscriber: NatsConnection | undefined;
   try {
+    // One Redis connection per variant, as two separate publishers would have.
+    const variants = [];
+    for (const historyLimit of HISTORY_LIMITS) {
+      const redis = await connectRedis({ url: redisUrl }, { name: `driftlens-bench-history-${historyLimit}` });
+      connections.push(redis);
+      const result: VariantResult = {
+        historyLimit,
+        key: `cfg:system:bench-history-${historyLimit}`,
+        written: [],
+        notified: [],
+        received: [],
+        cpu: [],
+        check: [],
+        decode: [],
+        encode: [],
+        receivedBeforeNotified: 0,
+        docBytes: null,
+        historyLength: 0,
+        historyBytes: null,
+      };
+      variants.push({ redis, store: new TimedStore(redis, { historyLimit }), result });
+    }
     publisher = await connectNats({ servers: [natsUrl] }, { name: 'driftlens-bench-publisher' });
     subscriber = await connectNats({ servers: [natsUrl] }, { name: 'driftlens-bench-replica' });
     const pub = publisher;
-    // Receipt time first, decoding after; a waiter per trace id (the message may beat the flush's PONG).
+
+    // The time of receipt is taken first, the packet decoded after; the message may beat the flush's PONG.
     const arrivals = new Map<string, number>();
     const waiters = new Map<string, (at: number) => void>();
     subscriber.subscribe(SUBJECT, {
@@ -205,7 +232,10 @@ async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promi
     await subscriber.flush(); // the server knows the subscription before the first publish
     const receipt = (traceId: string): Promise<number> => {
       const at = arrivals.get(traceId);
-      if (at !== undefined) return Promise.resolve(at);
+      if (at !== undefined) {
+        arrivals.delete(traceId);
+        return Promise.resolve(at);
+      }
       return new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`notification ${traceId} not received within ${RECEIVE_TIMEOUT_MS} ms`)), RECEIVE_TIMEOUT_MS);
         waiters.set(traceId, (t) => {
@@ -216,89 +246,87 @@ async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promi
       });
     };
 
-    const result: CaseResult = {
-      spec,
-      bytes,
-      teams: factory.teams,
-      written: [],
-      notified: [],
-      received: [],
-      cpu: [],
-      encode: [],
-      check: [],
-      decode: [],
-      receivedBeforeNotified: 0,
-      redis: undefined as unknown as RedisFacts,
-      clientPeakRssDelta: 0,
-    };
+    for (const { redis, store, result } of variants) {
+      if (store.historyLimit === 0) continue;
+      // Steady state from the first publish: the list at its cap, each entry the size of the document.
+      const filler = encodeEnvelope({ scope: 'system', scopeId: 'filler', data: factory.make(-1), revision: 0, updatedAt: '2026-01-01T00:00:00Z', meta: META });
+      for (let i = 0; i < store.historyLimit; i++) await redis.lpush(historyKey(result.key), filler);
+    }
+
     const rssBefore = process.memoryUsage().rss;
-    const total = spec.warmup + spec.runs;
     for (let i = 0; i < total; i++) {
-      const data = i === 0 ? first : factory.make(i); // built before the clock starts
-      store.writtenAt = NaN;
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const outcome = await publishDocument(store, async () => pub, { key: KEY, data, expectedRevision: i, meta: META, subject: SUBJECT, senderId: 'driftlens-bench' });
-      const tNotified = performance.now();
-      const cpu = process.cpuUsage(cpu0);
-      if (!outcome.notified) throw new Error(`publish ${i}: the notification failed: ${outcome.notifyError}`);
-      if (outcome.envelope.revision !== i + 1) throw new Error(`publish ${i}: wrote revision ${outcome.envelope.revision}, expected ${i + 1}`);
-      const tReceived = await receipt(outcome.traceId);
-
-      // Untimed: the CPU work write does, on this very envelope, one piece at a time.
-      const e0 = performance.now();
-      const text = encodeEnvelope(outcome.envelope); // the SET (and LPUSH) payload
-      const e1 = performance.now();
-      canonicalJson(outcome.envelope.data); // write's up-front check that the data can be written
-      const e2 = performance.now();
-      decodeEnvelope(text); // write decodes the live envelope it GETs (the previous revision, same size)
-      const e3 = performance.now();
-      if (Buffer.byteLength(text) < bytes * 0.99) throw new Error(`publish ${i}: envelope is ${text.length} bytes, expected about ${bytes}`);
-
-      if (i >= spec.warmup) {
+      // ABBA order: neither variant always runs right after the other's garbage.
+      const order = i % 2 === 0 ? variants : [...variants].reverse();
+      for (const { redis, store, result } of order) {
+        const data = factory.make(i); // a fresh data map, built before the clock starts
+        store.writtenAt = NaN;
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        const outcome = await publishDocument(store, async () => pub, { key: result.key, data, expectedRevision: i, meta: META, subject: SUBJECT, senderId: 'driftlens-bench' });
+        const tNotified = performance.now();
+        const cpu = process.cpuUsage(cpu0);
+        if (!outcome.notified) throw new Error(`publish ${i} of ${result.key}: the notification failed: ${outcome.notifyError}`);
+        if (outcome.envelope.revision !== i + 1) throw new Error(`publish ${i} of ${result.key}: wrote revision ${outcome.envelope.revision}, expected ${i + 1}`);
+        const tReceived = await receipt(outcome.traceId);
+        if (i < spec.warmup) continue;
         result.written.push(store.writtenAt - t0);
         result.notified.push(tNotified - t0);
         result.received.push(tReceived - t0);
         result.cpu.push((cpu.user + cpu.system) / 1000);
-        result.encode.push(e1 - e0);
-        result.check.push(e2 - e1);
-        result.decode.push(e3 - e2);
         if (tReceived < tNotified) result.receivedBeforeNotified++;
+
+        if ((i - spec.warmup) % BREAKDOWN_EVERY === 0) {
+          // Untimed: write's client-side CPU work again, in write's order, on this publish's data.
+          const live = await redis.get(result.key); // what the next write's GET returns
+          if (live === null) throw new Error(`${result.key} vanished`);
+          const c0 = performance.now();
+          canonicalJson(data); // write's up-front check that the data can be written as JSON
+          const c1 = performance.now();
+          decodeEnvelope(live); // the live envelope write GETs and decodes to compare revisions
+          const c2 = performance.now();
+          const text = encodeEnvelope(outcome.envelope); // the SET (and LPUSH) payload
+          const size = Buffer.byteLength(text); // ioredis measures (and flattens) it to send it
+          const c3 = performance.now();
+          if (size !== Buffer.byteLength(live)) throw new Error(`${result.key}: the envelope re-encoded is ${size} bytes, the stored one ${Buffer.byteLength(live)}`);
+          result.check.push(c1 - c0);
+          result.decode.push(c2 - c1);
+          result.encode.push(c3 - c2);
+        }
       }
     }
-    result.clientPeakRssDelta = process.resourceUsage().maxRSS * 1024 - rssBefore;
+    const clientPeakRssDelta = process.resourceUsage().maxRSS * 1024 - rssBefore;
 
-    // What the case left in Redis.
-    const stored = await redis.get(KEY);
-    if (stored === null || decodeEnvelope(stored).revision !== total) throw new Error(`the live document is not at revision ${total}`);
-    const list = historyKey(KEY);
-    const historyLength = await redis.llen(list);
-    const expectedLength = Math.min(spec.historyLimit, total);
-    if (historyLength !== expectedLength) throw new Error(`history holds ${historyLength} entries, expected ${expectedLength}`);
+    // What the publishes left in Redis.
+    const redis = variants[0].redis;
     const memoryUsage = async (key: string) => ((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null) ?? null;
+    for (const { result } of variants) {
+      const stored = await redis.get(result.key);
+      if (stored === null || decodeEnvelope(stored).revision !== total) throw new Error(`${result.key} is not at revision ${total}`);
+      result.historyLength = await redis.llen(historyKey(result.key));
+      if (result.historyLength !== result.historyLimit) throw new Error(`${historyKey(result.key)} holds ${result.historyLength} entries, expected ${result.historyLimit}`);
+      result.docBytes = await memoryUsage(result.key);
+      result.historyBytes = result.historyLength ? await memoryUsage(historyKey(result.key)) : null;
+    }
     const info = (await redis.info('memory')) + (await redis.info('server'));
-    const pid = infoField(info, 'process_id');
     let peakRss: number | undefined;
     try {
-      const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${infoField(info, 'process_id')}/status`, 'utf8'));
       if (kb) peakRss = Number(kb[1]) * 1024;
     } catch {
       // not Linux, or not allowed: left out
     }
-    result.redis = {
-      usedMemory: infoField(info, 'used_memory'),
-      usedMemoryPeak: infoField(info, 'used_memory_peak'),
-      usedMemoryRss: infoField(info, 'used_memory_rss'),
-      peakRss,
-      docBytes: await memoryUsage(KEY),
-      historyLength,
-      historyBytes: historyLength ? await memoryUsage(list) : null,
+    return {
+      spec,
+      bytes,
+      teams: factory.teams,
+      variants: variants.map((v) => v.result),
+      redis: { usedMemory: infoField(info, 'used_memory'), usedMemoryPeak: infoField(info, 'used_memory_peak'), usedMemoryRss: infoField(info, 'used_memory_rss'), peakRss },
+      clientPeakRssDelta,
     };
-    return result;
   } finally {
     await subscriber?.close().catch(() => undefined);
     await publisher?.close().catch(() => undefined);
-    await closeRedis(redis);
+    for (const redis of connections) await closeRedis(redis);
   }
 }
 
@@ -327,7 +355,7 @@ function ms(value: number): string {
 }
 const mb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / MB).toFixed(1)} MB`);
 const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
-const historyLabel = (spec: CaseSpec) => (spec.historyLimit > 0 ? `on (${spec.historyLimit})` : 'off (0)');
+const historyLabel = (limit: number) => (limit > 0 ? `on (${limit})` : 'off (0)');
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function version(command: string): string {
@@ -340,22 +368,22 @@ function version(command: string): string {
 
 const children = new Set<import('node:child_process').ChildProcess>();
 
-function runChild(index: number, redisUrl: string, natsUrl: string): Promise<CaseResult> {
+function runChild(index: number, redisUrl: string, natsUrl: string): Promise<SizeResult> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, ['--child', String(index), redisUrl, natsUrl], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.add(child);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`case ${index} did not finish within ${CASE_TIMEOUT_MS / 1000} s`));
-    }, CASE_TIMEOUT_MS);
-    let answer: CaseResult | undefined;
-    child.on('message', (m) => (answer = m as CaseResult));
+      reject(new Error(`${SIZES[index].label} did not finish within ${CHILD_TIMEOUT_MS / 1000} s`));
+    }, CHILD_TIMEOUT_MS);
+    let answer: SizeResult | undefined;
+    child.on('message', (m) => (answer = m as SizeResult));
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
       children.delete(child);
       if (answer && code === 0) resolve(answer);
-      else reject(new Error(`case ${index} (${CASES[index].label}, history ${historyLabel(CASES[index])}) exited with ${code}`));
+      else reject(new Error(`the ${SIZES[index].label} child exited with ${code}`));
     });
   });
 }
@@ -370,6 +398,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
 
+  // Everything started here is stopped on the way out, also on an error or Ctrl-C.
   const running = new Set<ServerProcess>();
   const stopAll = async () => {
     for (const child of children) child.kill('SIGKILL');
@@ -382,22 +411,25 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const results: CaseResult[] = [];
+  const results: SizeResult[] = [];
   try {
     const nats = await startNats();
     running.add(nats);
-    for (let index = 0; index < CASES.length; index++) {
-      // A fresh redis-server per case: its memory figures then belong to that case alone.
+    for (let index = 0; index < SIZES.length; index++) {
+      // A fresh redis-server per size: its memory figures then belong to that size alone.
       const redis = await startRedis();
       running.add(redis);
       try {
         const r = await runChild(index, redis.url, nats.url);
         results.push(r);
-        console.log(
-          `  ${sizeLabel(r.bytes).padEnd(7)} history ${historyLabel(r.spec).padEnd(7)} n=${r.written.length}: ` +
-            `written ${ms(median(r.written))} (p99 ${ms(quantile(r.written, 0.99))}), notified ${ms(median(r.notified))} (p99 ${ms(quantile(r.notified, 0.99))}), ` +
-            `received ${ms(median(r.received))} (p99 ${ms(quantile(r.received, 0.99))}); load ${loadavg()}`,
-        );
+        for (const v of r.variants) {
+          console.log(
+            `  ${sizeLabel(r.bytes).padEnd(7)} history ${historyLabel(v.historyLimit).padEnd(7)} n=${v.written.length}: ` +
+              `written ${ms(median(v.written))} (p99 ${ms(quantile(v.written, 0.99))}), notified ${ms(median(v.notified))} (p99 ${ms(quantile(v.notified, 0.99))}), ` +
+              `received ${ms(median(v.received))} (p99 ${ms(quantile(v.received, 0.99))})`,
+          );
+        }
+        console.log(`  load average ${loadavg()}`);
       } finally {
         await redis.dispose();
         running.delete(redis);
@@ -413,49 +445,56 @@ async function main(): Promise<void> {
   lines.push('| document | history | stage | p50 | p90 | p99 | max |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const r of results) {
-    const stages: [string, number[]][] = [
-      ['written', r.written],
-      ['notified', r.notified],
-      ['received', r.received],
-    ];
-    for (const [stage, values] of stages) {
-      lines.push(`| ${sizeLabel(r.bytes)} (n=${values.length}) | ${historyLabel(r.spec)} | ${stage} | ${ms(median(values))} | ${ms(quantile(values, 0.9))} | ${ms(quantile(values, 0.99))} | ${ms(Math.max(...values))} |`);
+    for (const v of r.variants) {
+      const stages: [string, number[]][] = [
+        ['written', v.written],
+        ['notified', v.notified],
+        ['received', v.received],
+      ];
+      for (const [stage, values] of stages) {
+        lines.push(`| ${sizeLabel(r.bytes)} (n=${values.length}) | ${historyLabel(v.historyLimit)} | ${stage} | ${ms(median(values))} | ${ms(quantile(values, 0.9))} | ${ms(quantile(values, 0.99))} | ${ms(Math.max(...values))} |`);
+      }
     }
   }
   lines.push('');
-  lines.push('Where the time goes (medians per publish; encode, check and decode timed separately on the same envelopes):');
+  lines.push(`Where the time goes (medians; check, decode and encode re-done untimed, in write's order, on every ${BREAKDOWN_EVERY}th publish):`);
   lines.push('');
-  lines.push('| document | history | written | client CPU in publish | encode envelope | canonical check of data | decode live envelope | written − (encode + check + decode) | notify (notified − written) | received − notified |');
+  lines.push('| document | history | written | client CPU per publish | check: canonical JSON of data | decode live envelope | encode new envelope | written − (check + decode + encode) | notify (notified − written) | received − notified |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    const cpuWork = r.encode.map((e, i) => e + r.check[i] + r.decode[i]);
-    const rest = r.written.map((w, i) => w - cpuWork[i]);
-    const notify = r.notified.map((n, i) => n - r.written[i]);
-    const after = r.received.map((x, i) => x - r.notified[i]);
+    for (const v of r.variants) {
+      const cpuWork = median(v.check) + median(v.decode) + median(v.encode);
+      const notify = v.notified.map((n, i) => n - v.written[i]);
+      const after = v.received.map((x, i) => x - v.notified[i]);
+      lines.push(
+        `| ${sizeLabel(r.bytes)} | ${historyLabel(v.historyLimit)} | ${ms(median(v.written))} | ${ms(median(v.cpu))} | ${ms(median(v.check))} | ${ms(median(v.decode))} | ${ms(median(v.encode))} | ${ms(median(v.written) - cpuWork)} | ${ms(median(notify))} | ${ms(median(after))} (received first: ${v.receivedBeforeNotified}/${v.received.length}) |`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push('Redis after the run (a fresh redis-server per size, both variants in it):');
+  lines.push('');
+  lines.push('| document | publishes per variant | MEMORY USAGE document | MEMORY USAGE history list (entries) | used_memory | used_memory_peak | redis RSS (peak) | client peak RSS growth |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const on = r.variants.find((v) => v.historyLimit > 0);
+    const doc = r.variants.map((v) => mb(v.docBytes)).join(' / ');
     lines.push(
-      `| ${sizeLabel(r.bytes)} | ${historyLabel(r.spec)} | ${ms(median(r.written))} | ${ms(median(r.cpu))} | ${ms(median(r.encode))} | ${ms(median(r.check))} | ${ms(median(r.decode))} | ${ms(median(rest))} | ${ms(median(notify))} | ${ms(median(after))} (${r.receivedBeforeNotified}/${r.received.length} before) |`,
+      `| ${sizeLabel(r.bytes)} | ${r.spec.warmup + r.spec.runs} | ${doc} | ${on ? `${mb(on.historyBytes)} (${on.historyLength})` : '—'} | ${mb(r.redis.usedMemory)} | ${mb(r.redis.usedMemoryPeak)} | ${mb(r.redis.usedMemoryRss)} (${mb(r.redis.peakRss)}) | +${mb(r.clientPeakRssDelta)} |`,
     );
   }
   lines.push('');
-  lines.push('Redis after each case (fresh redis-server per case):');
-  lines.push('');
-  lines.push('| document | history | publishes | history entries | MEMORY USAGE doc | MEMORY USAGE history | used_memory | used_memory_peak | redis RSS (peak) | client peak RSS growth |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    const m = r.redis;
-    lines.push(
-      `| ${sizeLabel(r.bytes)} | ${historyLabel(r.spec)} | ${r.spec.warmup + r.spec.runs} | ${m.historyLength} | ${mb(m.docBytes)} | ${m.historyBytes === null ? '—' : mb(m.historyBytes)} | ${mb(m.usedMemory)} | ${mb(m.usedMemoryPeak)} | ${mb(m.usedMemoryRss)} (${mb(m.peakRss)}) | +${mb(r.clientPeakRssDelta)} |`,
-    );
-  }
-  lines.push('');
-  lines.push(`Documents: ${results.filter((r) => r.spec.historyLimit > 0).map((r) => `${sizeLabel(r.bytes)} envelope (${r.bytes} bytes, ${r.teams} scaled teams)`).join(', ')}; ${CASES[0].warmup} warm-up publishes per case before timing.`);
+  lines.push(
+    `Documents: ${results.map((r) => `${sizeLabel(r.bytes)} envelope (${r.bytes} bytes, ${r.teams} scaled teams, ${r.spec.warmup} warm-ups)`).join(', ')}; ` +
+      'history and no-history publishes interleaved (ABBA) in one process; the history list pre-filled to its cap before timing.',
+  );
   lines.push(`Machine: ${machine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
   lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   console.log('\n' + lines.join('\n'));
 }
 
 async function child(index: number, redisUrl: string, natsUrl: string): Promise<void> {
-  const result = await runCase(CASES[index], redisUrl, natsUrl);
+  const result = await runSize(SIZES[index], redisUrl, natsUrl);
   process.send!(result, () => process.exit(0));
 }
 

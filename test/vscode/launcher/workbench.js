@@ -160,6 +160,9 @@ async function startWorkbench(o) {
     'extensions.ignoreRecommendations': true,
     'update.mode': 'none',
     'security.workspace.trust.enabled': false,
+    // Tests edit fixtures and put them back; an auto-save in between would make an edit stick.
+    'files.autoSave': 'off',
+    'files.hotExit': 'off',
     // 1.139 opens a Chat side bar and an agent host by default: noise in screenshots, CPU.
     'chat.disableAIFeatures': true,
     'workbench.secondarySideBar.defaultVisibility': 'hidden',

@@ -5,17 +5,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { open, replaceText, revert } from './editing';
 import { waitFor } from './waitFor';
 
 const EXTENSION_ID = 'driftlens.driftlens';
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
-
-function workspaceFile(relative: string): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder, 'a workspace folder is open');
-  return vscode.Uri.joinPath(folder.uri, relative);
-}
 
 /** The real CLI, run beside the editor: `driftlens hash <file> --json`. */
 function cliHashes(file: string): Record<string, string> {
@@ -58,24 +53,6 @@ async function lensHashes(uri: vscode.Uri): Promise<Record<string, string>> {
     if (match) result[section] = match[0];
   }
   return result;
-}
-
-async function open(relative: string): Promise<vscode.TextEditor> {
-  const document = await vscode.workspace.openTextDocument(workspaceFile(relative));
-  return vscode.window.showTextDocument(document);
-}
-
-async function replaceText(editor: vscode.TextEditor, from: string, to: string): Promise<void> {
-  const text = editor.document.getText();
-  const at = text.indexOf(from);
-  assert.ok(at >= 0, `"${from}" is in ${editor.document.uri.path}`);
-  const range = new vscode.Range(editor.document.positionAt(at), editor.document.positionAt(at + from.length));
-  assert.ok(await editor.edit((b) => b.replace(range, to)));
-}
-
-async function revert(editor: vscode.TextEditor): Promise<void> {
-  await vscode.window.showTextDocument(editor.document);
-  await vscode.commands.executeCommand('workbench.action.files.revert');
 }
 
 suite('DriftLens authoring in a real VS Code', () => {

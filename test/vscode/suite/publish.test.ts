@@ -8,6 +8,7 @@ import { ConfigStore } from '../../../src/live/configStore';
 import { connectNats } from '../../../src/live/natsConnection';
 import { decodeBusPacket } from '../../../src/live/notifier';
 import { connectRedis } from '../../../src/live/redisConnection';
+import { open, replaceText, revert, workspaceFile } from './editing';
 import { waitFor } from './waitFor';
 
 type PublishResult = { status: string; revision?: number; notified?: boolean; liveRevision?: number; basedOn?: number };
@@ -15,26 +16,6 @@ type PublishResult = { status: string; revision?: number; notified?: boolean; li
 const KEY = 'cfg:system:default';
 const REDIS_URL = process.env.DRIFTLENS_TEST_REDIS_URL;
 const NATS_URL = process.env.DRIFTLENS_TEST_NATS_URL;
-
-function workspaceFile(relative: string): vscode.Uri {
-  return vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, relative);
-}
-
-async function open(relative: string): Promise<vscode.TextEditor> {
-  return vscode.window.showTextDocument(await vscode.workspace.openTextDocument(workspaceFile(relative)));
-}
-
-async function replaceText(editor: vscode.TextEditor, from: string, to: string): Promise<void> {
-  const text = editor.document.getText();
-  const at = text.indexOf(from);
-  assert.ok(at >= 0, `"${from}" is in the document`);
-  assert.ok(await editor.edit((b) => b.replace(new vscode.Range(editor.document.positionAt(at), editor.document.positionAt(at + from.length)), to)));
-}
-
-async function revert(editor: vscode.TextEditor): Promise<void> {
-  await vscode.window.showTextDocument(editor.document);
-  await vscode.commands.executeCommand('workbench.action.files.revert');
-}
 
 function dataOf(editor: vscode.TextEditor): JsonValue {
   return analyzeDocument(editor.document.getText(), 'yaml', 'config').data as JsonValue;
@@ -149,5 +130,31 @@ suite('Publish Config against real Redis and NATS', () => {
     } finally {
       await vscode.workspace.getConfiguration('driftlens').update('nats.servers', [NATS_URL], vscode.ConfigurationTarget.Global);
     }
+  });
+
+  test('Pull Live Config writes the live envelope with its revision, and it validates', async () => {
+    const target = workspaceFile('cfg.pulled.yaml');
+    const written = await vscode.commands.executeCommand<vscode.Uri>('driftlens.pullLiveConfig', { target });
+    assert.equal(written?.toString(), target.toString());
+    const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
+    const live = await store.read(KEY);
+    assert.match(text, new RegExp(`^# Pulled from ${KEY} \\(revision ${live!.envelope.revision}\\)`));
+    const analysis = analyzeDocument(text, 'yaml', 'config');
+    assert.deepEqual(analysis.problems, []);
+    assert.deepEqual(analysis.data, live!.envelope.data);
+    await vscode.workspace.fs.delete(target);
+  });
+
+  test('Rollback republishes an earlier revision as a new one and notifies', async () => {
+    const history = await store.history(KEY);
+    const eighth = history.find((e) => e.revision === 8);
+    assert.ok(eighth, 'revision 8 is in the history DriftLens keeps');
+    const sub = nats.subscribe('sys.config.changed', { max: 1 });
+    const revision = await vscode.commands.executeCommand<number>('driftlens.rollback', { revision: 8, assumeYes: true });
+    assert.equal(revision, 11);
+    await firstMessage(sub);
+    const live = await store.read(KEY);
+    assert.deepEqual(live?.envelope.data, eighth.data);
+    assert.equal(live?.envelope.meta?.rollback_of, '8');
   });
 });
