@@ -1,0 +1,582 @@
+/**
+ * The reference replica agent for Node services: Cordum's reload model (the seed's Go loop), plus the
+ * DriftLens replica status reports (replicaStatus.ts) that say what the replica actually applied.
+ *
+ * - Detect: a `sys.config.changed` notification (broadcast, no queue group) or the fallback poll
+ *   ticker triggers a check. A notification is only a hint — its body is never read for config.
+ *   Bursts coalesce into one pending check, and checks are single-flight: a trigger arriving during a
+ *   check leaves exactly one pending check behind it (the Go `select { case ch <- x: default: }`).
+ * - Validate: every check reads the document from Redis, the source of truth, and computes each
+ *   section's hash exactly as Cordum does (computeSectionHash).
+ * - Apply: a section is handed to the service's setter only when its hash is non-empty and differs
+ *   from the last applied one. An invalid section, a failing setter, Redis being down or an unreadable
+ *   document never touch the running config: the last good one stays and the next check retries.
+ * - Verify: after a check that applied or failed, and on every heartbeat, the agent publishes its
+ *   report (durable in Redis with a TTL, live on `sys.config.status`).
+ */
+
+import type { NatsConnection, Subscription } from 'nats';
+import type { JsonValue } from '../core/canonical';
+import { parseGoDuration } from '../core/duration';
+import { DEFAULT_POLICY } from '../core/policy';
+import { computeSectionHash, HASH_GATED_SECTIONS } from '../core/sectionHash';
+import type { SectionName } from '../core/sectionHash';
+import { ConfigStore } from '../live/configStore';
+import type { LiveConfig } from '../live/configStore';
+import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
+import { formatRfc3339Nano, nowRfc3339Nano, parseConfigKey } from '../live/envelope';
+import { connectNats } from '../live/natsConnection';
+import { decodeBusPacket, whyReceiversDrop } from '../live/notifier';
+import { closeRedis, connectRedis, endpointLabel, RedisUnavailableError } from '../live/redisConnection';
+import type { RedisClient } from '../live/redisConnection';
+import { DEFAULT_HEARTBEAT_MS, publishReplicaReport, ReportWriteError, replicaIndexKey, replicaMember, replicaReportKey, REPLICA_STATUS_VERSION } from './replicaStatus';
+import type { AppliedSection, CheckTrigger, ReplicaError, ReplicaErrorKind, ReplicaReport, ReportReason } from './replicaStatus';
+
+export interface ApplyContext {
+  /** The section hash of `value`, which becomes the replica's applied hash when the setter returns. */
+  hash: string;
+  /** The document revision the section was read from. */
+  revision: number;
+  trigger: CheckTrigger;
+  /** The hash applied before, or undefined on the first apply. */
+  previousHash: string | undefined;
+}
+
+/**
+ * The service's idempotent per-section setter. `value` is the normalised section, exactly what the
+ * hash covers (capitalised and legacy field names already renamed, unknown keys dropped). Throwing
+ * (or rejecting) refuses the section: the previous config stays and the next check tries again.
+ */
+export type ApplySection = (section: SectionName, value: JsonValue, context: ApplyContext) => void | Promise<void>;
+
+/** Transport faults to simulate, read on every notification and check; mutate `agent.faults` at run time. */
+export interface AgentFaults {
+  /** Fraction 0..1 of valid notifications silently dropped (still counted). */
+  dropNotifications?: number;
+  /** Delay before a notification triggers its check. */
+  delayNotificationsMs?: number;
+  /** While true every trigger (notification, poll) is ignored, as in a hung reload loop; heartbeats continue. */
+  stalled?: boolean;
+  /** While true the setter is not called and the apply fails, as if the service refused the section. */
+  rejectApply?: boolean;
+}
+
+export type AgentEvent =
+  | { type: 'check'; trigger: CheckTrigger; revision: number | null; applied: SectionName[]; errors: ReplicaError[]; durationMs: number }
+  | { type: 'applied'; section: SectionName; hash: string; previousHash: string | undefined; revision: number; trigger: CheckTrigger }
+  | { type: 'rejected'; section: SectionName; kind: 'invalid' | 'apply-failed'; hash: string | undefined; message: string; trigger: CheckTrigger }
+  | { type: 'error'; kind: 'redis-unavailable' | 'live-unreadable' | 'subscription'; message: string; trigger?: CheckTrigger }
+  | { type: 'notification'; outcome: 'accepted' | 'invalid' | 'dropped' | 'ignored'; reason?: string }
+  | { type: 'report'; reason: ReportReason; durable: boolean; live: boolean; error?: string }
+  | { type: 'warning'; message: string };
+
+export interface ReplicaAgentOptions {
+  configKey?: string;
+  service: string;
+  replicaId: string;
+  /** Hash-gated sections to apply, in apply order. Default pools, timeouts. */
+  sections?: readonly SectionName[];
+  /** Notification subject. Default sys.config.changed. */
+  subject?: string;
+  /** Fallback poll interval. Default 30 s; the `envOverride` variable, when set and valid, wins. */
+  pollIntervalMs?: number;
+  /** Environment variable with a Go duration overriding the poll interval; false disables. Default SCHEDULER_CONFIG_RELOAD_INTERVAL. */
+  envOverride?: string | false;
+  /** Where `envOverride` is looked up. Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Report period. Default 5 s. */
+  heartbeatMs?: number;
+  /** TTL of the durable report. Default 3 x heartbeatMs. */
+  reportTtlMs?: number;
+  /** A check whose Redis read has not answered within this time fails as redis-unavailable. Default 10 s. */
+  readTimeoutMs?: number;
+  /**
+   * A connection (shared, never closed by the agent) or an endpoint (the agent connects and owns it).
+   * A shared connection should come from connectRedis: with ioredis's offline queue on, a check
+   * would wait for a reconnect instead of failing fast.
+   */
+  redis: RedisClient | RedisEndpoint;
+  /** Likewise for NATS; undefined means poll only. */
+  nats?: NatsConnection | NatsEndpoint;
+  apply: ApplySection;
+  /** Publish replica status reports. Default true. */
+  reportStatus?: boolean;
+  faults?: AgentFaults;
+  /** Wall clock (epoch ms) for timestamps. Default Date.now with nanosecond-style stamps. */
+  clock?: { now(): number };
+  onEvent?: (event: AgentEvent) => void;
+}
+
+export interface AgentCounters {
+  /** Messages received on the subject (valid or not). */
+  notifications: number;
+  /** Packets Cordum's receivers would drop (undecodable, or missing trace_id / sender_id / payload). */
+  invalidNotifications: number;
+  /** Valid notifications discarded by the dropNotifications fault. */
+  droppedNotifications: number;
+  /** Triggers ignored while stalled. */
+  ignoredTriggers: number;
+  /** Triggers folded into an already pending check. */
+  coalescedTriggers: number;
+  checks: number;
+  applies: number;
+  applyFailures: number;
+  reports: number;
+  reportFailures: number;
+}
+
+const DEFAULT_READ_TIMEOUT_MS = 10_000;
+const FLUSH_TIMEOUT_MS = 5000;
+
+export class ReplicaAgent {
+  readonly configKey: string;
+  readonly service: string;
+  readonly replicaId: string;
+  readonly sections: readonly SectionName[];
+  readonly subject: string;
+  /** The effective poll interval (after the environment override). */
+  readonly pollIntervalMs: number;
+  readonly heartbeatMs: number;
+  readonly reportTtlMs: number;
+  readonly reportStatus: boolean;
+  /** Problems with the options that were reported and worked around (e.g. an invalid env override). */
+  readonly warnings: string[] = [];
+  readonly counters: AgentCounters = {
+    notifications: 0,
+    invalidNotifications: 0,
+    droppedNotifications: 0,
+    ignoredTriggers: 0,
+    coalescedTriggers: 0,
+    checks: 0,
+    applies: 0,
+    applyFailures: 0,
+    reports: 0,
+    reportFailures: 0,
+  };
+  faults: AgentFaults;
+
+  private readonly options: ReplicaAgentOptions;
+  private readonly readTimeoutMs: number;
+  private redis: RedisClient | undefined;
+  private ownsRedis = false;
+  private nats: NatsConnection | undefined;
+  private ownsNats = false;
+  private store: ConfigStore | undefined;
+  private subscription: Subscription | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly delayTimers = new Set<NodeJS.Timeout>();
+  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
+
+  private readonly applied = new Map<SectionName, AppliedSection>();
+  private revision: number | null = null;
+  private lastError: ReplicaError | null = null;
+  private startedAt: string;
+  private lastCheckAt: string | null = null;
+  private lastCheckTrigger: CheckTrigger | null = null;
+  private lastReason: ReportReason = 'startup';
+
+  /** The running check, if any; at most one more (pendingTrigger) waits behind it. */
+  private inFlight: Promise<void> | undefined;
+  private pendingTrigger: CheckTrigger | undefined;
+  /** Reports go out one at a time so an older one never overwrites a newer one. */
+  private reportChain: Promise<void> = Promise.resolve();
+
+  constructor(options: ReplicaAgentOptions) {
+    this.options = options;
+    this.configKey = options.configKey ?? DEFAULT_POLICY.configKey;
+    parseConfigKey(this.configKey);
+    this.service = options.service;
+    this.replicaId = options.replicaId;
+    // Validates both names now rather than at the first report.
+    replicaMember(this.service, this.replicaId);
+    replicaReportKey(this.configKey, this.service, this.replicaId);
+
+    this.sections = [...(options.sections ?? HASH_GATED_SECTIONS)];
+    for (const s of this.sections) {
+      if (!(HASH_GATED_SECTIONS as readonly string[]).includes(s)) throw new RangeError(`unknown section "${s}": expected ${HASH_GATED_SECTIONS.join(', ')}`);
+    }
+    if (new Set(this.sections).size !== this.sections.length) throw new RangeError(`sections lists a section twice: ${this.sections.join(', ')}`);
+    this.subject = options.subject ?? DEFAULT_POLICY.subject;
+    this.heartbeatMs = positive(options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, 'heartbeatMs');
+    this.reportTtlMs = positive(options.reportTtlMs ?? 3 * this.heartbeatMs, 'reportTtlMs');
+    this.readTimeoutMs = positive(options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, 'readTimeoutMs');
+    this.reportStatus = options.reportStatus ?? true;
+    this.faults = { ...(options.faults ?? {}) };
+
+    let poll = positive(options.pollIntervalMs ?? DEFAULT_POLICY.pollIntervalMs, 'pollIntervalMs');
+    const variable = options.envOverride === undefined ? DEFAULT_POLICY.envOverride : options.envOverride;
+    const raw = variable ? (options.env ?? process.env)[variable] : undefined;
+    if (variable && raw !== undefined && raw !== '') {
+      // The operator's environment overrides the code default, as SCHEDULER_CONFIG_RELOAD_INTERVAL does in Cordum.
+      const parsed = parseGoDuration(raw);
+      if (parsed === undefined || parsed < 1) {
+        this.warnings.push(`${variable}="${raw}" is not a positive Go duration (e.g. 30s, 1m30s, 250ms); ignored, polling every ${poll} ms`);
+      } else {
+        poll = Math.round(parsed);
+      }
+    }
+    this.pollIntervalMs = poll;
+    this.startedAt = this.now();
+  }
+
+  /**
+   * Connects (for endpoints), subscribes, runs the startup check, then starts the poll ticker and the
+   * heartbeat. Resolves once the startup check is done, so the service has its config before serving;
+   * a check that fails is recorded (see status()) and retried by later triggers, it does not reject.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`ReplicaAgent ${this.service}:${this.replicaId} was already ${this.state === 'stopped' ? 'stopped' : 'started'}; create a new agent`);
+    this.state = 'starting';
+    this.startedAt = this.now();
+    for (const message of this.warnings) this.emit({ type: 'warning', message });
+    try {
+      await this.connect();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    // stop() during the connect ran before these connections existed.
+    if (this.isStopped()) return this.closeOwned();
+    if (this.nats) {
+      this.subscription = this.nats.subscribe(this.subject, { callback: (err, msg) => this.onMessage(err, msg.data) });
+      // Subscribe before the startup read and make sure the server has the SUB: a change published
+      // between the read and the subscription would otherwise go unnoticed until the next poll. Bounded,
+      // because a shared connection may be reconnecting and the poll covers the gap anyway.
+      await withTimeout(this.nats.flush(), FLUSH_TIMEOUT_MS).catch(() => undefined);
+    }
+    if (this.isStopped()) return;
+    this.state = 'running';
+    await this.requestCheck('startup');
+    if (this.isStopped()) return;
+    this.pollTimer = setInterval(() => void this.requestCheck('poll'), this.pollIntervalMs);
+    if (this.reportStatus) this.heartbeatTimer = setInterval(() => this.report('heartbeat'), this.heartbeatMs);
+  }
+
+  /**
+   * Unsubscribes, clears the timers, waits for a running check and queued reports, and closes the
+   * connections the agent opened. Idempotent. `deregister` also deletes the durable report and the
+   * index entry (a graceful scale-down), so watchers do not list the replica as stale.
+   */
+  stop(options: { deregister?: boolean } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(options.deregister === true);
+    return this.stopping;
+  }
+
+  /** The replica's current report (what the next heartbeat would publish, with the last reason sent). */
+  status(): ReplicaReport {
+    return this.snapshot(this.lastReason);
+  }
+
+  /** The applied hash of a section, if any. */
+  appliedHash(section: SectionName): string | undefined {
+    return this.applied.get(section)?.hash;
+  }
+
+  /** Resolves when no check is running or pending (for tests and the simulator). */
+  async idle(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private async connect(): Promise<void> {
+    const name = `driftlens-agent:${this.service}:${this.replicaId}`;
+    const { redis, nats } = this.options;
+    if (isRedisClient(redis)) {
+      this.redis = redis;
+    } else {
+      this.redis = await connectRedis(redis, { name });
+      this.ownsRedis = true;
+    }
+    this.store = new ConfigStore(this.redis);
+    if (nats === undefined) return;
+    if (isNatsConnection(nats)) {
+      this.nats = nats;
+    } else {
+      this.nats = await connectNats(nats, { name });
+      this.ownsNats = true;
+    }
+  }
+
+  private async shutdown(deregister: boolean): Promise<void> {
+    this.state = 'stopped';
+    this.pendingTrigger = undefined;
+    clearInterval(this.pollTimer);
+    clearInterval(this.heartbeatTimer);
+    for (const timer of this.delayTimers) clearTimeout(timer);
+    this.delayTimers.clear();
+    try {
+      this.subscription?.unsubscribe();
+    } catch {
+      // the connection is already closed: nothing left to unsubscribe
+    }
+    await this.idle();
+    await this.reportChain;
+    if (deregister && this.redis) {
+      await this.redis
+        .multi()
+        .del(replicaReportKey(this.configKey, this.service, this.replicaId))
+        .zrem(replicaIndexKey(this.configKey), replicaMember(this.service, this.replicaId))
+        .exec()
+        .catch(() => undefined); // best effort: the report expires by itself anyway
+    }
+    await this.closeOwned();
+  }
+
+  private async closeOwned(): Promise<void> {
+    if (this.ownsNats && this.nats) await this.nats.close().catch(() => undefined);
+    if (this.ownsRedis && this.redis) await closeRedis(this.redis);
+  }
+
+  private isStopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  // ---------------------------------------------------------------- triggers
+
+  private onMessage(err: Error | null, data: Uint8Array): void {
+    if (err) {
+      this.emit({ type: 'error', kind: 'subscription', message: `subscription to ${this.subject} failed: ${err.message}` });
+      return;
+    }
+    this.counters.notifications++;
+    let why: string | undefined;
+    try {
+      why = whyReceiversDrop(decodeBusPacket(data));
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    if (why) {
+      // Cordum's receivers drop these silently; counting them makes a misbehaving publisher visible.
+      this.counters.invalidNotifications++;
+      this.emit({ type: 'notification', outcome: 'invalid', reason: why });
+      return;
+    }
+    const drop = this.faults.dropNotifications ?? 0;
+    if (drop > 0 && Math.random() < drop) {
+      this.counters.droppedNotifications++;
+      this.emit({ type: 'notification', outcome: 'dropped' });
+      return;
+    }
+    if (this.faults.stalled) {
+      this.counters.ignoredTriggers++;
+      this.emit({ type: 'notification', outcome: 'ignored', reason: 'stalled' });
+      return;
+    }
+    this.emit({ type: 'notification', outcome: 'accepted' });
+    const delay = this.faults.delayNotificationsMs ?? 0;
+    if (delay > 0) {
+      const timer = setTimeout(() => {
+        this.delayTimers.delete(timer);
+        void this.requestCheck('notification');
+      }, delay);
+      this.delayTimers.add(timer);
+    } else {
+      void this.requestCheck('notification');
+    }
+  }
+
+  /** Starts a check, or leaves one pending behind the running one; resolves when the check it started or joined has run. */
+  private requestCheck(trigger: CheckTrigger): Promise<void> {
+    if (this.isStopped()) return Promise.resolve();
+    if (this.faults.stalled && trigger !== 'startup') {
+      this.counters.ignoredTriggers++;
+      return Promise.resolve();
+    }
+    if (this.state === 'starting' && trigger !== 'startup') {
+      // A notification between subscribing and the startup check runs after it, never before.
+      this.pendingTrigger ??= trigger;
+      return Promise.resolve();
+    }
+    if (this.inFlight) {
+      // One pending slot, like the Go loop's buffered channel of one: bursts collapse into it.
+      if (this.pendingTrigger === undefined) this.pendingTrigger = trigger;
+      else this.counters.coalescedTriggers++;
+      return this.inFlight;
+    }
+    const run = async () => {
+      let next: CheckTrigger | undefined = trigger;
+      while (next !== undefined && !this.isStopped()) {
+        try {
+          await this.check(next);
+        } catch (err) {
+          // Not expected (check records its own failures), but a rejection here would be unhandled
+          // in the timer callbacks and end the service's process.
+          this.emit({ type: 'error', kind: 'live-unreadable', message: `check failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, trigger: next });
+        }
+        next = this.pendingTrigger;
+        this.pendingTrigger = undefined;
+      }
+    };
+    const flight = run().finally(() => {
+      if (this.inFlight === flight) this.inFlight = undefined;
+    });
+    this.inFlight = flight;
+    return flight;
+  }
+
+  // ---------------------------------------------------------------- the check
+
+  private async check(trigger: CheckTrigger): Promise<void> {
+    const started = Date.now();
+    this.counters.checks++;
+    this.lastCheckAt = this.now();
+    this.lastCheckTrigger = trigger;
+    const appliedNow: SectionName[] = [];
+    const errors: ReplicaError[] = [];
+    const hadError = this.lastError !== null;
+
+    const live = await this.readLive(trigger, errors);
+    if (live !== 'failed') {
+      // No document at all: revision null and nothing to apply; the running config stays.
+      this.revision = live?.envelope.revision ?? null;
+      if (live) {
+        const { data, revision } = live.envelope;
+        for (const section of this.sections) {
+          if (this.isStopped()) break;
+          // An absent section has no hash: nothing to apply, as in Cordum.
+          if (!Object.prototype.hasOwnProperty.call(data, section)) continue;
+          if (await this.checkSection(section, data[section], revision, trigger, errors)) appliedNow.push(section);
+        }
+      }
+    }
+
+    // last_error describes the latest check: a clean one clears it.
+    this.lastError = errors.at(-1) ?? null;
+    this.emit({ type: 'check', trigger, revision: this.revision, applied: appliedNow, errors, durationMs: Date.now() - started });
+
+    if (trigger === 'startup') this.report('startup');
+    else if (errors.length > 0) this.report('error');
+    // A recovery is news too: watchers should not wait for a heartbeat to see the error gone.
+    else if (appliedNow.length > 0 || hadError) this.report('apply');
+  }
+
+  /** The live document, undefined when the key does not exist, 'failed' after recording why it could not be read. */
+  private async readLive(trigger: CheckTrigger, errors: ReplicaError[]): Promise<LiveConfig | undefined | 'failed'> {
+    const label = endpointLabel(this.redis!);
+    try {
+      const timedOut = () => new RedisUnavailableError(`cannot read ${this.configKey}: Redis at ${label} did not answer within ${this.readTimeoutMs} ms`, label);
+      return await withTimeout(this.store!.read(this.configKey), this.readTimeoutMs, timedOut);
+    } catch (err) {
+      const kind: ReplicaErrorKind = err instanceof RedisUnavailableError ? 'redis-unavailable' : 'live-unreadable';
+      const message = `${(err as Error).message}; keeping the last good config`;
+      errors.push({ at: this.now(), message, kind });
+      this.emit({ type: 'error', kind, message, trigger });
+      return 'failed';
+    }
+  }
+
+  /** Validates, hashes and (when changed) applies one section; true when it was applied. */
+  private async checkSection(section: SectionName, raw: JsonValue, revision: number, trigger: CheckTrigger, errors: ReplicaError[]): Promise<boolean> {
+    const result = computeSectionHash(section, raw);
+    const previous = this.applied.get(section);
+    if (!result.hash) {
+      const details = result.errors
+        .slice(0, 3)
+        .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
+        .join('; ');
+      const keeping = previous ? `keeping hash ${previous.hash.slice(0, 12)}` : 'nothing applied yet';
+      const message = `${section} at revision ${revision} is invalid (${details}${result.errors.length > 3 ? `; ${result.errors.length - 3} more` : ''}); ${keeping}`;
+      errors.push({ at: this.now(), message, kind: 'invalid', section });
+      this.emit({ type: 'rejected', section, kind: 'invalid', hash: undefined, message, trigger });
+      return false;
+    }
+    if (result.hash === previous?.hash) return false;
+
+    try {
+      if (this.faults.rejectApply) throw new Error('apply refused (rejectApply fault)');
+      await this.options.apply(section, result.normalised.value, { hash: result.hash, revision, trigger, previousHash: previous?.hash });
+    } catch (err) {
+      // The previous hash stays, so the next check sees the difference and tries again.
+      this.counters.applyFailures++;
+      const message = `applying ${section} ${result.hash.slice(0, 12)} from revision ${revision} failed: ${(err as Error)?.message ?? String(err)}`;
+      errors.push({ at: this.now(), message, kind: 'apply-failed', section, hash: result.hash });
+      this.emit({ type: 'rejected', section, kind: 'apply-failed', hash: result.hash, message, trigger });
+      return false;
+    }
+    this.counters.applies++;
+    this.applied.set(section, { hash: result.hash, appliedAt: this.now(), trigger, revision });
+    this.emit({ type: 'applied', section, hash: result.hash, previousHash: previous?.hash, revision, trigger });
+    return true;
+  }
+
+  // ---------------------------------------------------------------- reports
+
+  private snapshot(reason: ReportReason): ReplicaReport {
+    const sections: Record<string, AppliedSection> = {};
+    for (const [name, s] of this.applied) sections[name] = { ...s };
+    return {
+      v: REPLICA_STATUS_VERSION,
+      replicaId: this.replicaId,
+      service: this.service,
+      configKey: this.configKey,
+      revision: this.revision,
+      reason,
+      reportedAt: this.now(),
+      startedAt: this.startedAt,
+      pollIntervalMs: this.pollIntervalMs,
+      lastCheckAt: this.lastCheckAt,
+      lastCheckTrigger: this.lastCheckTrigger,
+      sections,
+      lastError: this.lastError ? { ...this.lastError } : null,
+    };
+  }
+
+  /** Queues a report of the state as of now; failures are counted and emitted, never thrown. */
+  private report(reason: ReportReason): void {
+    if (!this.reportStatus || !this.redis) return;
+    this.lastReason = reason;
+    const report = this.snapshot(reason);
+    const redis = this.redis;
+    const nats = this.nats;
+    this.reportChain = this.reportChain.then(async () => {
+      try {
+        const result = await publishReplicaReport(redis, nats, report, this.reportTtlMs);
+        this.counters.reports++;
+        this.emit({ type: 'report', reason, durable: true, live: result.live, ...(result.liveError ? { error: result.liveError } : {}) });
+      } catch (err) {
+        // Expected while Redis is down (the live event still went out); the check already recorded it.
+        this.counters.reportFailures++;
+        this.emit({ type: 'report', reason, durable: false, live: err instanceof ReportWriteError && err.live, error: (err as Error).message });
+      }
+    });
+  }
+
+  private now(): string {
+    const clock = this.options.clock;
+    return clock ? formatRfc3339Nano(BigInt(Math.floor(clock.now())) * 1_000_000n) : nowRfc3339Nano();
+  }
+
+  private emit(event: AgentEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // an observer's bug must not break the reload loop
+    }
+  }
+}
+
+/** `work`, or a rejection with `onTimeout()` (default a plain Error) once `ms` have passed; `work` itself is not cancelled. */
+async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error = () => new Error(`no answer within ${ms} ms`)): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a number of milliseconds > 0, not ${value}`);
+  return value;
+}
+
+function isRedisClient(value: RedisClient | RedisEndpoint): value is RedisClient {
+  return typeof (value as { get?: unknown }).get === 'function';
+}
+
+function isNatsConnection(value: NatsConnection | NatsEndpoint): value is NatsConnection {
+  return typeof (value as { subscribe?: unknown }).subscribe === 'function';
+}

@@ -1,0 +1,396 @@
+/**
+ * The DriftLens replica status protocol, version 1.
+ *
+ * Cordum replicas apply config changes but report nothing about what they applied. This protocol is
+ * the missing acknowledgement: every replica says, per hash-gated section, which hash it runs, since
+ * when, and what went wrong last. A watcher compares those hashes with the live document's to tell
+ * "in sync" from "drifted" per replica. Everything below is plain JSON over Redis and core NATS, so a
+ * Go or Python replica can implement it without DriftLens code.
+ *
+ * ## Payload (JSON object, snake_case; field order is free, unknown fields must be ignored)
+ *
+ *   {
+ *     "v": 1,                                   // protocol version; readers refuse any other value
+ *     "replica_id": "scheduler-7c9f-2",         // unique per replica: no whitespace, no { }
+ *     "service": "cordum-scheduler",            // no whitespace, no ':' and no { }
+ *     "config_key": "cfg:system:default",       // the document this replica follows
+ *     "revision": 42,                           // document revision read by the last successful read; null if none (or no document)
+ *     "reason": "apply",                        // why this report was sent: startup | apply | heartbeat | error
+ *     "reported_at": "2026-11-27T21:40:05.123456789Z",  // RFC 3339 (UTC, nanoseconds optional), as Go's time.RFC3339Nano
+ *     "started_at": "2026-11-27T21:00:00Z",
+ *     "poll_interval_ms": 30000,                // the replica's effective fallback poll interval
+ *     "last_check_at": "2026-11-27T21:40:05.1Z",         // null before the first check
+ *     "last_check_trigger": "notification",     // startup | notification | poll; null before the first check
+ *     "sections": {                             // only sections applied at least once
+ *       "pools": { "hash": "<64 lowercase hex>", "applied_at": "<RFC 3339>", "trigger": "poll", "revision": 41 }
+ *     },
+ *     "last_error": null                        // or { "at", "message", "kind", "section"?, "hash"? }
+ *   }
+ *
+ * - `sections.<name>.hash` is the Cordum section hash (SHA-256 hex of the Go-canonical JSON of the
+ *   normalised section) of what the replica applied; `revision` is the document revision it came from.
+ * - `reason`: `startup` after the first check; `apply` after a check that applied a section (or
+ *   cleared the previous error); `error` after a check that recorded an error; `heartbeat` periodic.
+ * - `last_error.kind`: `invalid` (the live section fails the schema; nothing applied, `section` set,
+ *   no `hash` since an invalid section has none), `apply-failed` (the service's setter refused it;
+ *   `section` and the rejected live `hash` set), `redis-unavailable` (the document could not be
+ *   read), `live-unreadable` (the value at the key is not a config envelope). A replica keeps
+ *   running its last good config in every case. `last_error` describes the latest check: a check
+ *   that reads the document and applies without error resets it to null.
+ *
+ * ## Durable report (Redis)
+ *
+ *   SET  driftlens:replica:{<config_key>}:<service>:<replica_id>  <json>  PX <ttl_ms>
+ *   ZADD driftlens:replicas:{<config_key>}  <reported_at as epoch ms>  <service>:<replica_id>
+ *
+ * Both in one MULTI/EXEC. The braces are a Redis Cluster hash tag: the report, the index and the
+ * config document share one slot, so MULTI and MGET work on a cluster. Send a report at least every
+ * heartbeat (default 5 s) with ttl = 3 x heartbeat (15 s, like Cordum's instance registry).
+ * A watcher lists replicas with `ZRANGE <index> 0 -1 WITHSCORES` then one `MGET` of the report
+ * keys: an index member whose report key has expired is a *stale* replica (gone or hung). Watchers
+ * trim index members older than an hour with `ZREMRANGEBYSCORE <index> -inf (<now-3600000>`.
+ *
+ * ## Live event (NATS)
+ *
+ * The same JSON bytes are published on core NATS subject `sys.config.status` (no headers, no
+ * JetStream), fire-and-forget, after the Redis write — and also when the Redis write failed, so a
+ * replica that cannot reach Redis can still say so.
+ */
+
+import type { NatsConnection } from 'nats';
+import type { RedisClient } from '../live/redisConnection';
+
+export const REPLICA_STATUS_VERSION = 1;
+/** Core NATS subject of the live event. */
+export const STATUS_SUBJECT = 'sys.config.status';
+export const DEFAULT_HEARTBEAT_MS = 5000;
+/** 3 x heartbeat: a replica may miss two heartbeats before its report expires. */
+export const DEFAULT_REPORT_TTL_MS = 3 * DEFAULT_HEARTBEAT_MS;
+/** How long readReplicaReports keeps an index member after its last report. */
+export const DEFAULT_INDEX_RETENTION_MS = 3_600_000;
+
+export const REPORT_REASONS = ['startup', 'apply', 'heartbeat', 'error'] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
+export const CHECK_TRIGGERS = ['startup', 'notification', 'poll'] as const;
+export type CheckTrigger = (typeof CHECK_TRIGGERS)[number];
+export const REPLICA_ERROR_KINDS = ['invalid', 'apply-failed', 'redis-unavailable', 'live-unreadable'] as const;
+export type ReplicaErrorKind = (typeof REPLICA_ERROR_KINDS)[number];
+
+export interface AppliedSection {
+  hash: string;
+  appliedAt: string;
+  trigger: CheckTrigger;
+  revision: number;
+}
+
+export interface ReplicaError {
+  at: string;
+  message: string;
+  kind: ReplicaErrorKind;
+  section?: string;
+  /** The live hash that was rejected (apply-failed only). */
+  hash?: string;
+}
+
+/** A report as TypeScript sees it; {@link encodeReplicaReport} writes the snake_case wire form. */
+export interface ReplicaReport {
+  v: typeof REPLICA_STATUS_VERSION;
+  replicaId: string;
+  service: string;
+  configKey: string;
+  revision: number | null;
+  reason: ReportReason;
+  reportedAt: string;
+  startedAt: string;
+  pollIntervalMs: number;
+  lastCheckAt: string | null;
+  lastCheckTrigger: CheckTrigger | null;
+  sections: Record<string, AppliedSection>;
+  lastError: ReplicaError | null;
+}
+
+/** A value that is not a version-1 replica report; the message says which field and why. */
+export class ReplicaReportError extends Error {
+  constructor(reason: string) {
+    super(`not a DriftLens replica report (v${REPLICA_STATUS_VERSION}): ${reason}`);
+    this.name = 'ReplicaReportError';
+  }
+}
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const SERVICE = /^[^\s:{}]+$/;
+const REPLICA_ID = /^[^\s{}]+$/;
+
+// ---------------------------------------------------------------- keys and subjects
+
+/** Redis key of one replica's durable report. */
+export function replicaReportKey(configKey: string, service: string, replicaId: string): string {
+  checkConfigKey(configKey);
+  return `driftlens:replica:{${configKey}}:${replicaMember(service, replicaId)}`;
+}
+
+/** Redis key of the sorted set listing the replicas of a document. */
+export function replicaIndexKey(configKey: string): string {
+  checkConfigKey(configKey);
+  return `driftlens:replicas:{${configKey}}`;
+}
+
+/** The index member of a replica: `<service>:<replicaId>` (the service has no colon, so the first one splits). */
+export function replicaMember(service: string, replicaId: string): string {
+  if (!SERVICE.test(service)) throw new RangeError(`service "${service}" must be non-empty without whitespace, ':' or braces`);
+  if (!REPLICA_ID.test(replicaId)) throw new RangeError(`replica id "${replicaId}" must be non-empty without whitespace or braces`);
+  return `${service}:${replicaId}`;
+}
+
+export function parseReplicaMember(member: string): { service: string; replicaId: string } {
+  const colon = member.indexOf(':');
+  return colon < 0 ? { service: member, replicaId: '' } : { service: member.slice(0, colon), replicaId: member.slice(colon + 1) };
+}
+
+/** A brace in the config key would end or nest the hash tag and split report, index and document across slots. */
+function checkConfigKey(configKey: string): void {
+  if (configKey === '' || /[{}\s]/.test(configKey)) throw new RangeError(`config key "${configKey}" must be non-empty without whitespace or braces`);
+}
+
+/** Epoch milliseconds of an RFC 3339 time (sub-millisecond digits dropped), or NaN. */
+export function rfc3339ToEpochMs(time: string): number {
+  const match = RFC3339.exec(time);
+  if (!match) return NaN;
+  const fraction = (match[2] ?? '.0').slice(1, 4).padEnd(3, '0');
+  return Date.parse(`${match[1].toUpperCase()}.${fraction}${match[3].toUpperCase()}`);
+}
+
+// ---------------------------------------------------------------- encode / decode
+
+/** The wire JSON of a report. Throws ReplicaReportError for a report other replicas could not decode. */
+export function encodeReplicaReport(report: ReplicaReport): string {
+  const sections: Record<string, unknown> = {};
+  for (const name of Object.keys(report.sections).sort()) {
+    const s = report.sections[name];
+    sections[name] = { hash: s.hash, applied_at: s.appliedAt, trigger: s.trigger, revision: s.revision };
+  }
+  const e = report.lastError;
+  const wire = {
+    v: report.v,
+    replica_id: report.replicaId,
+    service: report.service,
+    config_key: report.configKey,
+    revision: report.revision,
+    reason: report.reason,
+    reported_at: report.reportedAt,
+    started_at: report.startedAt,
+    poll_interval_ms: report.pollIntervalMs,
+    last_check_at: report.lastCheckAt,
+    last_check_trigger: report.lastCheckTrigger,
+    sections,
+    last_error: e
+      ? { at: e.at, message: e.message, ...(e.section !== undefined ? { section: e.section } : {}), ...(e.hash !== undefined ? { hash: e.hash } : {}), kind: e.kind }
+      : null,
+  };
+  // Validating our own output keeps a buggy producer from publishing what every reader would refuse.
+  fromWire(wire);
+  return JSON.stringify(wire);
+}
+
+/** Parses and validates a report (JSON text or UTF-8 bytes). Unknown fields are ignored; a wrong version or shape throws ReplicaReportError. */
+export function decodeReplicaReport(input: string | Uint8Array): ReplicaReport {
+  const text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: false }).decode(input);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ReplicaReportError(`it is not valid JSON (${(err as Error).message})`);
+  }
+  return fromWire(parsed);
+}
+
+function fromWire(value: unknown): ReplicaReport {
+  if (!isObject(value)) throw new ReplicaReportError(`it is ${describe(value)}, not a JSON object`);
+  const o = value;
+  if (o.v === undefined) throw new ReplicaReportError('it has no "v" (protocol version) field');
+  if (o.v !== REPLICA_STATUS_VERSION) throw new ReplicaReportError(`unsupported version "v": ${JSON.stringify(o.v)}; this reader understands ${REPLICA_STATUS_VERSION}`);
+
+  const service = field(o, 'service', (x) => typeof x === 'string' && SERVICE.test(x), 'a non-empty string without whitespace, ":" or braces') as string;
+  const replicaId = field(o, 'replica_id', (x) => typeof x === 'string' && REPLICA_ID.test(x), 'a non-empty string without whitespace or braces') as string;
+  const configKey = field(o, 'config_key', (x) => typeof x === 'string' && x !== '' && !/[{}\s]/.test(x), 'a config key such as cfg:system:default') as string;
+  const revision = field(o, 'revision', (x) => x === null || isRevision(x), 'a whole number >= 0 or null') as number | null;
+  const reason = field(o, 'reason', (x) => isOneOf(x, REPORT_REASONS), `one of ${REPORT_REASONS.join(', ')}`) as ReportReason;
+  const reportedAt = field(o, 'reported_at', isTime, 'an RFC 3339 time') as string;
+  const startedAt = field(o, 'started_at', isTime, 'an RFC 3339 time') as string;
+  const pollIntervalMs = field(o, 'poll_interval_ms', (x) => typeof x === 'number' && Number.isFinite(x) && x > 0, 'a number of milliseconds > 0') as number;
+  const lastCheckAt = field(o, 'last_check_at', (x) => x === null || isTime(x), 'an RFC 3339 time or null') as string | null;
+  const lastCheckTrigger = field(o, 'last_check_trigger', (x) => x === null || isOneOf(x, CHECK_TRIGGERS), `one of ${CHECK_TRIGGERS.join(', ')} or null`) as CheckTrigger | null;
+
+  const rawSections = field(o, 'sections', isObject, 'an object') as Record<string, unknown>;
+  const sections: Record<string, AppliedSection> = {};
+  for (const [name, s] of Object.entries(rawSections)) {
+    const where = `sections.${name}`;
+    if (!isObject(s)) throw new ReplicaReportError(`"${where}" is ${describe(s)}, not an object`);
+    sections[name] = {
+      hash: field(s, 'hash', isHash, '64 lowercase hex digits (SHA-256)', where) as string,
+      appliedAt: field(s, 'applied_at', isTime, 'an RFC 3339 time', where) as string,
+      trigger: field(s, 'trigger', (x) => isOneOf(x, CHECK_TRIGGERS), `one of ${CHECK_TRIGGERS.join(', ')}`, where) as CheckTrigger,
+      revision: field(s, 'revision', isRevision, 'a whole number >= 0', where) as number,
+    };
+  }
+
+  let lastError: ReplicaError | null = null;
+  const rawError = field(o, 'last_error', (x) => x === null || isObject(x), 'an object or null');
+  if (isObject(rawError)) {
+    const where = 'last_error';
+    lastError = {
+      at: field(rawError, 'at', isTime, 'an RFC 3339 time', where) as string,
+      message: field(rawError, 'message', (x) => typeof x === 'string', 'a string', where) as string,
+      kind: field(rawError, 'kind', (x) => isOneOf(x, REPLICA_ERROR_KINDS), `one of ${REPLICA_ERROR_KINDS.join(', ')}`, where) as ReplicaErrorKind,
+    };
+    if (rawError.section !== undefined) lastError.section = field(rawError, 'section', (x) => typeof x === 'string' && x !== '', 'a section name', where) as string;
+    if (rawError.hash !== undefined) lastError.hash = field(rawError, 'hash', isHash, '64 lowercase hex digits (SHA-256)', where) as string;
+  }
+
+  return { v: REPLICA_STATUS_VERSION, replicaId, service, configKey, revision, reason, reportedAt, startedAt, pollIntervalMs, lastCheckAt, lastCheckTrigger, sections, lastError };
+}
+
+function field(o: Record<string, unknown>, name: string, ok: (x: unknown) => boolean, expected: string, within?: string): unknown {
+  const value = o[name];
+  const path = within ? `${within}.${name}` : name;
+  if (value === undefined) throw new ReplicaReportError(`"${path}" is missing (expected ${expected})`);
+  if (!ok(value)) throw new ReplicaReportError(`"${path}" is ${describe(value)}, expected ${expected}`);
+  return value;
+}
+
+const isTime = (x: unknown): boolean => typeof x === 'string' && !Number.isNaN(rfc3339ToEpochMs(x));
+const isHash = (x: unknown): boolean => typeof x === 'string' && SHA256_HEX.test(x);
+const isRevision = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+function isOneOf<T extends string>(x: unknown, values: readonly T[]): x is T {
+  return typeof x === 'string' && (values as readonly string[]).includes(x);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  const shown = JSON.stringify(value) ?? String(value);
+  return `${typeof value} ${shown.length > 40 ? shown.slice(0, 37) + '...' : shown}`;
+}
+
+// ---------------------------------------------------------------- Redis and NATS
+
+export interface PublishReportResult {
+  /** The durable report key written. */
+  key: string;
+  /** Whether the live event was handed to the NATS client (false without a connection or when publish failed). */
+  live: boolean;
+  /** Why the live event was not sent, when it was attempted. */
+  liveError?: string;
+}
+
+/**
+ * Writes the durable report and its index entry in one MULTI, then publishes the live event.
+ * The live event also goes out when the Redis write failed (then the Redis error is thrown
+ * afterwards as a ReportWriteError); a NATS failure never throws, since the live event is only a hint.
+ */
+export async function publishReplicaReport(redis: RedisClient, nats: NatsConnection | undefined, report: ReplicaReport, ttlMs: number = DEFAULT_REPORT_TTL_MS): Promise<PublishReportResult> {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a whole number > 0, not ${ttlMs}`);
+  const text = encodeReplicaReport(report);
+  const key = replicaReportKey(report.configKey, report.service, report.replicaId);
+  const index = replicaIndexKey(report.configKey);
+
+  let durableError: unknown;
+  try {
+    const results = await redis.multi().set(key, text, 'PX', ttlMs).zadd(index, String(rfc3339ToEpochMs(report.reportedAt)), replicaMember(report.service, report.replicaId)).exec();
+    if (results === null) throw new Error(`the MULTI writing ${key} was aborted`);
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0];
+  } catch (err) {
+    durableError = err;
+  }
+
+  const result: PublishReportResult = { key, live: false };
+  if (nats) {
+    try {
+      nats.publish(STATUS_SUBJECT, text);
+      result.live = true;
+    } catch (err) {
+      result.liveError = (err as Error).message;
+    }
+  }
+  if (durableError !== undefined) throw new ReportWriteError(key, durableError, result);
+  return result;
+}
+
+/** The durable report could not be written (typically: Redis is down). `live` tells whether the NATS event still went out. */
+export class ReportWriteError extends Error {
+  readonly live: boolean;
+  constructor(
+    readonly key: string,
+    override readonly cause: unknown,
+    result: PublishReportResult,
+  ) {
+    super(`cannot write the replica report ${key}: ${(cause as Error)?.message ?? String(cause)}${result.live ? ' (the live event was published)' : ''}`);
+    this.name = 'ReportWriteError';
+    this.live = result.live;
+  }
+}
+
+export interface StaleReplica {
+  member: string;
+  service: string;
+  replicaId: string;
+  /** The index score: reported_at of the last report, epoch ms. */
+  lastSeenMs: number;
+}
+
+export interface ReplicaReports {
+  /** Live reports, in index order (oldest report first). */
+  reports: ReplicaReport[];
+  /** Replicas in the index whose report has expired: stopped, crashed or hung. */
+  stale: StaleReplica[];
+  /** Report keys holding something that does not decode (another writer, or a newer protocol version). */
+  invalid: { member: string; key: string; error: string }[];
+}
+
+export interface ReadReplicaReportsOptions {
+  /** Index members older than this are removed. Default one hour. */
+  retentionMs?: number;
+  /** Now, epoch ms (for tests). */
+  now?: number;
+}
+
+/** Lists the replicas of a document: one MULTI (trim + ZRANGE) and one MGET. */
+export async function readReplicaReports(redis: RedisClient, configKey: string, options: ReadReplicaReportsOptions = {}): Promise<ReplicaReports> {
+  const index = replicaIndexKey(configKey);
+  const cutoff = (options.now ?? Date.now()) - (options.retentionMs ?? DEFAULT_INDEX_RETENTION_MS);
+  const results = await redis.multi().zremrangebyscore(index, '-inf', `(${cutoff}`).zrange(index, '0', '-1', 'WITHSCORES').exec();
+  if (results === null) throw new Error(`the MULTI reading ${index} was aborted`);
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
+  const flat = results[1][1] as string[];
+
+  const out: ReplicaReports = { reports: [], stale: [], invalid: [] };
+  if (flat.length === 0) return out;
+  const members: { member: string; score: number; key: string }[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    const member = flat[i];
+    members.push({ member, score: Number(flat[i + 1]), key: `driftlens:replica:{${configKey}}:${member}` });
+  }
+  const values = await redis.mget(...members.map((m) => m.key));
+  members.forEach((m, i) => {
+    const value = values[i];
+    if (value === null) {
+      out.stale.push({ member: m.member, ...parseReplicaMember(m.member), lastSeenMs: m.score });
+      return;
+    }
+    try {
+      out.reports.push(decodeReplicaReport(value));
+    } catch (err) {
+      out.invalid.push({ member: m.member, key: m.key, error: (err as Error).message });
+    }
+  });
+  return out;
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  decodeReplicaReport,
+  encodeReplicaReport,
+  parseReplicaMember,
+  replicaIndexKey,
+  replicaMember,
+  replicaReportKey,
+  ReplicaReportError,
+  rfc3339ToEpochMs,
+  STATUS_SUBJECT,
+} from '../../src/agent/replicaStatus';
+import type { ReplicaReport } from '../../src/agent/replicaStatus';
+
+/** The replica status protocol v1 without servers: wire names, strict decoding, keys. */
+
+const POOLS_HASH = 'da879de4d8577813cf7b478a1c9b6336cb1682ec8984db5796c125469bd0b923';
+const TIMEOUTS_HASH = '5e102673f6609b6d6f16962652cd082132e06c4ed95d48b761d341cd1d78ec12';
+
+function sample(): ReplicaReport {
+  return {
+    v: 1,
+    replicaId: 'scheduler-7c9f-2',
+    service: 'cordum-scheduler',
+    configKey: 'cfg:system:default',
+    revision: 42,
+    reason: 'apply',
+    reportedAt: '2026-11-27T21:40:05.123456789Z',
+    startedAt: '2026-11-27T21:00:00Z',
+    pollIntervalMs: 30000,
+    lastCheckAt: '2026-11-27T21:40:05.1Z',
+    lastCheckTrigger: 'notification',
+    sections: {
+      timeouts: { hash: TIMEOUTS_HASH, appliedAt: '2026-11-27T21:00:00.5Z', trigger: 'startup', revision: 40 },
+      pools: { hash: POOLS_HASH, appliedAt: '2026-11-27T21:40:05.1Z', trigger: 'notification', revision: 42 },
+    },
+    lastError: { at: '2026-11-27T21:40:05.1Z', message: 'applying pools failed: boom', kind: 'apply-failed', section: 'pools', hash: POOLS_HASH },
+  };
+}
+
+test('the wire form is versioned snake_case JSON and round-trips', () => {
+  const text = encodeReplicaReport(sample());
+  const wire = JSON.parse(text);
+  assert.deepEqual(Object.keys(wire), [
+    'v', 'replica_id', 'service', 'config_key', 'revision', 'reason', 'reported_at', 'started_at',
+    'poll_interval_ms', 'last_check_at', 'last_check_trigger', 'sections', 'last_error',
+  ]);
+  assert.equal(wire.v, 1);
+  // Sections are written in name order, so equal states give equal bytes.
+  assert.deepEqual(Object.keys(wire.sections), ['pools', 'timeouts']);
+  assert.deepEqual(wire.sections.pools, { hash: POOLS_HASH, applied_at: '2026-11-27T21:40:05.1Z', trigger: 'notification', revision: 42 });
+  assert.deepEqual(wire.last_error, { at: '2026-11-27T21:40:05.1Z', message: 'applying pools failed: boom', section: 'pools', hash: POOLS_HASH, kind: 'apply-failed' });
+  assert.deepEqual(decodeReplicaReport(text), sample());
+  assert.deepEqual(decodeReplicaReport(new TextEncoder().encode(text)), sample());
+});
+
+test('a fresh replica: null revision, no check yet, no sections, no error', () => {
+  const fresh: ReplicaReport = { ...sample(), revision: null, reason: 'startup', lastCheckAt: null, lastCheckTrigger: null, sections: {}, lastError: null };
+  const wire = JSON.parse(encodeReplicaReport(fresh));
+  assert.equal(wire.revision, null);
+  assert.equal(wire.last_error, null);
+  assert.deepEqual(wire.sections, {});
+  assert.deepEqual(decodeReplicaReport(JSON.stringify(wire)), fresh);
+});
+
+test('unknown fields are ignored at every level (forward compatible within v1)', () => {
+  const wire = JSON.parse(encodeReplicaReport(sample()));
+  wire.pod_ip = '10.0.0.7';
+  wire.sections.pools.applied_by = 'x';
+  wire.last_error.retry_in_ms = 500;
+  wire.sections.rate_limits = { hash: POOLS_HASH, applied_at: '2026-11-27T21:40:05Z', trigger: 'poll', revision: 1, extra: true };
+  const decoded = decodeReplicaReport(JSON.stringify(wire));
+  assert.equal(decoded.sections.pools.hash, POOLS_HASH);
+  assert.equal(decoded.sections.rate_limits.trigger, 'poll');
+  assert.equal('pod_ip' in decoded, false);
+});
+
+test('decoding is strict about version and shape, and names the field', () => {
+  const wire = () => JSON.parse(encodeReplicaReport(sample()));
+  const rejects = (value: unknown, pattern: RegExp) =>
+    assert.throws(() => decodeReplicaReport(typeof value === 'string' ? value : JSON.stringify(value)), (e: Error) => {
+      assert.ok(e instanceof ReplicaReportError, String(e));
+      assert.match(e.message, pattern);
+      return true;
+    });
+  rejects('{"v":1,', /not valid JSON/);
+  rejects([1], /it is an array, not a JSON object/);
+  rejects({ ...wire(), v: 2 }, /unsupported version "v": 2; this reader understands 1/);
+  rejects({ ...wire(), v: '1' }, /unsupported version "v": "1"/);
+  const noVersion = wire();
+  delete noVersion.v;
+  rejects(noVersion, /no "v" \(protocol version\) field/);
+  rejects({ ...wire(), reason: 'restart' }, /"reason" is string "restart", expected one of startup, apply, heartbeat, error/);
+  rejects({ ...wire(), revision: -1 }, /"revision" is number -1, expected a whole number >= 0 or null/);
+  rejects({ ...wire(), reported_at: 'yesterday' }, /"reported_at" is string "yesterday", expected an RFC 3339 time/);
+  rejects({ ...wire(), service: 'a:b' }, /"service" is string "a:b"/);
+  const missing = wire();
+  delete missing.replica_id;
+  rejects(missing, /"replica_id" is missing/);
+  const badHash = wire();
+  badHash.sections.pools.hash = POOLS_HASH.toUpperCase();
+  rejects(badHash, /"sections\.pools\.hash" is string .* expected 64 lowercase hex digits/);
+  const badKind = wire();
+  badKind.last_error.kind = 'timeout';
+  rejects(badKind, /"last_error\.kind" is string "timeout", expected one of invalid, apply-failed, redis-unavailable, live-unreadable/);
+  rejects({ ...wire(), last_check_trigger: 'cron' }, /"last_check_trigger" is string "cron"/);
+});
+
+test('encoding refuses a report other replicas could not decode', () => {
+  assert.throws(() => encodeReplicaReport({ ...sample(), pollIntervalMs: 0 }), /"poll_interval_ms" is number 0/);
+  assert.throws(() => encodeReplicaReport({ ...sample(), sections: { pools: { ...sample().sections.pools, hash: 'abc' } } }), ReplicaReportError);
+});
+
+test('keys share the config document hash tag; members split at the first colon', () => {
+  assert.equal(replicaReportKey('cfg:system:default', 'cordum-scheduler', 'host:1234'), 'driftlens:replica:{cfg:system:default}:cordum-scheduler:host:1234');
+  assert.equal(replicaIndexKey('cfg:system:default'), 'driftlens:replicas:{cfg:system:default}');
+  assert.equal(replicaMember('svc', 'r-1'), 'svc:r-1');
+  assert.deepEqual(parseReplicaMember('svc:host:1234'), { service: 'svc', replicaId: 'host:1234' });
+  assert.throws(() => replicaReportKey('cfg:team:{x}', 'svc', 'r'), /must be non-empty without whitespace or braces/);
+  assert.throws(() => replicaMember('a:b', 'r'), /service "a:b"/);
+  assert.throws(() => replicaMember('svc', 'r 1'), /replica id "r 1"/);
+  assert.equal(STATUS_SUBJECT, 'sys.config.status');
+});
+
+test('reported_at converts to the index score in epoch ms, with nanoseconds and offsets', () => {
+  assert.equal(rfc3339ToEpochMs('2026-11-27T21:40:05.123456789Z'), Date.UTC(2026, 10, 27, 21, 40, 5, 123));
+  assert.equal(rfc3339ToEpochMs('2026-11-27T21:40:05Z'), Date.UTC(2026, 10, 27, 21, 40, 5));
+  assert.equal(rfc3339ToEpochMs('2026-11-27T22:40:05.5+01:00'), Date.UTC(2026, 10, 27, 21, 40, 5, 500));
+  assert.ok(Number.isNaN(rfc3339ToEpochMs('2026-11-27 21:40:05')));
+});
