@@ -1,0 +1,172 @@
+import type { Bound } from './duration';
+import { formatDuration, withinBound } from './duration';
+
+/**
+ * The drift model: replica reports + the live document + the policy + a clock -> a state per
+ * replica and section, and the convergence clock of the current change. Pure (the caller passes
+ * `nowMs`), so every transition is unit-tested with a fake clock; the drift view, the status
+ * CLI and the simulator's table only render what this computes.
+ */
+
+export const STATES = ['in-sync', 'converging', 'drifted', 'not-checked', 'stale', 'rejected', 'unknown-origin'] as const;
+export type DriftState = (typeof STATES)[number];
+
+/** What a person reads for each state (tree labels, tables, the README's model). */
+export const STATE_LABELS: Record<DriftState, string> = {
+  'in-sync': 'in sync',
+  converging: 'converging',
+  drifted: 'drifted',
+  'not-checked': 'not checked',
+  stale: 'stale',
+  rejected: 'rejected',
+  'unknown-origin': 'unknown origin',
+};
+
+/** Worst first: a replica shows its worst section. */
+const SEVERITY: DriftState[] = ['rejected', 'drifted', 'unknown-origin', 'stale', 'converging', 'not-checked', 'in-sync'];
+
+export type Trigger = 'startup' | 'notification' | 'poll';
+
+/** The parts of a replica status report (protocol v1) the model reads. */
+export interface ReplicaObservation {
+  service: string;
+  replicaId: string;
+  revision: number | null;
+  reportedAtMs: number;
+  pollIntervalMs: number;
+  lastCheckTrigger: Trigger | null;
+  sections: Record<string, { hash: string; appliedAtMs: number; trigger: Trigger; revision: number }>;
+  lastError: { atMs: number; message: string; kind: string; section?: string; hash?: string } | null;
+}
+
+export interface LiveSnapshot {
+  key: string;
+  revision: number;
+  /** When the live revision was written (its updated_at): the start of the convergence clock. */
+  publishedAtMs: number;
+  publishedBy?: string;
+  /** Live hash per gated section present; undefined when the live section is invalid (no hash). */
+  sections: Record<string, string | undefined>;
+  /** Hashes DriftLens published before (history), with the revision they came from. */
+  knownHashes: ReadonlyMap<string, number>;
+}
+
+export interface ConvergencePolicy {
+  notificationOk: Bound;
+  notificationLost: Bound;
+}
+
+export interface SectionView {
+  section: string;
+  state: DriftState;
+  hash?: string;
+  liveHash?: string;
+  appliedAtMs?: number;
+  trigger?: Trigger;
+  /** Time from the publish to this replica applying the live hash (only for this change). */
+  convergenceMs?: number;
+  /** The budget that applies: notification_ok by notification, notification_lost by poll. */
+  budget?: { name: 'notification_ok' | 'notification_lost'; bound: Bound };
+  withinBudget?: boolean;
+  /** One sentence on why this state, for tooltips and tables. */
+  why: string;
+}
+
+export interface ReplicaView {
+  member: string;
+  service: string;
+  replicaId: string;
+  state: DriftState;
+  sections: SectionView[];
+  lastReportMs?: number;
+  revision?: number | null;
+  lastError?: ReplicaObservation['lastError'];
+  pollIntervalMs?: number;
+}
+
+export interface DriftModel {
+  live?: LiveSnapshot;
+  replicas: ReplicaView[];
+  counts: Record<DriftState, number>;
+  /** "5/6 in sync, 1 drifted" */
+  summary: string;
+  /** Sections that converged outside their budget, or are drifted. */
+  breaches: number;
+  /** Time since the live revision was published. */
+  changeAgeMs?: number;
+}
+
+export interface ModelInput {
+  live?: LiveSnapshot;
+  replicas: { member: string; report?: ReplicaObservation; lastSeenMs?: number }[];
+  policy: ConvergencePolicy;
+  nowMs: number;
+  /** A report older than this is stale (the protocol's report TTL: 3 heartbeats). */
+  staleAfterMs: number;
+}
+
+function sectionView(section: string, report: ReplicaObservation, live: LiveSnapshot, policy: ConvergencePolicy, nowMs: number): SectionView | undefined {
+  if (!Object.prototype.hasOwnProperty.call(live.sections, section)) return undefined;
+  const liveHash = live.sections[section];
+  const applied = report.sections[section];
+  const error = report.lastError;
+  const base = { section, liveHash, hash: applied?.hash, appliedAtMs: applied?.appliedAtMs, trigger: applied?.trigger };
+  if (error && error.section === section && error.kind === 'apply-failed' && error.hash === liveHash && liveHash !== undefined) {
+    return { ...base, state: 'rejected', why: `the replica's apply failed for the live hash: ${error.message}` };
+  }
+  if (liveHash === undefined) {
+    if (error && error.kind === 'invalid' && error.section === section) return { ...base, state: 'rejected', why: 'the live section is invalid: the replica refused it and keeps its last good one' };
+    return { ...base, state: 'not-checked', why: 'the live section is invalid (no hash): replicas keep their last good one' };
+  }
+  if (!applied) return { ...base, state: 'not-checked', why: 'the replica has not applied this section yet' };
+  const sinceMs = nowMs - live.publishedAtMs;
+  if (applied.hash === liveHash) {
+    if (applied.appliedAtMs < live.publishedAtMs) return { ...base, state: 'in-sync', why: 'runs the live hash (unchanged by the last publish)' };
+    const convergenceMs = applied.appliedAtMs - live.publishedAtMs;
+    const budget = applied.trigger === 'poll' ? { name: 'notification_lost' as const, bound: policy.notificationLost } : { name: 'notification_ok' as const, bound: policy.notificationOk };
+    const withinBudget = applied.trigger === 'startup' ? undefined : withinBound(convergenceMs, budget.bound);
+    const lost = applied.trigger === 'poll' ? ' by poll: the notification was lost' : applied.trigger === 'notification' ? ' by notification' : ' at startup';
+    return { ...base, state: 'in-sync', convergenceMs, budget: applied.trigger === 'startup' ? undefined : budget, withinBudget, why: `converged in ${formatDuration(convergenceMs)}${lost}` };
+  }
+  if (live.knownHashes.size > 0 && !live.knownHashes.has(applied.hash)) {
+    return { ...base, state: 'unknown-origin', why: 'runs a hash that is neither live nor in the published history' };
+  }
+  if (withinBound(sinceMs, policy.notificationLost)) {
+    return { ...base, state: 'converging', budget: { name: 'notification_lost', bound: policy.notificationLost }, why: `not yet on the live hash, ${formatDuration(sinceMs)} after the publish (budget ${formatDuration(policy.notificationLost.ms)})` };
+  }
+  const revision = live.knownHashes.get(applied.hash);
+  return { ...base, state: 'drifted', budget: { name: 'notification_lost', bound: policy.notificationLost }, withinBudget: false, why: `still on ${revision === undefined ? 'an older hash' : `revision ${revision}`} ${formatDuration(sinceMs)} after the publish, past the ${formatDuration(policy.notificationLost.ms)} budget` };
+}
+
+function worst(states: DriftState[]): DriftState {
+  for (const s of SEVERITY) if (states.includes(s)) return s;
+  return 'not-checked';
+}
+
+export function computeDriftModel(input: ModelInput): DriftModel {
+  const { live, policy, nowMs, staleAfterMs } = input;
+  const sectionNames = live ? Object.keys(live.sections) : [];
+  const replicas: ReplicaView[] = input.replicas.map(({ member, report, lastSeenMs }) => {
+    const [service, ...rest] = member.split(':');
+    const replicaId = rest.join(':');
+    if (!report || nowMs - report.reportedAtMs > staleAfterMs) {
+      const since = report?.reportedAtMs ?? lastSeenMs;
+      const why = since === undefined ? 'no report' : `no report for ${formatDuration(nowMs - since)}`;
+      return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since };
+    }
+    const sections = live ? sectionNames.map((s) => sectionView(s, report, live, policy, nowMs)).filter((v): v is SectionView => v !== undefined) : [];
+    const state = sections.length > 0 ? worst(sections.map((s) => s.state)) : 'not-checked';
+    return { member, service, replicaId, state, sections, lastReportMs: report.reportedAtMs, revision: report.revision, lastError: report.lastError, pollIntervalMs: report.pollIntervalMs };
+  });
+  replicas.sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state) || a.member.localeCompare(b.member));
+  const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<DriftState, number>;
+  for (const r of replicas) counts[r.state]++;
+  const breaches = replicas.reduce((n, r) => n + r.sections.filter((s) => s.state === 'drifted' || s.withinBudget === false).length, 0);
+  return { live, replicas, counts, summary: summarize(counts, replicas.length), breaches, changeAgeMs: live ? nowMs - live.publishedAtMs : undefined };
+}
+
+export function summarize(counts: Record<DriftState, number>, total: number): string {
+  if (total === 0) return 'no replica reports';
+  const others = SEVERITY.filter((s) => s !== 'in-sync' && counts[s] > 0).map((s) => `${counts[s]} ${STATE_LABELS[s]}`);
+  return [`${counts['in-sync']}/${total} in sync`, ...others].join(', ');
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeDriftModel, type LiveSnapshot, type ReplicaObservation } from '../../src/core/convergence';
+
+const OK = { inclusive: true, ms: 5_000 };
+const LOST = { inclusive: true, ms: 30_000 };
+const policy = { notificationOk: OK, notificationLost: LOST };
+const OLD = 'a'.repeat(64);
+const NEW = 'b'.repeat(64);
+const ROGUE = 'c'.repeat(64);
+const T0 = 1_000_000; // the publish of revision 2
+
+const live: LiveSnapshot = { key: 'cfg:system:default', revision: 2, publishedAtMs: T0, sections: { pools: NEW }, knownHashes: new Map([[OLD, 1], [NEW, 2]]) };
+
+function report(id: string, pools: { hash: string; at: number; trigger: 'notification' | 'poll' | 'startup' } | undefined, extra: Partial<ReplicaObservation> = {}, reportedAtMs = T0): { member: string; report: ReplicaObservation } {
+  return {
+    member: `scheduler:${id}`,
+    report: {
+      service: 'scheduler',
+      replicaId: id,
+      revision: 2,
+      reportedAtMs,
+      pollIntervalMs: 30_000,
+      lastCheckTrigger: pools?.trigger ?? null,
+      sections: pools ? { pools: { hash: pools.hash, appliedAtMs: pools.at, trigger: pools.trigger, revision: 2 } } : {},
+      lastError: null,
+      ...extra,
+    },
+  };
+}
+
+function stateAt(nowMs: number, replica: ReturnType<typeof report>) {
+  return computeDriftModel({ live, replicas: [replica], policy, nowMs, staleAfterMs: 15_000 }).replicas[0];
+}
+
+test('a replica on the old hash converges inside the budget, drifts past it', () => {
+  const r = report('a', { hash: OLD, at: T0 - 60_000, trigger: 'startup' }, {}, T0 + 1000);
+  assert.equal(stateAt(T0 + 1_000, r).state, 'converging');
+  assert.equal(stateAt(T0 + 30_000, { ...r, report: { ...r.report, reportedAtMs: T0 + 29_000 } }).state, 'converging');
+  const late = stateAt(T0 + 30_001, { ...r, report: { ...r.report, reportedAtMs: T0 + 29_000 } });
+  assert.equal(late.state, 'drifted');
+  assert.match(late.sections[0].why, /still on revision 1 30s after the publish, past the 30s budget/);
+});
+
+test('in sync by notification is measured against notification_ok; by poll against notification_lost, and says the notification was lost', () => {
+  const fast = stateAt(T0 + 2_000, report('a', { hash: NEW, at: T0 + 120, trigger: 'notification' }, {}, T0 + 2_000));
+  assert.equal(fast.state, 'in-sync');
+  assert.equal(fast.sections[0].convergenceMs, 120);
+  assert.deepEqual(fast.sections[0].budget, { name: 'notification_ok', bound: OK });
+  assert.equal(fast.sections[0].withinBudget, true);
+  const slowNotification = stateAt(T0 + 9_000, report('b', { hash: NEW, at: T0 + 6_000, trigger: 'notification' }, {}, T0 + 9_000));
+  assert.equal(slowNotification.sections[0].withinBudget, false, 'over the 5s notification budget');
+  const byPoll = stateAt(T0 + 30_000, report('c', { hash: NEW, at: T0 + 21_000, trigger: 'poll' }, {}, T0 + 29_000));
+  assert.equal(byPoll.state, 'in-sync');
+  assert.equal(byPoll.sections[0].withinBudget, true);
+  assert.match(byPoll.sections[0].why, /converged in 21s by poll: the notification was lost/);
+});
+
+test('a section the publish did not change stays in sync without a convergence time', () => {
+  const r = stateAt(T0 + 500, report('a', { hash: NEW, at: T0 - 5_000, trigger: 'notification' }, {}, T0 + 500));
+  assert.equal(r.state, 'in-sync');
+  assert.equal(r.sections[0].convergenceMs, undefined);
+});
+
+test('no heartbeat within the stale window is stale; no report at all is stale too', () => {
+  assert.equal(stateAt(T0 + 20_000, report('a', { hash: NEW, at: T0 + 100, trigger: 'notification' }, {}, T0 + 4_000)).state, 'stale');
+  const none = computeDriftModel({ live, replicas: [{ member: 'scheduler:x', lastSeenMs: T0 - 1000 }], policy, nowMs: T0, staleAfterMs: 15_000 }).replicas[0];
+  assert.equal(none.state, 'stale');
+  assert.match(none.sections[0].why, /no report for 1\.0s/);
+});
+
+test('a replica that reported an apply failure for the live hash is rejected; one that never applied is not checked', () => {
+  const rejected = stateAt(T0 + 1_000, report('a', { hash: OLD, at: T0 - 9_000, trigger: 'startup' }, { lastError: { atMs: T0 + 900, message: 'pool gpu missing', kind: 'apply-failed', section: 'pools', hash: NEW } }, T0 + 1_000));
+  assert.equal(rejected.state, 'rejected');
+  assert.match(rejected.sections[0].why, /pool gpu missing/);
+  assert.equal(stateAt(T0 + 1_000, report('b', undefined, {}, T0 + 1_000)).state, 'not-checked');
+});
+
+test('a hash that is neither live nor in the history is of unknown origin', () => {
+  assert.equal(stateAt(T0 + 1_000, report('a', { hash: ROGUE, at: T0 - 100, trigger: 'poll' }, {}, T0 + 1_000)).state, 'unknown-origin');
+});
+
+test('the summary counts replicas by their worst section, in sync first', () => {
+  const model = computeDriftModel({
+    live,
+    replicas: [
+      report('a', { hash: NEW, at: T0 + 50, trigger: 'notification' }, {}, T0 + 40_000),
+      report('b', { hash: NEW, at: T0 + 60, trigger: 'notification' }, {}, T0 + 40_000),
+      report('c', { hash: OLD, at: T0 - 60, trigger: 'startup' }, {}, T0 + 40_000),
+    ],
+    policy,
+    nowMs: T0 + 40_000,
+    staleAfterMs: 15_000,
+  });
+  assert.equal(model.summary, '2/3 in sync, 1 drifted');
+  assert.equal(model.breaches, 1);
+  assert.equal(model.replicas[0].replicaId, 'c', 'problems sort first');
+});
