@@ -29,8 +29,8 @@ import { connectNats } from '../live/natsConnection';
 import { decodeBusPacket, whyReceiversDrop } from '../live/notifier';
 import { closeRedis, connectRedis, endpointLabel, RedisUnavailableError } from '../live/redisConnection';
 import type { RedisClient } from '../live/redisConnection';
-import { DEFAULT_HEARTBEAT_MS, publishReplicaReport, ReportWriteError, replicaIndexKey, replicaMember, replicaReportKey, REPLICA_STATUS_VERSION } from './replicaStatus';
-import type { AppliedSection, CheckTrigger, ReplicaError, ReplicaErrorKind, ReplicaReport, ReportReason } from './replicaStatus';
+import { DEFAULT_HEARTBEAT_MS, publishReplicaReport, ReportWriteError, replicaIndexKey, replicaMember, replicaReportKey, REPLICA_STATUS_VERSION } from '../live/replicaReports';
+import type { AppliedSection, CheckTrigger, ReplicaError, ReplicaErrorKind, ReplicaReport, ReportReason } from '../live/replicaReports';
 
 export interface ApplyContext {
   /** The section hash of `value`, which becomes the replica's applied hash when the setter returns. */

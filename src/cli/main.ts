@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './documentInput';
 import { registerHashCommand } from './hashCommand';
 import { registerLiveCommands } from './liveCommands';
+import { registerReplicaCommands } from './replicaCommands';
 import { registerValidateCommand } from './validateCommand';
 
 // Injected by esbuild from package.json; "dev" when run from compiled tests.
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerHashCommand(program);
   registerLiveCommands(program);
+  registerReplicaCommands(program);
   return program;
 }
 

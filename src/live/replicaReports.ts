@@ -58,7 +58,7 @@
  */
 
 import type { NatsConnection } from 'nats';
-import type { RedisClient } from '../live/redisConnection';
+import type { RedisClient } from './redisConnection';
 
 export const REPLICA_STATUS_VERSION = 1;
 /** Core NATS subject of the live event. */

@@ -10,8 +10,8 @@ import {
   ReplicaReportError,
   rfc3339ToEpochMs,
   STATUS_SUBJECT,
-} from '../../src/agent/replicaStatus';
-import type { ReplicaReport } from '../../src/agent/replicaStatus';
+} from '../../src/live/replicaReports';
+import type { ReplicaReport } from '../../src/live/replicaReports';
 
 /** The replica status protocol v1 without servers: wire names, strict decoding, keys. */
 

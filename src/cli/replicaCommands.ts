@@ -1,0 +1,245 @@
+import type { Command } from 'commander';
+import type { NatsConnection } from 'nats';
+import { ReplicaAgent, type AgentFaults } from '../agent/replicaAgent';
+import type { DriftModel } from '../core/convergence';
+import { formatDuration, parseGoDuration } from '../core/duration';
+import { redactSecrets } from '../live/connections';
+import { DriftWatcher } from '../live/driftWatcher';
+import { connectNats } from '../live/natsConnection';
+import { connectRedis, type RedisClient } from '../live/redisConnection';
+import { CliError, EXIT } from './documentInput';
+import { renderDriftTable } from './driftTable';
+import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
+
+interface Connections {
+  live: LiveSettings;
+  redis: RedisClient;
+  nats: NatsConnection;
+  close(): Promise<void>;
+}
+
+async function connectBoth(flags: LiveFlags, name: string): Promise<Connections> {
+  const live = await resolveLive(flags);
+  const secrets = [live.redis.password, live.nats.password, live.nats.token];
+  try {
+    const redis = await connectRedis(live.redis, { name });
+    let nats: NatsConnection;
+    try {
+      nats = await connectNats(live.nats, { name });
+    } catch (e) {
+      redis.disconnect();
+      throw e;
+    }
+    return { live, redis, nats, close: async () => void (await Promise.allSettled([nats.close(), Promise.resolve(redis.disconnect())])) };
+  } catch (e) {
+    throw new CliError(redactSecrets(e instanceof Error ? e.message : String(e), secrets), EXIT.unavailable);
+  }
+}
+
+function duration(value: string, what: string): number {
+  const ms = parseGoDuration(value);
+  if (ms === undefined) throw new CliError(`${what} must be a Go duration such as 5s or 250ms, not "${value}"`);
+  return ms;
+}
+
+/** "1,3-4:drop" -> replicas 1, 3, 4 (1-based) get dropNotifications 1. */
+export function parseFault(spec: string, count: number): { replicas: number[]; fault: string; apply: (f: AgentFaults) => void; crashEveryMs?: number } {
+  const match = /^([0-9,-]+):(drop(?:=([0-9.]+))?|delay=(\S+)|stall|reject|crash=(\S+))$/.exec(spec);
+  if (!match) throw new CliError(`--fault "${spec}": expected <replicas>:<fault>, e.g. 2:drop, 3:drop=0.5, 1-2:delay=2s, 4:stall, 5:reject, 6:crash=20s`);
+  const replicas = new Set<number>();
+  for (const part of match[1].split(',')) {
+    const [from, to] = part.split('-').map(Number);
+    for (let i = from; i <= (to ?? from); i++) {
+      if (!(i >= 1 && i <= count)) throw new CliError(`--fault "${spec}": replica ${i} is not between 1 and ${count}`);
+      replicas.add(i);
+    }
+  }
+  const fault = match[2];
+  if (fault.startsWith('drop')) {
+    const fraction = match[3] === undefined ? 1 : Number(match[3]);
+    if (!(fraction >= 0 && fraction <= 1)) throw new CliError(`--fault "${spec}": the drop fraction must be between 0 and 1`);
+    return { replicas: [...replicas], fault, apply: (f) => (f.dropNotifications = fraction) };
+  }
+  if (fault.startsWith('delay')) {
+    const ms = duration(match[4], `--fault "${spec}" delay`);
+    return { replicas: [...replicas], fault, apply: (f) => (f.delayNotificationsMs = ms) };
+  }
+  if (fault === 'stall') return { replicas: [...replicas], fault, apply: (f) => (f.stalled = true) };
+  if (fault === 'reject') return { replicas: [...replicas], fault, apply: (f) => (f.rejectApply = true) };
+  return { replicas: [...replicas], fault, apply: () => undefined, crashEveryMs: duration(match[5], `--fault "${spec}" crash`) };
+}
+
+function watch(connections: Connections, onModel: (model: DriftModel) => void, staleAfterMs?: number): DriftWatcher {
+  const { live } = connections;
+  return new DriftWatcher({
+    redis: connections.redis,
+    nats: connections.nats,
+    configKey: live.key,
+    sections: live.policy.sections,
+    policy: live.policy.slo,
+    subject: live.subject,
+    staleAfterMs,
+    onModel,
+    onError: (e) => process.stderr.write(`driftlens: ${e.message}\n`),
+  });
+}
+
+function modelToJson(model: DriftModel): unknown {
+  return {
+    key: model.live?.key,
+    revision: model.live?.revision,
+    published_at_ms: model.live?.publishedAtMs,
+    live: model.live?.sections,
+    summary: model.summary,
+    counts: model.counts,
+    breaches: model.breaches,
+    replicas: model.replicas.map((r) => ({
+      member: r.member,
+      state: r.state,
+      revision: r.revision,
+      last_report_ms: r.lastReportMs,
+      last_error: r.lastError,
+      sections: Object.fromEntries(r.sections.map((s) => [s.section, { state: s.state, hash: s.hash, live_hash: s.liveHash, trigger: s.trigger, convergence_ms: s.convergenceMs, within_budget: s.withinBudget, why: s.why }])),
+    })),
+  };
+}
+
+export function registerReplicaCommands(program: Command): void {
+  addLiveOptions(
+    program
+      .command('status')
+      .description('Show which replica runs which hash of each section, and whether it converged within the policy\'s budget.')
+      .option('-w, --watch', 'keep updating (live status events + periodic reads)')
+      .option('--json', 'print the model as JSON'),
+  )
+    .addHelpText('after', '\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin.\nExit status (without --watch): 0 all in sync, 1 any other state, 4 Redis or NATS unreachable.\n')
+    .action(async (options: LiveFlags & { watch?: boolean; json?: boolean }) => {
+      const connections = await connectBoth(options, 'driftlens-status');
+      const color = process.stdout.isTTY === true && !options.json;
+      if (!options.watch) {
+        const model = await new Promise<DriftModel>((resolve) => {
+          const watcher = watch(connections, (m) => {
+            watcher.stop();
+            resolve(m);
+          });
+          void watcher.start();
+        });
+        process.stdout.write(options.json ? JSON.stringify(modelToJson(model), null, 2) + '\n' : renderDriftTable(model, { color, nowMs: Date.now() }));
+        await connections.close();
+        process.exitCode = model.replicas.length > 0 && model.counts['in-sync'] === model.replicas.length ? EXIT.ok : EXIT.problems;
+        return;
+      }
+      const watcher = watch(connections, (model) => {
+        if (options.json) process.stdout.write(JSON.stringify(modelToJson(model)) + '\n');
+        else process.stdout.write((color ? '\x1b[H\x1b[2J' : '\n') + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: color ? Math.max(5, (process.stdout.rows ?? 40) - 6) : undefined }));
+      });
+      await watcher.start();
+      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+      watcher.stop();
+      await connections.close();
+    });
+
+  addLiveOptions(
+    program
+      .command('replicas')
+      .description('Run N reference replica agents against real Redis and NATS, with faults, and show their convergence live.')
+      .option('-n, --count <n>', 'how many replicas', (v) => {
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 5000) throw new CliError(`--count must be a whole number from 1 to 5000, not "${v}"`);
+        return Number(v);
+      }, 5)
+      .option('--service <name>', 'service name the replicas report', 'scheduler')
+      .option('--poll <duration>', "poll interval (default: the policy's)")
+      .option('--heartbeat <duration>', 'status heartbeat', '5s')
+      .option('--fault <spec>', 'inject a fault, repeatable: <replicas>:drop[=fraction] | delay=<d> | stall | reject | crash=<every>', (v, all: string[]) => [...all, v], [])
+      .option('--for <duration>', 'stop after this long (default: until Ctrl-C)')
+      .option('--no-table', 'print one line per change instead of the live table'),
+  )
+    .addHelpText(
+      'after',
+      `
+Runs all replicas in this one process: replicas are I/O-bound, and 1,000 Node processes would not
+fit a small machine. They share one Redis connection and one NATS connection per 50 replicas, as
+replicas on one host would; each has its own subscription, timers and faults.
+
+Examples:
+  driftlens replicas --count 6 --poll 5s --fault 6:drop
+  driftlens replicas --count 20 --fault 1-3:drop=0.5 --fault 4:delay=2s --fault 5:reject --fault 6:crash=30s
+`,
+    )
+    .action(async (options: LiveFlags & { count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean }) => {
+      const count = options.count;
+      const faults = options.fault.map((f) => parseFault(f, count));
+      const pollMs = options.poll ? duration(options.poll, '--poll') : undefined;
+      const heartbeatMs = duration(options.heartbeat, '--heartbeat');
+      const stopAfter = options.for ? duration(options.for, '--for') : undefined;
+      const connections = await connectBoth(options, 'driftlens-replicas');
+      const extraNats: NatsConnection[] = [];
+      const natsFor = async (i: number) => {
+        const slot = Math.floor(i / 50);
+        if (slot === 0) return connections.nats;
+        while (extraNats.length < slot) extraNats.push(await connectNats(connections.live.nats, { name: `driftlens-replicas-${extraNats.length + 1}` }));
+        return extraNats[slot - 1];
+      };
+      const { live } = connections;
+      const agents: ReplicaAgent[] = [];
+      const timers: NodeJS.Timeout[] = [];
+      const makeAgent = async (i: number) => {
+        const agentFaults: AgentFaults = {};
+        for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
+        const agent = new ReplicaAgent({
+          configKey: live.key,
+          service: options.service,
+          replicaId: `sim-${String(i + 1).padStart(String(count).length, '0')}`,
+          sections: live.policy.sections,
+          subject: live.subject,
+          pollIntervalMs: pollMs ?? live.policy.pollIntervalMs,
+          envOverride: pollMs === undefined ? undefined : false,
+          heartbeatMs,
+          redis: connections.redis,
+          nats: await natsFor(i),
+          faults: agentFaults,
+          apply: () => undefined,
+        });
+        await agent.start();
+        return agent;
+      };
+      for (let i = 0; i < count; i++) agents.push(await makeAgent(i));
+      for (const f of faults) {
+        if (f.crashEveryMs === undefined) continue;
+        for (const n of f.replicas) {
+          timers.push(
+            setInterval(async () => {
+              await agents[n - 1].stop();
+              agents[n - 1] = await makeAgent(n - 1);
+            }, f.crashEveryMs),
+          );
+        }
+      }
+      const color = process.stdout.isTTY === true && options.table !== false;
+      let lastSummary = '';
+      const watcher = watch(
+        connections,
+        (model) => {
+          if (options.table !== false && process.stdout.isTTY) {
+            process.stdout.write('\x1b[H\x1b[2J' + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: Math.max(5, (process.stdout.rows ?? 40) - 6) }));
+          } else if (model.summary !== lastSummary) {
+            lastSummary = model.summary;
+            process.stdout.write(`${new Date().toISOString()}  revision ${model.live?.revision ?? '-'}  ${model.summary}\n`);
+          }
+        },
+        3 * heartbeatMs,
+      );
+      await watcher.start();
+      process.stderr.write(`${count} replicas of ${options.service} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}). Ctrl-C stops them.\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+        if (stopAfter !== undefined) setTimeout(resolve, stopAfter);
+      });
+      watcher.stop();
+      for (const t of timers) clearInterval(t);
+      await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
+      await Promise.allSettled(extraNats.map((n) => n.close()));
+      await connections.close();
+    });
+}

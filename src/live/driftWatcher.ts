@@ -1,0 +1,173 @@
+import type { NatsConnection, Subscription } from 'nats';
+import { computeDriftModel, type ConvergencePolicy, type DriftModel, type LiveSnapshot, type ReplicaObservation } from '../core/convergence';
+import { computeSectionHash, type SectionName } from '../core/sectionHash';
+import { ConfigStore } from './configStore';
+import type { RedisClient } from './redisConnection';
+import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, readReplicaReports, rfc3339ToEpochMs, STATUS_SUBJECT, type ReplicaReport } from './replicaReports';
+
+/**
+ * Watches replicas the way replicas watch config: live status events on NATS for low latency, a
+ * periodic read of the durable reports in Redis for anything missed, and a re-read of the live
+ * document when a change notification arrives. Emits the drift model, coalesced (at most one
+ * recomputation per `minIntervalMs`) and re-emitted every second so that "converging" turns into
+ * "drifted" on time even when nothing reports.
+ */
+
+export interface DriftWatcherOptions {
+  redis: RedisClient;
+  nats?: NatsConnection;
+  configKey: string;
+  sections: readonly SectionName[];
+  policy: ConvergencePolicy;
+  /** The change notification subject (re-read the live document when it fires). */
+  subject: string;
+  statusSubject?: string;
+  /** Full re-read of reports and document (default 5 s). */
+  pollMs?: number;
+  /** A report older than this is stale (default: the protocol's 15 s ttl). */
+  staleAfterMs?: number;
+  /** Coalescing window for recomputations (default 200 ms, VS Code's own tree debounce). */
+  minIntervalMs?: number;
+  onModel: (model: DriftModel) => void;
+  onError?: (error: Error) => void;
+  now?: () => number;
+}
+
+export function observationOf(report: ReplicaReport): ReplicaObservation {
+  const sections: ReplicaObservation['sections'] = {};
+  for (const [name, s] of Object.entries(report.sections)) sections[name] = { hash: s.hash, appliedAtMs: rfc3339ToEpochMs(s.appliedAt), trigger: s.trigger, revision: s.revision };
+  return {
+    service: report.service,
+    replicaId: report.replicaId,
+    revision: report.revision,
+    reportedAtMs: rfc3339ToEpochMs(report.reportedAt),
+    pollIntervalMs: report.pollIntervalMs,
+    lastCheckTrigger: report.lastCheckTrigger,
+    sections,
+    lastError: report.lastError ? { atMs: rfc3339ToEpochMs(report.lastError.at), message: report.lastError.message, kind: report.lastError.kind, section: report.lastError.section, hash: report.lastError.hash } : null,
+  };
+}
+
+export class DriftWatcher {
+  private readonly store: ConfigStore;
+  private readonly reports = new Map<string, ReplicaObservation>();
+  private readonly staleSeen = new Map<string, number>();
+  private live: LiveSnapshot | undefined;
+  private liveRevision = -1;
+  private subscriptions: Subscription[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private pending: NodeJS.Timeout | undefined;
+  private lastEmit = 0;
+  private stopped = false;
+  /** Counters for benchmarks and the log. */
+  readonly stats = { events: 0, emits: 0, refreshes: 0 };
+
+  constructor(private readonly options: DriftWatcherOptions) {
+    this.store = new ConfigStore(options.redis, { historyLimit: 50 });
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  async start(): Promise<void> {
+    const { nats } = this.options;
+    if (nats) {
+      this.subscriptions.push(
+        nats.subscribe(this.options.statusSubject ?? STATUS_SUBJECT, {
+          callback: (err, msg) => {
+            if (err) return;
+            try {
+              const report = decodeReplicaReport(msg.data);
+              if (report.configKey !== this.options.configKey) return;
+              this.stats.events++;
+              this.reports.set(`${report.service}:${report.replicaId}`, observationOf(report));
+              this.schedule();
+            } catch {
+              // not a v1 report: ignore, as the protocol says
+            }
+          },
+        }),
+        nats.subscribe(this.options.subject, { callback: () => void this.refresh(true) }),
+      );
+    }
+    await this.refresh(true);
+    this.timers.push(setInterval(() => void this.refresh(false), this.options.pollMs ?? 5000));
+    this.timers.push(setInterval(() => this.schedule(), 1000));
+  }
+
+  /** Re-reads the durable reports (and the live document when asked or when its revision moved). */
+  async refresh(readLive: boolean): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.stats.refreshes++;
+      const { redis, configKey } = this.options;
+      if (readLive || !this.live) await this.readLive();
+      const { reports, stale } = await readReplicaReports(redis, configKey);
+      this.reports.clear();
+      for (const r of reports) this.reports.set(`${r.service}:${r.replicaId}`, observationOf(r));
+      this.staleSeen.clear();
+      for (const s of stale) this.staleSeen.set(s.member, s.lastSeenMs);
+      const revisions = new Set(reports.map((r) => r.revision));
+      // A replica read a newer revision than the one we know: someone published without notifying us.
+      if ([...revisions].some((r) => r !== null && r > this.liveRevision)) await this.readLive();
+      this.schedule(true);
+    } catch (e) {
+      this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private async readLive(): Promise<void> {
+    const current = await this.store.read(this.options.configKey);
+    if (!current) {
+      this.live = undefined;
+      this.liveRevision = -1;
+      return;
+    }
+    const envelope = current.envelope;
+    if (envelope.revision === this.liveRevision && this.live) return;
+    const sections: Record<string, string | undefined> = {};
+    for (const name of this.options.sections) {
+      if (Object.prototype.hasOwnProperty.call(envelope.data, name)) sections[name] = computeSectionHash(name, envelope.data[name]).hash;
+    }
+    const knownHashes = new Map<string, number>();
+    for (const entry of (await this.store.history(this.options.configKey)).reverse()) {
+      for (const name of this.options.sections) {
+        if (!Object.prototype.hasOwnProperty.call(entry.data, name)) continue;
+        const hash = computeSectionHash(name, entry.data[name]).hash;
+        if (hash) knownHashes.set(hash, entry.revision);
+      }
+    }
+    for (const hash of Object.values(sections)) if (hash && !knownHashes.has(hash)) knownHashes.set(hash, envelope.revision);
+    this.live = { key: this.options.configKey, revision: envelope.revision, publishedAtMs: rfc3339ToEpochMs(envelope.updatedAt), publishedBy: envelope.meta?.published_by, sections, knownHashes };
+    this.liveRevision = envelope.revision;
+  }
+
+  /** Coalesces bursts of events into one recomputation per window. */
+  private schedule(immediate = false): void {
+    if (this.stopped || this.pending) return;
+    const wait = immediate ? 0 : Math.max(0, (this.options.minIntervalMs ?? 200) - (this.now() - this.lastEmit));
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.emit();
+    }, wait);
+  }
+
+  private emit(): void {
+    if (this.stopped) return;
+    const nowMs = this.now();
+    const replicas: { member: string; report?: ReplicaObservation; lastSeenMs?: number }[] = [...this.reports].map(([member, report]) => ({ member, report }));
+    for (const [member, lastSeenMs] of this.staleSeen) if (!this.reports.has(member)) replicas.push({ member, lastSeenMs });
+    this.lastEmit = nowMs;
+    this.stats.emits++;
+    this.options.onModel(computeDriftModel({ live: this.live, replicas, policy: this.options.policy, nowMs, staleAfterMs: this.options.staleAfterMs ?? DEFAULT_REPORT_TTL_MS }));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.pending);
+    for (const s of this.subscriptions) s.unsubscribe();
+    this.subscriptions = [];
+  }
+}
