@@ -222,8 +222,8 @@ Examples:
         (model) => {
           if (options.table !== false && process.stdout.isTTY) {
             process.stdout.write('\x1b[H\x1b[2J' + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: Math.max(5, (process.stdout.rows ?? 40) - 6) }));
-          } else if (model.summary !== lastSummary) {
-            lastSummary = model.summary;
+          } else if (`${model.live?.revision} ${model.summary}` !== lastSummary) {
+            lastSummary = `${model.live?.revision} ${model.summary}`;
             process.stdout.write(`${new Date().toISOString()}  revision ${model.live?.revision ?? '-'}  ${model.summary}\n`);
           }
         },

@@ -59,6 +59,8 @@ export class DriftWatcher {
   private pending: NodeJS.Timeout | undefined;
   private lastEmit = 0;
   private stopped = false;
+  /** No model before the first full read: a status event alone knows nothing of the live document. */
+  private ready = false;
   /** Counters for benchmarks and the log. */
   readonly stats = { events: 0, emits: 0, refreshes: 0 };
 
@@ -111,6 +113,7 @@ export class DriftWatcher {
       const revisions = new Set(reports.map((r) => r.revision));
       // A replica read a newer revision than the one we know: someone published without notifying us.
       if ([...revisions].some((r) => r !== null && r > this.liveRevision)) await this.readLive();
+      this.ready = true;
       this.schedule(true);
     } catch (e) {
       this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
@@ -145,7 +148,7 @@ export class DriftWatcher {
 
   /** Coalesces bursts of events into one recomputation per window. */
   private schedule(immediate = false): void {
-    if (this.stopped || this.pending) return;
+    if (this.stopped || this.pending || !this.ready) return;
     const wait = immediate ? 0 : Math.max(0, (this.options.minIntervalMs ?? 200) - (this.now() - this.lastEmit));
     this.pending = setTimeout(() => {
       this.pending = undefined;

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { startNats, startRedis, type ServerProcess } from '../support/servers';
+import { ROOT } from './helpers';
+
+const CLI = path.join(ROOT, 'dist/cli.js');
+
+let redisServer: ServerProcess & { url: string };
+let natsServer: ServerProcess & { url: string };
+let simulator: ChildProcess | undefined;
+
+before(async () => {
+  [redisServer, natsServer] = await Promise.all([startRedis(), startNats()]);
+});
+
+after(async () => {
+  simulator?.kill('SIGTERM');
+  await Promise.all([redisServer.dispose(), natsServer.dispose()]);
+});
+
+function env(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url };
+}
+
+function driftlens(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Resolves with the simulator's first output line that matches (its one-line-per-change log). */
+function simulatorLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; output:\n${buffer}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      buffer += d.toString();
+      const line = buffer.split('\n').find((l) => pattern.test(l));
+      if (line) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        resolve(line);
+      }
+    };
+    child.stdout?.on('data', onData);
+  });
+}
+
+type StatusJson = { revision: number; summary: string; replicas: { member: string; state: string; sections: Record<string, { state: string; trigger?: string; within_budget?: boolean }> }[] };
+
+test('the simulator converges: by notification, by poll where notifications are lost, and status shows it', async () => {
+  const first = await driftlens(['publish', 'test/fixtures/config/cfg.system.default.yaml', '--yes', '--no-write-back', '--expect-revision', '0']);
+  assert.equal(first.code, 0, first.stderr);
+  simulator = spawn(process.execPath, [CLI, 'replicas', '--count', '4', '--poll', '1s', '--heartbeat', '500ms', '--fault', '4:drop', '--no-table'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  await simulatorLine(simulator, /revision 1 {2}4\/4 in sync$/, 'all four replicas in sync on revision 1');
+
+  const changed = path.join(mkdtempSync(path.join(tmpdir(), 'dl-sim-')), 'cfg.system.default.yaml');
+  writeFileSync(changed, readFileSync(path.join(ROOT, 'test/fixtures/config/cfg.system.default.yaml'), 'utf8').replace('job.default: default', 'job.default: fraud-detection'));
+  const second = await driftlens(['publish', changed, '--yes', '--no-write-back', '--expect-revision', '1']);
+  assert.equal(second.code, 0, second.stderr);
+  await simulatorLine(simulator, /revision 2 {2}4\/4 in sync$/, 'all four replicas in sync on revision 2');
+
+  const status = await driftlens(['status', '--json']);
+  assert.equal(status.code, 0, status.stdout);
+  const model = JSON.parse(status.stdout) as StatusJson;
+  assert.equal(model.summary, '4/4 in sync');
+  const triggers = Object.fromEntries(model.replicas.map((r) => [r.member, r.sections.pools.trigger]));
+  assert.equal(triggers['scheduler:sim-4'], 'poll', 'the replica losing notifications converged by poll');
+  for (const id of ['sim-1', 'sim-2', 'sim-3']) assert.equal(triggers[`scheduler:${id}`], 'notification');
+
+  const table = await driftlens(['status']);
+  assert.match(table.stdout, /^cfg:system:default {2}revision 2 {2}published .* ago by /);
+  assert.match(table.stdout, /scheduler:sim-4 +in sync +[0-9a-f]{8} ✓ \S+ poll/);
+});
+
+test('bad fault specs are refused with the accepted forms', async () => {
+  const result = await driftlens(['replicas', '--count', '2', '--fault', '3:drop']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /--fault "3:drop": replica 3 is not between 1 and 2/);
+  const shape = await driftlens(['replicas', '--fault', 'x']);
+  assert.match(shape.stderr, /expected <replicas>:<fault>, e\.g\. 2:drop/);
+});
