@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict';
-// Starts code-server with DriftLens installed (an unpacked copy in a fresh extensions folder)
-// on a sample workspace, prints the URL, and stops everything on Ctrl-C.
-// Publishing, replicas and the drift view join this demo as their issues land.
+// The whole loop on one machine: local redis-server and nats-server, the config document seeded
+// from the real Cordum example files, six simulated replicas (one loses every notification), and
+// DriftLens in a real VS Code (code-server) on a sample workspace wired to those servers.
+// Prints the URL; Ctrl-C stops everything it started.
 
 const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
@@ -12,59 +13,134 @@ const path = require('path');
 const { parseArgs } = require('util');
 
 const ROOT = path.resolve(__dirname, '..');
-const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' } } });
+const CLI = path.join(ROOT, 'dist/cli.js');
+const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, replicas: { type: 'string', default: '6' } } });
 
-function cli(...args) {
-  console.log(`$ driftlens ${args.join(' ')}`);
-  try {
-    process.stdout.write(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
-  } catch (e) {
-    process.stdout.write(e.stdout || '');
-  }
-}
+const children = [];
+const run = fs.mkdtempSync(path.join(os.tmpdir(), 'driftlens-demo-'));
 
-function portFree(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer().once('error', () => resolve(false)).once('listening', () => server.close(() => resolve(true)));
-    server.listen(port, '127.0.0.1');
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
   });
 }
 
-async function main() {
-  cli('hash', 'test/fixtures/cordum/pools.yaml');
-  cli('hash', 'test/fixtures/cordum/timeouts.yaml');
-  cli('validate', 'test/fixtures/policy/drift-policy.yaml', 'test/fixtures/config/cfg.broken.yaml');
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
 
-  const port = Number(values.port);
-  if (!(await portFree(port))) throw new Error(`port ${port} is taken; run: npm run demo -- --port 8090`);
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'driftlens-demo-'));
+async function waitForPort(port, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portOpen(port))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not start listening on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50)); // polling a port: no event says "listening"
+  }
+}
+
+function start(name, command, args, env = process.env) {
+  const log = fs.openSync(path.join(run, `${name}.log`), 'a');
+  const child = spawn(command, args, { env, stdio: ['ignore', log, log], detached: true });
+  children.push({ name, child });
+  child.on('exit', (code) => {
+    if (!stopping) console.error(`demo: ${name} exited (${code}); see ${path.join(run, `${name}.log`)}`);
+  });
+  return child;
+}
+
+let stopping = false;
+function stop() {
+  if (stopping) return;
+  stopping = true;
+  for (const { child } of children.reverse()) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  fs.rmSync(run, { recursive: true, force: true });
+}
+
+function cli(args, env) {
+  return execFileSync(process.execPath, [CLI, ...args], { cwd: ROOT, env, encoding: 'utf8' });
+}
+
+async function main() {
+  process.on('SIGINT', () => (stop(), process.exit(0)));
+  process.on('SIGTERM', () => (stop(), process.exit(0)));
+  const uiPort = Number(values.port);
+  if (await portOpen(uiPort)) throw new Error(`port ${uiPort} is taken; run: npm run demo -- --port 8090`);
+  const [redisPort, natsPort] = [await freePort(), await freePort()];
+  start('redis', 'redis-server', ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no', '--dir', run]);
+  start('nats', 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)]);
+  await Promise.all([waitForPort(redisPort, 'redis-server'), waitForPort(natsPort, 'nats-server')]);
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const env = { ...process.env, DRIFTLENS_REDIS_URL: redisUrl, DRIFTLENS_NATS_URL: natsUrl };
+
+  // The sample workspace: the real Cordum section files, a drift policy with a short poll, and the
+  // config document built from those sections, published, then pulled back with its revision.
   const workspace = path.join(run, 'workspace');
-  fs.cpSync(path.join(ROOT, 'test/vscode/workspace'), workspace, { recursive: true });
+  fs.mkdirSync(path.join(workspace, 'config'), { recursive: true });
+  const examples = path.join(ROOT, 'test/fixtures/cordum');
+  for (const f of ['pools.yaml', 'timeouts.yaml']) fs.copyFileSync(path.join(examples, f), path.join(workspace, 'config', f));
+  fs.writeFileSync(
+    path.join(workspace, 'drift-policy.yaml'),
+    fs.readFileSync(path.join(ROOT, 'test/fixtures/policy/drift-policy.yaml'), 'utf8').replace('interval: 30s', 'interval: 10s').replace('notification_lost: "<= 30s"', 'notification_lost: "<= 12s"'),
+  );
+  const indent = (file) => fs.readFileSync(path.join(examples, file), 'utf8').replace(/^(?=.)/gm, '    ');
+  const seed = path.join(workspace, 'cfg.system.default.yaml');
+  fs.writeFileSync(seed, `# driftlens: config\ndata:\n  pools:\n${indent('pools.yaml')}  timeouts:\n${indent('timeouts.yaml')}`);
+  process.stdout.write(cli(['publish', seed, '--yes', '--policy', path.join(workspace, 'drift-policy.yaml')], env));
+  cli(['pull', '--out', seed, '--force'], env);
+
+  const count = Number(values.replicas);
+  start('replicas', process.execPath, [CLI, 'replicas', '--count', String(count), '--poll', '10s', '--heartbeat', '2s', '--fault', `${count}:drop`, '--no-table'], env);
+
+  const launcher = execFileSync('bash', [path.join(ROOT, 'scripts/ensure-workbench.sh')], { encoding: 'utf8' }).trim().split('\n').pop();
   const extensionDir = path.join(run, 'extensions', 'driftlens.driftlens-0.1.0');
   for (const item of ['package.json', 'README.md', 'dist', 'schemas', 'media', 'syntaxes']) {
     if (fs.existsSync(path.join(ROOT, item))) fs.cpSync(path.join(ROOT, item), path.join(extensionDir, item), { recursive: true });
   }
-  const launcher = execFileSync('bash', [path.join(ROOT, 'scripts/ensure-workbench.sh')], { encoding: 'utf8' }).trim().split('\n').pop();
   fs.mkdirSync(path.join(run, 'user', 'User'), { recursive: true });
-  fs.writeFileSync(path.join(run, 'user', 'User', 'settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false }, null, 2));
-  const env = { ...process.env, XDG_CONFIG_HOME: path.join(run, 'xdg'), XDG_DATA_HOME: path.join(run, 'xdg'), XDG_CACHE_HOME: path.join(run, 'xdg') };
-  const server = spawn(launcher, [
-    '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', path.join(run, 'user'), '--extensions-dir', path.join(run, 'extensions'),
-    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened', workspace,
-  ], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  const stop = () => {
-    try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ }
-    fs.rmSync(run, { recursive: true, force: true });
-  };
-  process.on('SIGINT', () => { stop(); process.exit(0); });
-  process.on('SIGTERM', () => { stop(); process.exit(0); });
-  server.on('exit', (code) => { console.error(`code-server exited (${code})`); fs.rmSync(run, { recursive: true, force: true }); process.exit(1); });
-  console.log(`\nDriftLens is running in VS Code: http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-  console.log('Open cfg.broken.yaml for diagnostics, cfg.system.default.yaml for the section hashes.');
-  console.log('Ctrl-C stops it.');
+  fs.writeFileSync(
+    path.join(run, 'user', 'User', 'settings.json'),
+    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true, 'driftlens.redis.url': redisUrl, 'driftlens.nats.servers': [natsUrl] }, null, 2),
+  );
+  const xdg = path.join(run, 'xdg');
+  start('code-server', launcher, [
+    '--auth', 'none', '--bind-addr', `127.0.0.1:${uiPort}`, '--user-data-dir', path.join(run, 'user'), '--extensions-dir', path.join(run, 'extensions'),
+    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--disable-workspace-trust', '--ignore-last-opened', workspace,
+  ], { ...process.env, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg, XDG_CACHE_HOME: xdg });
+  await waitForPort(uiPort, 'code-server', 30000);
+
+  console.log(`
+DriftLens demo is running.
+
+  VS Code:   http://127.0.0.1:${uiPort}/?folder=${encodeURIComponent(workspace)}
+  Redis:     ${redisUrl}   (cfg:system:default, seeded from the Cordum example files)
+  NATS:      ${natsUrl}
+  Replicas:  ${count} simulated scheduler replicas; sim-${count} loses every notification
+             and converges by its 10s poll.
+
+Try: open cfg.system.default.yaml, change a pool, run "DriftLens: Publish Config".
+Watch the replicas converge in a terminal:
+  DRIFTLENS_REDIS_URL=${redisUrl} DRIFTLENS_NATS_URL=${natsUrl} node ${CLI} status --watch
+Logs: ${run}/*.log
+
+Ctrl-C stops everything.`);
 }
 
 main().catch((e) => {
   console.error(`demo: ${e.message}`);
+  stop();
   process.exit(1);
 });

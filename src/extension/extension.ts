@@ -10,6 +10,11 @@ import { LIVE_SCHEME, LiveDocumentsProvider, NORMALISED_SCHEME } from './liveDoc
 import { Log } from './log';
 import { registerPublishCommand } from './publishCommand';
 import { registerPullLiveConfig } from './pullLiveConfig';
+import { registerReplicaCommands } from './replicaCommands';
+import { registerReplicaDiagnostics } from './replicaDiagnostics';
+import { ReplicaModel } from './replicaModel';
+import { registerReplicaStatusBar } from './replicaStatusBar';
+import { ReplicaTreeProvider } from './replicaTree';
 import { registerRollbackCommand } from './rollbackCommand';
 import { Secrets } from './secrets';
 import { SectionHashLensProvider } from './sectionHashLens';
@@ -20,15 +25,24 @@ const DOCUMENT_SELECTOR: vscode.DocumentSelector = [
   { language: 'yaml', scheme: 'untitled' },
 ];
 
+/** What activate() returns: the replica tree as the view shows it, for the in-host tests. */
+export interface DriftLensApi {
+  replicaTree: ReplicaTreeProvider;
+  replicaModel: ReplicaModel;
+}
+
 /** Wires the features together; each lives in its own file. Nothing here connects to a server. */
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): DriftLensApi {
   const log = new Log();
   const documents = new DriftDocuments(log.for('documents'));
-  const lenses = new SectionHashLensProvider(documents);
   const canonical = new CanonicalBytesProvider(documents);
   const secrets = new Secrets(context.secrets);
   const connection = new LiveConnection(secrets, log.for('connection'));
   const liveDocs = new LiveDocumentsProvider(connection, documents);
+  const replicaModel = new ReplicaModel(connection, log.for('replicas'));
+  const replicaTree = new ReplicaTreeProvider(replicaModel);
+  const replicaView = vscode.window.createTreeView('driftlens.replicas', { treeDataProvider: replicaTree, showCollapseAll: true });
+  const lenses = new SectionHashLensProvider(documents, replicaModel);
   context.subscriptions.push(
     log,
     documents,
@@ -48,11 +62,21 @@ export function activate(context: vscode.ExtensionContext): void {
     registerCompareWithLive(documents, connection, liveDocs),
     registerPullLiveConfig(connection),
     registerRollbackCommand(connection, liveDocs, log.for('rollback')),
+    replicaModel,
+    replicaTree,
+    replicaView,
+    // Watch replicas only once someone looks: the view is shown (or was left open).
+    replicaView.onDidChangeVisibility((e) => e.visible && void replicaModel.ensureStarted()),
+    registerReplicaCommands(connection, replicaModel, replicaTree, log.for('replicas')),
+    registerReplicaStatusBar(replicaModel),
+    registerReplicaDiagnostics(documents, replicaModel),
     vscode.commands.registerCommand('driftlens.showLog', () => log.show()),
     registerActiveEditorContext(documents),
   );
+  if (replicaView.visible) void replicaModel.ensureStarted();
   documents.refreshAll();
   log.for('extension').info(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
+  return { replicaTree, replicaModel };
 }
 
 /** Context keys that scope the palette and menus to the editors the commands work on. */

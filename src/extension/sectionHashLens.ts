@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { DriftDocuments } from './driftDocuments';
 import { toRange } from './ranges';
+import type { ReplicaModel } from './replicaModel';
 
 /** How a hash reads inline: enough to compare by eye, the full value one click away. */
 export function shortHash(hash: string): string {
@@ -16,9 +17,26 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly documents: DriftDocuments) {
+  private replicaSignature = '';
+
+  constructor(
+    private readonly documents: DriftDocuments,
+    private readonly replicas?: ReplicaModel,
+  ) {
     this.subscriptions = [
       documents.onDidAnalyze(() => this.changed.fire()),
+      // The model ticks every second; lenses change only when who-runs-what changes.
+      ...(replicas
+        ? [
+            replicas.onDidChange((model) => {
+              const signature = (model?.replicas ?? []).map((r) => r.sections.map((s) => s.hash ?? '').join(',') + r.state).join(';');
+              if (signature !== this.replicaSignature) {
+                this.replicaSignature = signature;
+                this.changed.fire();
+              }
+            }),
+          ]
+        : []),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('driftlens.sectionHash.show')) this.changed.fire();
       }),
@@ -35,7 +53,7 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
       if (section.hash) {
         lenses.push(
           new vscode.CodeLens(range, {
-            title: `$(key) ${section.name} sha256 ${shortHash(section.hash)}`,
+            title: `$(key) ${section.name} sha256 ${shortHash(section.hash)}${this.replicaCount(section.name, section.hash)}`,
             tooltip: `${section.name} section hash, as every replica computes it:\n${section.hash}\nClick to copy.`,
             command: 'driftlens.copySectionHash',
             arguments: [document.uri, section.name],
@@ -58,6 +76,15 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
       }
     }
     return lenses;
+  }
+
+  /** " · 3/4 replicas": how many live (not stale) replicas run exactly this hash. */
+  private replicaCount(section: string, hash: string): string {
+    const model = this.replicas?.model;
+    if (!model || model.replicas.length === 0) return '';
+    const reporting = model.replicas.filter((r) => r.state !== 'stale');
+    const running = reporting.filter((r) => r.sections.some((s) => s.section === section && s.hash === hash)).length;
+    return ` · ${running}/${reporting.length} replicas`;
   }
 
   dispose(): void {

@@ -1,0 +1,22 @@
+import * as vscode from 'vscode';
+import type { ReplicaModel } from './replicaModel';
+
+/** "5/6 in sync, 1 drifted" at a glance; a warning background when any replica is over budget. */
+export function registerReplicaStatusBar(model: ReplicaModel): vscode.Disposable {
+  const item = vscode.window.createStatusBarItem('driftlens.replicas', vscode.StatusBarAlignment.Left, 49);
+  item.name = 'DriftLens Replicas';
+  item.command = 'driftlens.replicas.focus';
+  const render = () => {
+    const m = model.model;
+    if (!m || m.replicas.length === 0) {
+      item.hide();
+      return;
+    }
+    const problems = m.replicas.length - m.counts['in-sync'];
+    item.text = `$(${problems === 0 ? 'pass' : 'warning'}) ${m.summary}`;
+    item.backgroundColor = m.breaches > 0 || m.counts.rejected > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    item.tooltip = `${m.live?.key ?? ''} revision ${m.live?.revision ?? '—'}: ${m.summary}${m.breaches ? `; ${m.breaches} over the convergence budget` : ''}. Click to open the Replicas view.`;
+    item.show();
+  };
+  return vscode.Disposable.from(item, model.onDidChange(render));
+}

@@ -1,0 +1,173 @@
+import * as vscode from 'vscode';
+import { STATE_LABELS, type DriftModel, type DriftState, type ReplicaView, type SectionView } from '../core/convergence';
+import { formatDuration } from '../core/duration';
+import type { ReplicaModel } from './replicaModel';
+
+/** Icon and colour per state; colours are contributed (driftlens.*) so themes can change them. */
+const ICONS: Record<DriftState, [string, string]> = {
+  'in-sync': ['pass-filled', 'driftlens.inSync'],
+  converging: ['clock', 'driftlens.converging'],
+  drifted: ['warning', 'driftlens.drifted'],
+  rejected: ['error', 'driftlens.drifted'],
+  'unknown-origin': ['question', 'driftlens.unknownOrigin'],
+  stale: ['debug-disconnect', 'driftlens.quiet'],
+  'not-checked': ['circle-outline', 'driftlens.quiet'],
+};
+
+function icon(state: DriftState): vscode.ThemeIcon {
+  const [id, color] = ICONS[state];
+  return new vscode.ThemeIcon(id, new vscode.ThemeColor(color));
+}
+
+/** Plain text inside Markdown (appendText would turn every space into &nbsp;). */
+const escape = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+const short = (hash: string | undefined) => (hash ? hash.slice(0, 12) : '—');
+const ago = (ms: number | undefined, now: number) => (ms === undefined ? 'never' : `${formatDuration(Math.max(0, now - ms))} ago`);
+
+export type ReplicaTreeNode =
+  | { kind: 'document'; model: DriftModel }
+  | { kind: 'service'; service: string; replicas: ReplicaView[] }
+  | { kind: 'replica'; replica: ReplicaView }
+  | { kind: 'section'; replica: ReplicaView; section: SectionView };
+
+function sectionDescription(s: SectionView, now: number): string {
+  if (s.state === 'in-sync' && s.convergenceMs !== undefined) {
+    return `${short(s.hash).slice(0, 8)} · ${formatDuration(s.convergenceMs)} by ${s.trigger}${s.withinBudget === false ? ' · over budget' : ''}`;
+  }
+  if (s.state === 'in-sync') return `${short(s.hash).slice(0, 8)} · in sync`;
+  if (s.state === 'converging' || s.state === 'drifted') return `${short(s.hash).slice(0, 8)} · ${STATE_LABELS[s.state]}`;
+  return `${STATE_LABELS[s.state]}${s.appliedAtMs ? ` · applied ${ago(s.appliedAtMs, now)}` : ''}`;
+}
+
+function sectionTooltip(r: ReplicaView, s: SectionView, model: DriftModel, now: number): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${r.member}** · \`${s.section}\` · $(${ICONS[s.state][0]}) ${STATE_LABELS[s.state]}\n\n`);
+  md.appendMarkdown(`${escape(s.why)}\n\n`);
+  md.appendMarkdown(`| | |\n|---|---|\n`);
+  md.appendMarkdown(`| applied hash | \`${s.hash ?? '—'}\` |\n| live hash | \`${s.liveHash ?? '— (invalid live section)'}\` |\n`);
+  if (s.appliedAtMs !== undefined) md.appendMarkdown(`| applied | ${new Date(s.appliedAtMs).toISOString()} (${ago(s.appliedAtMs, now)}) by ${s.trigger} |\n`);
+  if (model.live) md.appendMarkdown(`| published | revision ${model.live.revision}, ${new Date(model.live.publishedAtMs).toISOString()} (${ago(model.live.publishedAtMs, now)}) |\n`);
+  if (s.convergenceMs !== undefined && s.budget) {
+    md.appendMarkdown(`| convergence | ${formatDuration(s.convergenceMs)} against ${s.budget.name} ${s.budget.bound.inclusive ? '≤' : '<'} ${formatDuration(s.budget.bound.ms)} ${s.withinBudget ? '✓' : '**✗ over budget**'} |\n`);
+  }
+  if (s.trigger === 'poll' && s.convergenceMs !== undefined) md.appendMarkdown(`\nConverged by **poll**: the notification did not reach this replica.\n`);
+  if (r.lastError) md.appendMarkdown(`\nLast error (${r.lastError.kind}, ${ago(r.lastError.atMs, now)}): ${escape(r.lastError.message)}\n`);
+  return md;
+}
+
+function replicaTooltip(r: ReplicaView, now: number): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${r.replicaId}** (${r.service}) · $(${ICONS[r.state][0]}) ${STATE_LABELS[r.state]}\n\n`);
+  md.appendMarkdown(`Last report ${ago(r.lastReportMs, now)}`);
+  if (r.revision !== undefined && r.revision !== null) md.appendMarkdown(` · read revision ${r.revision}`);
+  if (r.pollIntervalMs) md.appendMarkdown(` · polls every ${formatDuration(r.pollIntervalMs)}`);
+  md.appendMarkdown('\n\n');
+  for (const s of r.sections) md.appendMarkdown(`- \`${s.section}\`: ${STATE_LABELS[s.state]}, ${escape(s.why)}\n`);
+  if (r.lastError) md.appendMarkdown(`\nLast error (${r.lastError.kind}): ${escape(r.lastError.message)}\n`);
+  return md;
+}
+
+function documentTooltip(model: DriftModel, now: number): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  const live = model.live;
+  if (!live) return md.appendMarkdown('The config document does not exist in Redis yet.');
+  md.appendMarkdown(`**${live.key}** · revision ${live.revision}\n\n`);
+  md.appendMarkdown(`Published ${new Date(live.publishedAtMs).toISOString()} (${ago(live.publishedAtMs, now)})${live.publishedBy ? ` by ${live.publishedBy}` : ''}\n\n`);
+  for (const [name, hash] of Object.entries(live.sections)) md.appendMarkdown(`- \`${name}\` \`${hash ?? 'invalid: no hash'}\`\n`);
+  md.appendMarkdown(`\n${model.summary}${model.breaches ? ` · **${model.breaches} over budget**` : ''}`);
+  return md;
+}
+
+/**
+ * The Replicas view: document → services → replicas → sections. It renders the model the core
+ * computed (no state logic here); refreshes follow the watcher, which already coalesces bursts.
+ */
+export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<ReplicaTreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private problemsOnly = false;
+  private readonly subscription: vscode.Disposable;
+  /** Counts tree refreshes (the benchmark reads it). */
+  refreshes = 0;
+
+  constructor(private readonly model: ReplicaModel) {
+    this.subscription = model.onDidChange(() => {
+      this.refreshes++;
+      this.changed.fire(undefined);
+    });
+    void vscode.commands.executeCommand('setContext', 'driftlens.replicas.problemsOnly', false);
+  }
+
+  setProblemsOnly(value: boolean): void {
+    this.problemsOnly = value;
+    void vscode.commands.executeCommand('setContext', 'driftlens.replicas.problemsOnly', value);
+    this.changed.fire(undefined);
+  }
+
+  getChildren(node?: ReplicaTreeNode): ReplicaTreeNode[] {
+    const model = this.model.model;
+    if (!model || model.replicas.length === 0) return [];
+    if (!node) return [{ kind: 'document', model }];
+    if (node.kind === 'document') {
+      const visible = model.replicas.filter((r) => !this.problemsOnly || r.state !== 'in-sync');
+      const services = new Map<string, ReplicaView[]>();
+      for (const r of visible) services.set(r.service, [...(services.get(r.service) ?? []), r]);
+      return [...services].map(([service, replicas]) => ({ kind: 'service', service, replicas }));
+    }
+    if (node.kind === 'service') return node.replicas.map((replica) => ({ kind: 'replica', replica }));
+    if (node.kind === 'replica') return node.replica.sections.map((section) => ({ kind: 'section', replica: node.replica, section }));
+    return [];
+  }
+
+  getTreeItem(node: ReplicaTreeNode): vscode.TreeItem {
+    const now = Date.now();
+    switch (node.kind) {
+      case 'document': {
+        const m = node.model;
+        const item = new vscode.TreeItem(m.live?.key ?? 'no live document', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = 'document';
+        item.description = m.live ? `revision ${m.live.revision} · ${m.summary}` : m.summary;
+        item.tooltip = documentTooltip(m, now);
+        const worst = m.replicas[0]?.state ?? 'not-checked';
+        item.iconPath = icon(worst);
+        item.contextValue = 'document';
+        return item;
+      }
+      case 'service': {
+        const inSync = node.replicas.filter((r) => r.state === 'in-sync').length;
+        const problems = node.replicas.length - inSync;
+        const item = new vscode.TreeItem(node.service, problems > 0 || node.replicas.length <= 20 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `service:${node.service}`;
+        item.description = `${inSync}/${node.replicas.length} in sync`;
+        item.iconPath = new vscode.ThemeIcon('server-environment');
+        item.contextValue = 'service';
+        return item;
+      }
+      case 'replica': {
+        const r = node.replica;
+        const item = new vscode.TreeItem(r.replicaId, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `replica:${r.member}`;
+        item.description = `${STATE_LABELS[r.state]} · ${ago(r.lastReportMs, now)}`;
+        item.tooltip = replicaTooltip(r, now);
+        item.iconPath = icon(r.state);
+        item.contextValue = `replica:${r.state}`;
+        return item;
+      }
+      case 'section': {
+        const s = node.section;
+        const item = new vscode.TreeItem(s.section, vscode.TreeItemCollapsibleState.None);
+        item.id = `section:${node.replica.member}:${s.section}`;
+        item.description = sectionDescription(s, now);
+        item.tooltip = sectionTooltip(node.replica, s, this.model.model ?? { replicas: [], counts: {} as DriftModel['counts'], summary: '', breaches: 0 }, now);
+        item.iconPath = icon(s.state);
+        item.contextValue = `section:${s.state}`;
+        return item;
+      }
+    }
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.subscription.dispose();
+  }
+}
