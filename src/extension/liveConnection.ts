@@ -36,6 +36,9 @@ export class LiveConnection implements vscode.Disposable {
   private cachedSettings: Promise<LiveSettings> | undefined;
   private readonly changed = new vscode.EventEmitter<ConnectionState>();
   readonly onDidChangeState = this.changed.event;
+  private readonly settingsChanged = new vscode.EventEmitter<void>();
+  /** Fires when settings, secrets, trust or the policy changed: everything built on them restarts. */
+  readonly onDidReset = this.settingsChanged.event;
   private current: ConnectionState = { redis: 'idle', nats: 'idle', redisLabel: '', natsLabel: '' };
   private readonly subscriptions: vscode.Disposable[];
 
@@ -45,6 +48,7 @@ export class LiveConnection implements vscode.Disposable {
   ) {
     this.subscriptions = [
       this.changed,
+      this.settingsChanged,
       secrets.onDidChange(() => void this.reset('a password or token changed')),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('driftlens.redis') || e.affectsConfiguration('driftlens.nats') || e.affectsConfiguration('driftlens.policyFile') || e.affectsConfiguration('driftlens.configKey') || e.affectsConfiguration('driftlens.history')) {
@@ -53,6 +57,10 @@ export class LiveConnection implements vscode.Disposable {
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.reset('the workspace is now trusted')),
     ];
+    // The policy names the key, the subject, the budgets and default endpoints: follow its edits.
+    const policyWatcher = vscode.workspace.createFileSystemWatcher('**/{drift-policy,*.drift-policy}.{yaml,yml}');
+    const policyChanged = () => void this.reset('the drift policy changed');
+    this.subscriptions.push(policyWatcher, policyWatcher.onDidChange(policyChanged), policyWatcher.onDidCreate(policyChanged), policyWatcher.onDidDelete(policyChanged));
   }
 
   get state(): ConnectionState {
@@ -149,6 +157,7 @@ export class LiveConnection implements vscode.Disposable {
     this.cachedSettings = undefined;
     if (redis || nats) this.log.info(`reconnecting: ${reason}`);
     this.update({ redis: 'idle', nats: 'idle', lastError: undefined });
+    this.settingsChanged.fire();
     await Promise.allSettled([redis?.then((r) => r.disconnect()), nats?.then((n) => n.close())]);
   }
 

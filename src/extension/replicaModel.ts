@@ -29,10 +29,8 @@ export class ReplicaModel implements vscode.Disposable {
   ) {
     this.subscriptions = [
       this.changed,
-      connection.onDidChangeState((state) => {
-        // A reset drops the clients: the watcher must follow the new ones.
-        if (state.redis === 'idle' && this.watcher) this.stop();
-      }),
+      // A reset drops the clients (and may change the policy): the watcher follows the new ones.
+      connection.onDidReset(() => this.watcher && this.stop()),
     ];
     this.setViewState('loading');
   }

@@ -24,7 +24,7 @@ async function main() {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-ui-ws-'));
   fs.cpSync(path.join(ROOT, 'test/vscode/workspace'), workspace, { recursive: true });
   const servers = { redisUrl: process.env.DRIFTLENS_TEST_REDIS_URL, natsUrl: process.env.DRIFTLENS_TEST_NATS_URL };
-  const scenarios = [...require('./authoring'), ...(servers.redisUrl && servers.natsUrl ? require('./publish') : [])];
+  const scenarios = [...require('./authoring'), ...(servers.redisUrl && servers.natsUrl ? [...require('./publish'), ...require('./replicas')] : [])];
   if (!servers.redisUrl) console.log('  (no DRIFTLENS_TEST_REDIS_URL: publishing scenarios not run)');
   const userSettings = servers.redisUrl ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl] } : {};
   const workbench = await startWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: ROOT, artifactsDir: artifacts, userSettings });
@@ -34,7 +34,12 @@ async function main() {
     for (const [i, scenario] of scenarios.entries()) {
       const started = Date.now();
       try {
-        await scenario.run({ page: workbench.page, workspace, servers, shot: (name) => workbench.screenshot(name) });
+        const cleanups = [];
+        try {
+          await scenario.run({ page: workbench.page, workspace, servers, shot: (name) => workbench.screenshot(name), onCleanup: (f) => cleanups.push(f) });
+        } finally {
+          for (const f of cleanups.reverse()) await f().catch(() => {});
+        }
         passed++;
         console.log(`  ✔ ${scenario.name} (${Date.now() - started} ms)`);
       } catch (e) {
