@@ -43,6 +43,12 @@ async function main() {
       outfile: 'dist/extension.js',
       external: ['vscode'],
     }),
+    // The reference replica agent, for Node services to embed: require('driftlens/agent').
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/agent/replicaAgent.ts'],
+      outfile: 'dist/agent.js',
+    }),
     esbuild.context({
       ...common,
       entryPoints: ['src/cli/main.ts'],
