@@ -36,10 +36,10 @@ import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/not
 import { publishDocument } from '../src/live/publisher';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
+import { MB, median, ms, quantile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
-const MB = 1024 * 1024;
 const SUBJECT = DEFAULT_CONFIG_CHANGED_SUBJECT;
 /** How long a subscriber may take to see a notification before the bench calls it lost. */
 const RECEIVE_TIMEOUT_MS = 5000;
@@ -333,26 +333,6 @@ async function runSize(spec: SizeSpec, redisUrl: string, natsUrl: string): Promi
 // ---------------------------------------------------------------------------------------------
 // Statistics and report
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  // Nearest rank: the smallest value with at least q of the runs at or below it.
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-};
-
-function ms(value: number): string {
-  if (!Number.isFinite(value)) return 'n/a';
-  if (value >= 1000) return `${(value / 1000).toFixed(2)} s`;
-  if (value >= 100) return `${value.toFixed(0)} ms`;
-  if (value >= 10) return `${value.toFixed(1)} ms`;
-  return `${value.toFixed(2)} ms`;
-}
 const mb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / MB).toFixed(1)} MB`);
 const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
 const historyLabel = (limit: number) => (limit > 0 ? `on (${limit})` : 'off (0)');
