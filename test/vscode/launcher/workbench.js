@@ -122,6 +122,7 @@ function safeName(name) { return String(name).replace(/[^\w.-]+/g, '_'); }
  * @param {string} [o.extensionTestsPath]  compiled suite entry exporting run(); enables test mode
  * @param {Record<string,string>} [o.extensionEnvironment] env for the extension host
  * @param {object} [o.userSettings]        merged into the user settings.json
+ * @param {boolean} [o.untrusted]          open the folder in restricted mode (workspace trust on, never prompted)
  * @param {string} o.artifactsDir          screenshots, logs, console output land here
  * @param {number} [o.startTimeoutMs=90000] budget for health check + workbench DOM
  * @param {boolean} [o.echoHostConsole=false] echo extension-host console lines to stderr
@@ -159,7 +160,9 @@ async function startWorkbench(o) {
     'extensions.autoCheckUpdates': false,
     'extensions.ignoreRecommendations': true,
     'update.mode': 'none',
-    'security.workspace.trust.enabled': false,
+    // Trust is off (everything trusted) unless a scenario asks for an untrusted workspace.
+    'security.workspace.trust.enabled': o.untrusted === true,
+    ...(o.untrusted ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false } : {}),
     // Tests edit fixtures and put them back; an auto-save in between would make an edit stick.
     'files.autoSave': 'off',
     'files.hotExit': 'off',
@@ -184,7 +187,7 @@ async function startWorkbench(o) {
   const serverLogFd = fs.openSync(serverLog, 'w');
   const args = ['--config', configFile, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions,
     '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
+    ...(o.untrusted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--ignore-last-opened',
     // Extension host exits 5 s after the browser goes away (default grace is 3 hours).
     '--reconnection-grace-time', '5',
     // Without it the workbench ignores the test payload in the URL.

@@ -20,39 +20,48 @@ async function main() {
   const { values } = parseArgs({ options: { artifacts: { type: 'string' } } });
   const artifacts = path.resolve(values.artifacts ?? path.join(ROOT, 'test-results', 'ui', new Date().toISOString().replace(/[:.]/g, '-')));
   fs.mkdirSync(artifacts, { recursive: true });
-  // A scratch copy: scenarios may leave editor state, never changes in the repository.
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-ui-ws-'));
-  fs.cpSync(path.join(ROOT, 'test/vscode/workspace'), workspace, { recursive: true });
   const servers = { redisUrl: process.env.DRIFTLENS_TEST_REDIS_URL, natsUrl: process.env.DRIFTLENS_TEST_NATS_URL };
-  const scenarios = [...require('./authoring'), ...(servers.redisUrl && servers.natsUrl ? [...require('./publish'), ...require('./replicas')] : [])];
-  if (!servers.redisUrl) console.log('  (no DRIFTLENS_TEST_REDIS_URL: publishing scenarios not run)');
-  const userSettings = servers.redisUrl ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl] } : {};
-  const workbench = await startWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: ROOT, artifactsDir: artifacts, userSettings });
+  const live = Boolean(servers.redisUrl && servers.natsUrl);
+  if (!live) console.log('  (no DRIFTLENS_TEST_REDIS_URL: publishing, replica and trust scenarios not run)');
+  const untrusted = require('./untrusted');
+  // Trust is decided when the workbench starts: the restricted-mode scenarios get their own.
+  const groups = [
+    { untrusted: false, scenarios: [...require('./authoring'), ...(live ? [...require('./publish'), ...require('./replicas')] : [])] },
+    ...(live ? [{ untrusted: true, scenarios: untrusted.scenarios, prepare: untrusted.prepare }] : []),
+  ];
   let passed = 0;
   let failed = 0;
-  try {
-    for (const [i, scenario] of scenarios.entries()) {
-      const started = Date.now();
-      try {
+  let index = 0;
+  for (const group of groups) {
+    // A scratch copy: scenarios publish and edit; the repository stays as it is.
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-ui-ws-'));
+    fs.cpSync(path.join(ROOT, 'test/vscode/workspace'), workspace, { recursive: true });
+    group.prepare?.(workspace, servers);
+    const userSettings = live && !group.untrusted ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl] } : {};
+    const workbench = await startWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: ROOT, artifactsDir: artifacts, userSettings, untrusted: group.untrusted });
+    try {
+      for (const scenario of group.scenarios) {
+        index++;
+        const started = Date.now();
         const cleanups = [];
         try {
           await scenario.run({ page: workbench.page, workspace, servers, shot: (name) => workbench.screenshot(name), onCleanup: (f) => cleanups.push(f) });
+          passed++;
+          console.log(`  ✔ ${scenario.name} (${Date.now() - started} ms)`);
+        } catch (e) {
+          failed++;
+          console.log(`  ✘ ${scenario.name}\n      ${String(e && e.message).split('\n').join('\n      ')}`);
+          await workbench.screenshot(`failed-${index}`).catch(() => {});
+          await workbench.collectLogs().catch(() => {});
+          await workbench.page.keyboard.press('Escape').catch(() => {});
         } finally {
           for (const f of cleanups.reverse()) await f().catch(() => {});
         }
-        passed++;
-        console.log(`  ✔ ${scenario.name} (${Date.now() - started} ms)`);
-      } catch (e) {
-        failed++;
-        console.log(`  ✘ ${scenario.name}\n      ${String(e && e.message).split('\n').join('\n      ')}`);
-        await workbench.screenshot(`failed-${i + 1}`).catch(() => {});
-        await workbench.collectLogs().catch(() => {});
-        await workbench.page.keyboard.press('Escape').catch(() => {});
       }
+    } finally {
+      await workbench.close();
+      fs.rmSync(workspace, { recursive: true, force: true });
     }
-  } finally {
-    await workbench.close();
-    fs.rmSync(workspace, { recursive: true, force: true });
   }
   console.log(`screenshots: ${artifacts}`);
   console.log(`ui: ${passed} passed, ${failed} failed`);
