@@ -44,10 +44,10 @@ import { DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/notifier';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { decodeReplicaReport, publishReplicaReport, readReplicaReports, REPLICA_STATUS_VERSION, type ReplicaReport } from '../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
+import { MB, median, ms, quantile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
-const MB = 1024 * 1024;
 const KEY = 'cfg:system:bench-watch';
 const SERVICE = 'scheduler';
 const REPLICAS = 1000;
@@ -123,7 +123,9 @@ async function publisher(redisUrl: string, natsUrl: string, hashes: Hashes): Pro
 
   const report = (i: number): ReplicaReport => {
     const k = counts[i]++;
-    const state = STATE_CYCLE[(i + Math.floor((k + (i % STATE_EVERY)) / STATE_EVERY)) % STATE_CYCLE.length];
+    // Replica i starts at cycle slot i % 10 and moves on every STATE_EVERY reports; the moment it moves
+    // depends on i / 10 (not on i % 10), so at any time each slot holds a tenth of the replicas.
+    const state = STATE_CYCLE[(i + Math.floor((k + (Math.floor(i / STATE_CYCLE.length) % STATE_EVERY)) / STATE_EVERY)) % STATE_CYCLE.length];
     const now = nowRfc3339Nano();
     const slot = current[i];
     if (slot.state !== state) {
@@ -183,13 +185,12 @@ async function publisher(redisUrl: string, natsUrl: string, hashes: Hashes): Pro
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await nats.flush().catch(() => undefined);
-  const sorted = lags.sort((a, b) => a - b);
   const stats: PublisherStats = {
     sent,
     failed,
-    lagP50: quantileSorted(sorted, 0.5),
-    lagP99: quantileSorted(sorted, 0.99),
-    lagMax: sorted[sorted.length - 1] ?? NaN,
+    lagP50: median(lags),
+    lagP99: quantile(lags, 0.99),
+    lagMax: lags.reduce((m, v) => Math.max(m, v), -Infinity),
     cpuShare: (cpu.user + cpu.system) / 1000 / (seconds * 1000),
     seconds,
   };
@@ -210,8 +211,9 @@ interface WatchResult {
   refreshes: number;
   /** report → model latency samples, ms. */
   latency: number[];
-  /** computeDriftModel time per call, ms. */
+  /** computeDriftModel time per call, ms: wall, and process CPU (user + system, all threads). */
   compute: number[];
+  computeCpu: number[];
   computeCalls: number;
   /** The bench's own onModel bookkeeping per emit, ms (inside the measured CPU). */
   bookkeeping: number[];
@@ -238,11 +240,15 @@ async function watcher(redisUrl: string, natsUrl: string): Promise<void> {
   let measuring = false;
   const compute: number[] = [];
   let computeCalls = 0;
+  const computeCpu: number[] = [];
   mod.computeDriftModel = (input) => {
+    const c = process.cpuUsage();
     const t = performance.now();
     const model = original(input);
     if (measuring) {
       compute.push(performance.now() - t);
+      const used = process.cpuUsage(c);
+      computeCpu.push((used.user + used.system) / 1000);
       computeCalls++;
     }
     return model;
@@ -280,7 +286,6 @@ async function watcher(redisUrl: string, natsUrl: string): Promise<void> {
       stateChanges.push(changes);
       for (const [state, n] of Object.entries(model.counts) as [DriftState, number][]) if (n > 0) countsSeen[state] = Math.max(countsSeen[state] ?? 0, n);
       lastSummary = model.summary;
-      if (process.env.DEBUG_DRIFT) for (const r of model.replicas.filter((x) => x.state === 'drifted').slice(0, 3)) console.log(r.member, JSON.stringify(r.sections.map((x) => [x.section, x.state, x.hash?.slice(0, 8), x.liveHash?.slice(0, 8), x.why])));
       bookkeeping.push(performance.now() - t);
     }
     firstModel?.();
@@ -296,12 +301,12 @@ async function watcher(redisUrl: string, natsUrl: string): Promise<void> {
     onModel,
     onError: (e) => errors.push(e.message),
   });
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     firstModel = () => {
       firstModel = undefined;
       resolve();
     };
-    void w.start();
+    w.start().catch(reject);
   });
   process.send!({ type: 'ready' });
   await new Promise<void>((resolve) => process.on('message', (m: { type?: string }) => m.type === 'measure' && resolve()));
@@ -342,6 +347,7 @@ async function watcher(redisUrl: string, natsUrl: string): Promise<void> {
     refreshes: s1.refreshes - s0.refreshes,
     latency,
     compute,
+    computeCpu,
     computeCalls,
     bookkeeping,
     replicasInModel,
@@ -362,26 +368,9 @@ async function watcher(redisUrl: string, natsUrl: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Statistics and report
 
-function quantileSorted(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-const quantile = (values: number[], q: number) => quantileSorted([...values].sort((a, b) => a - b), q);
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-};
+const maxOf = (values: number[]) => values.reduce((m, v) => (v > m ? v : m), -Infinity);
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-function ms(value: number): string {
-  if (!Number.isFinite(value)) return 'n/a';
-  if (value >= 1000) return `${(value / 1000).toFixed(2)} s`;
-  if (value >= 100) return `${value.toFixed(0)} ms`;
-  if (value >= 10) return `${value.toFixed(1)} ms`;
-  return `${value.toFixed(2)} ms`;
-}
 const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -493,9 +482,10 @@ async function main(): Promise<void> {
   lines.push(`| watcher process CPU (user + system, % of one core) | ${pct(r.cpuShare)} |`);
   lines.push(`| event-loop utilisation | ${pct(r.elu)} |`);
   lines.push(`| model emits | ${(r.emits / r.seconds).toFixed(2)}/s (${r.emits}; ${r.refreshes} full re-reads) |`);
-  lines.push(`| report → model latency p50 / p90 / p99 / max (n=${r.latency.length}) | ${ms(median(r.latency))} / ${ms(quantile(r.latency, 0.9))} / ${ms(quantile(r.latency, 0.99))} / ${ms(Math.max(...r.latency))} |`);
-  lines.push(`| computeDriftModel per emit, ${median(r.replicasInModel)} replicas: p50 / p99 / max | ${ms(median(r.compute))} / ${ms(quantile(r.compute, 0.99))} / ${ms(Math.max(...r.compute))} (${r.computeCalls} calls) |`);
-  lines.push(`| computeDriftModel CPU share (calls × mean / wall) | ${pct((mean(r.compute) * r.compute.length) / (r.seconds * 1000))} |`);
+  lines.push(`| report → model latency p50 / p90 / p99 / max (n=${r.latency.length}) | ${ms(median(r.latency))} / ${ms(quantile(r.latency, 0.9))} / ${ms(quantile(r.latency, 0.99))} / ${ms(maxOf(r.latency))} |`);
+  lines.push(`| computeDriftModel per emit, ${median(r.replicasInModel)} replicas, wall: p50 / p90 / p99 / max | ${ms(median(r.compute))} / ${ms(quantile(r.compute, 0.9))} / ${ms(quantile(r.compute, 0.99))} / ${ms(maxOf(r.compute))} (${r.computeCalls} calls) |`);
+  lines.push(`| computeDriftModel per emit, process CPU: p50 / p90 / p99 / max | ${ms(median(r.computeCpu))} / ${ms(quantile(r.computeCpu, 0.9))} / ${ms(quantile(r.computeCpu, 0.99))} / ${ms(maxOf(r.computeCpu))} |`);
+  lines.push(`| computeDriftModel share of one core (sum of its process CPU / wall) | ${pct((mean(r.computeCpu) * r.computeCpu.length) / (r.seconds * 1000))} |`);
   lines.push(`| bench bookkeeping per emit (in the CPU above), p50 | ${ms(median(r.bookkeeping))} |`);
   lines.push(`| replicas changing state per emit, mean | ${mean(r.stateChanges).toFixed(1)} |`);
   lines.push(`| off the clock: one full re-read (ZRANGE + MGET of ${REPLICAS} + decode) / decode + observationOf per report | ${ms(r.readAllMs)} / ${(r.decodePerReportUs).toFixed(1)} µs |`);

@@ -1,6 +1,6 @@
 /**
  * The reference replica agent for Node services: Cordum's reload model (the seed's Go loop), plus the
- * DriftLens replica status reports (replicaStatus.ts) that say what the replica actually applied.
+ * DriftLens replica status reports (src/live/replicaReports.ts) that say what the replica actually applied.
  *
  * - Detect: a `sys.config.changed` notification (broadcast, no queue group) or the fallback poll
  *   ticker triggers a check. A notification is only a hint — its body is never read for config.

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import type { JsonValue } from '../core/canonical';
+import { documentConfigKey } from '../core/documentKey';
 import { restampEnvelope } from '../core/envelopeStamp';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
 import { pulledYaml } from '../core/pulledDocument';
@@ -127,6 +128,7 @@ notification failed (replicas converge on their next poll), 6 not confirmed.
     .action(async (file: string, options: LiveFlags & { yes?: boolean; expectRevision?: number; writeBack?: boolean }) => {
       const local = await loadConfigData(file);
       process.exitCode = await withLive(options, async (live, store, nats) => {
+        live.key = options.key ?? documentConfigKey(local.analysis) ?? live.key;
         const current = await readLive(store, live.key);
         const expected = options.expectRevision ?? local.localRevision ?? current?.revision ?? 0;
         const plan = planPublish(live.key, local.data, current, live.policy.sections, expected);
@@ -164,6 +166,7 @@ notification failed (replicas converge on their next poll), 6 not confirmed.
     .action(async (file: string, options: LiveFlags) => {
       const local = await loadConfigData(file);
       process.exitCode = await withLive(options, async (live, store) => {
+        live.key = options.key ?? documentConfigKey(local.analysis) ?? live.key;
         const current = await readLive(store, live.key);
         const before = current ? renderForDiff(current.data) : '';
         const after = renderForDiff(local.data);

@@ -117,15 +117,17 @@ export function registerReplicaCommands(program: Command): void {
       const connections = await connectBoth(options, 'driftlens-status');
       const color = process.stdout.isTTY === true && !options.json;
       if (!options.watch) {
-        const model = await new Promise<DriftModel>((resolve) => {
+        const model = await new Promise<DriftModel>((resolve, reject) => {
           const watcher = watch(connections, (m) => {
             watcher.stop();
             resolve(m);
           });
-          void watcher.start();
-        });
+          watcher.start().catch((e: unknown) => {
+            watcher.stop();
+            reject(new CliError(`cannot read the replicas of ${connections.live.key}: ${e instanceof Error ? e.message : String(e)}`, EXIT.unavailable));
+          });
+        }).finally(() => void connections.close());
         process.stdout.write(options.json ? JSON.stringify(modelToJson(model), null, 2) + '\n' : renderDriftTable(model, { color, nowMs: Date.now() }));
-        await connections.close();
         process.exitCode = model.replicas.length > 0 && model.counts['in-sync'] === model.replicas.length ? EXIT.ok : EXIT.problems;
         return;
       }
@@ -183,6 +185,7 @@ Examples:
       const { live } = connections;
       const agents: ReplicaAgent[] = [];
       const timers: NodeJS.Timeout[] = [];
+      let stopping = false;
       const makeAgent = async (i: number) => {
         const agentFaults: AgentFaults = {};
         for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
@@ -209,8 +212,13 @@ Examples:
         for (const n of f.replicas) {
           timers.push(
             setInterval(async () => {
-              await agents[n - 1].stop();
-              agents[n - 1] = await makeAgent(n - 1);
+              if (stopping) return;
+              try {
+                await agents[n - 1].stop();
+                if (!stopping) agents[n - 1] = await makeAgent(n - 1);
+              } catch (e) {
+                process.stderr.write(`driftlens: restarting replica ${n} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+              }
             }, f.crashEveryMs),
           );
         }
@@ -236,6 +244,7 @@ Examples:
         process.once('SIGTERM', resolve);
         if (stopAfter !== undefined) setTimeout(resolve, stopAfter);
       });
+      stopping = true;
       watcher.stop();
       for (const t of timers) clearInterval(t);
       await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));

@@ -18,7 +18,3 @@ export interface Problem {
 export function problem(span: Span, message: string, code: string, severity: Severity = 'error'): Problem {
   return { span, severity, message, code };
 }
-
-export function hasErrors(problems: readonly Problem[]): boolean {
-  return problems.some((p) => p.severity === 'error');
-}

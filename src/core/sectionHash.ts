@@ -25,6 +25,11 @@ function has(object: JsonObject, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(object, key);
 }
 
+/** Assignment that keeps a key named "__proto__" as data, as Go's maps do. */
+function put(object: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export interface NormalisedSection {
   /** What the replica validates and hashes. */
   value: JsonValue;
@@ -70,14 +75,14 @@ function normaliseItems(value: JsonValue, fields: [string, string][], renames: M
   for (const name of Object.keys(value)) {
     const item = value[name];
     if (!isObject(item)) {
-      out[name] = item;
+      put(out, name, item);
       continue;
     }
     const picked = pickFields(item, fields);
     if (Object.keys(picked.out).length === 0) {
-      out[name] = item;
+      put(out, name, item);
     } else {
-      out[name] = picked.out;
+      put(out, name, picked.out);
       renames.set(name, picked.from);
     }
   }

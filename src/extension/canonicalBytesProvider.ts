@@ -14,12 +14,15 @@ export class CanonicalBytesProvider implements vscode.TextDocumentContentProvide
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly documents: DriftDocuments) {
-    this.subscription = documents.onDidAnalyze((entry) => {
-      for (const key of this.open) {
-        const uri = vscode.Uri.parse(key);
-        if (uri.query === entry.uri.toString()) this.changed.fire(uri);
-      }
-    });
+    this.subscription = vscode.Disposable.from(
+      vscode.workspace.onDidCloseTextDocument((d) => this.open.delete(d.uri.toString())),
+      documents.onDidAnalyze((entry) => {
+        for (const key of this.open) {
+          const uri = vscode.Uri.parse(key);
+          if (uri.query === entry.uri.toString()) this.changed.fire(uri);
+        }
+      }),
+    );
   }
 
   static uriFor(source: vscode.Uri, section: string): vscode.Uri {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { JsonValue } from '../core/canonical';
+import { documentConfigKey } from '../core/documentKey';
 import type { DriftDocument, DriftDocuments } from './driftDocuments';
 import type { LiveSettings } from './liveSettings';
 
@@ -23,10 +24,7 @@ export async function configTarget(documents: DriftDocuments, uri: vscode.Uri | 
   const analysis = entry.analysis;
   if (analysis.data === undefined || typeof analysis.data !== 'object' || analysis.data === null || Array.isArray(analysis.data)) return `${vscode.workspace.asRelativePath(document.uri)} has no data map to publish.`;
   const root = analysis.parsed.located.value as DataMap;
-  let key = settings.configKeyOverride ?? settings.policy.configKey;
-  if (!settings.configKeyOverride && analysis.isEnvelope && typeof root.scope === 'string') {
-    key = `cfg:${root.scope}:${typeof root.scope_id === 'string' && root.scope_id !== '' ? root.scope_id : 'default'}`;
-  }
+  const key = settings.configKeyOverride ?? documentConfigKey(analysis) ?? settings.policy.configKey;
   const localRevision = analysis.isEnvelope && typeof root.revision === 'number' ? root.revision : undefined;
   return { document, entry, data: analysis.data as DataMap, key, localRevision };
 }

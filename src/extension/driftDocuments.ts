@@ -47,7 +47,7 @@ export class DriftDocuments implements vscode.Disposable {
   }
 
   kindOf(document: vscode.TextDocument): DocumentKind | undefined {
-    if (document.uri.scheme !== 'file' && document.uri.scheme !== 'untitled' && document.uri.scheme !== 'vscode-remote') return undefined;
+    if (document.uri.scheme !== 'file' && document.uri.scheme !== 'untitled') return undefined;
     if (document.languageId !== 'yaml' && document.languageId !== 'json' && document.languageId !== 'jsonc') return undefined;
     const associations = vscode.workspace.getConfiguration('driftlens').get<Record<string, string>>('files.associations') ?? {};
     const folder = vscode.workspace.getWorkspaceFolder(document.uri);
@@ -55,7 +55,15 @@ export class DriftDocuments implements vscode.Disposable {
     return classifyDocument(path, document.getText(0 < document.lineCount ? new vscode.Range(0, 0, Math.min(document.lineCount, 64), 0) : undefined), associations);
   }
 
-  /** The analysis of the document's current version, computing it now if the debounce has not run. */
+  /**
+   * The latest analysis, possibly of an older version while the debounce runs (lenses and other
+   * passive views use this, so typing is not re-analysed per keystroke); computed once if none.
+   */
+  peek(document: vscode.TextDocument): DriftDocument | undefined {
+    return this.cache.get(document.uri.toString()) ?? this.get(document);
+  }
+
+  /** The analysis of the document's current version, computing it now if the debounce has not run (commands). */
   get(document: vscode.TextDocument): DriftDocument | undefined {
     const key = document.uri.toString();
     const cached = this.cache.get(key);

@@ -16,14 +16,15 @@ import { ReplicaModel } from './replicaModel';
 import { registerReplicaStatusBar } from './replicaStatusBar';
 import { ReplicaTreeProvider } from './replicaTree';
 import { registerRollbackCommand } from './rollbackCommand';
+import { endpointId } from './liveSettings';
 import { Secrets } from './secrets';
 import { SectionHashLensProvider } from './sectionHashLens';
 
-const DOCUMENT_SELECTOR: vscode.DocumentSelector = [
-  { language: 'yaml', scheme: 'file' },
-  { language: 'json', scheme: 'file' },
-  { language: 'yaml', scheme: 'untitled' },
-];
+// The same languages and schemes DriftDocuments.kindOf accepts; it decides per file.
+const DOCUMENT_SELECTOR: vscode.DocumentSelector = ['yaml', 'json', 'jsonc'].flatMap((language) => [
+  { language, scheme: 'file' },
+  { language, scheme: 'untitled' },
+]);
 
 /** What activate() returns: the replica tree as the view shows it, for the in-host tests. */
 export interface DriftLensApi {
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   const canonical = new CanonicalBytesProvider(documents);
   const secrets = new Secrets(context.secrets);
   const connection = new LiveConnection(secrets, log.for('connection'));
+  closeConnections = () => connection.close();
   const liveDocs = new LiveDocumentsProvider(connection, documents);
   const replicaModel = new ReplicaModel(connection, log.for('replicas'));
   const replicaTree = new ReplicaTreeProvider(replicaModel);
@@ -52,7 +54,10 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     canonical,
     vscode.workspace.registerTextDocumentContentProvider(CANONICAL_SCHEME, canonical),
     registerHashCommands(documents),
-    secrets.register(),
+    secrets.register(async () => {
+      const settings = await connection.settings();
+      return { redis: endpointId(settings.redis.url), nats: endpointId(settings.nats.servers[0]) };
+    }),
     connection,
     registerConnectionStatusBar(connection),
     liveDocs,
@@ -91,4 +96,9 @@ function registerActiveEditorContext(documents: DriftDocuments): vscode.Disposab
   return vscode.Disposable.from(vscode.window.onDidChangeActiveTextEditor(update), documents.onDidAnalyze(update));
 }
 
-export function deactivate(): void {}
+let closeConnections: (() => Promise<void>) | undefined;
+
+/** Awaited by VS Code: no Redis or NATS socket outlives the extension. */
+export function deactivate(): Promise<void> | undefined {
+  return closeConnections?.();
+}

@@ -85,68 +85,86 @@ export class LiveConnection implements vscode.Disposable {
 
   redis(): Promise<Redis> {
     if (!vscode.workspace.isTrusted) return Promise.reject(new UntrustedWorkspaceError());
-    this.redisClient ??= (async () => {
+    if (this.disposed) return Promise.reject(new Error('DriftLens is shutting down'));
+    if (this.redisClient) return this.redisClient;
+    const attempt: Promise<Redis> = (async () => {
       const s = await this.settings();
+      const current = () => this.redisClient === attempt;
       this.update({ redis: 'connecting' });
       this.log.info(`connecting to Redis at ${redactUrl(s.redis.url)}${s.redis.username ? ` as ${s.redis.username}` : ''}`);
       try {
         const client = await connectRedis(s.redis, {
           name: 'driftlens-vscode',
           onStatus: (status) => {
-            const state: LinkState = status === 'ready' ? 'connected' : status === 'reconnecting' || status === 'end' || status === 'close' ? 'reconnecting' : this.current.redis;
+            // A client dropped by reset() still reports its own closing: not the current state.
+            if (!current()) return;
+            const state: LinkState = status === 'ready' ? 'connected' : status === 'end' ? 'idle' : status === 'reconnecting' || status === 'close' ? 'reconnecting' : this.current.redis;
             if (state !== this.current.redis) this.log.info(`Redis ${status}`);
             this.update({ redis: state });
           },
         });
-        this.update({ redis: 'connected' });
+        if (current()) this.update({ redis: 'connected' });
         return client;
       } catch (e) {
         const message = redactSecrets(e instanceof Error ? e.message : String(e), this.secretsOf(s));
         this.log.error(message);
-        this.update({ redis: 'error', lastError: message });
-        this.redisClient = undefined;
+        if (current()) {
+          this.update({ redis: 'error', lastError: message });
+          this.redisClient = undefined;
+        }
         throw new Error(message);
       }
     })();
-    return this.redisClient;
+    this.redisClient = attempt;
+    return attempt;
   }
 
   nats(): Promise<NatsConnection> {
     if (!vscode.workspace.isTrusted) return Promise.reject(new UntrustedWorkspaceError());
-    this.natsClient ??= (async () => {
+    if (this.disposed) return Promise.reject(new Error('DriftLens is shutting down'));
+    if (this.natsClient) return this.natsClient;
+    const attempt: Promise<NatsConnection> = (async () => {
       const s = await this.settings();
+      const current = () => this.natsClient === attempt;
       this.update({ nats: 'connecting' });
       this.log.info(`connecting to NATS at ${s.nats.servers.map(redactUrl).join(', ')}`);
       try {
         const client = await connectNats(s.nats, {
           name: 'driftlens-vscode',
           onStatus: (status) => {
+            if (!current()) return;
             const state: LinkState = status.type === 'reconnect' ? 'connected' : status.type === 'disconnect' || status.type === 'reconnecting' ? 'reconnecting' : this.current.nats;
             if (state !== this.current.nats) this.log.info(`NATS ${status.type}`);
             this.update({ nats: state });
           },
         });
-        this.update({ nats: 'connected' });
+        if (current()) this.update({ nats: 'connected' });
         void client.closed().then(() => {
-          if (this.natsClient) this.natsClient = undefined;
+          if (!current()) return; // an old client closing after a reset must not drop the new one
+          this.natsClient = undefined;
           this.update({ nats: 'idle' });
         });
         return client;
       } catch (e) {
         const message = redactSecrets(e instanceof Error ? e.message : String(e), this.secretsOf(s));
         this.log.error(message);
-        this.update({ nats: 'error', lastError: message });
-        this.natsClient = undefined;
+        if (current()) {
+          this.update({ nats: 'error', lastError: message });
+          this.natsClient = undefined;
+        }
         throw new Error(message);
       }
     })();
-    return this.natsClient;
+    this.natsClient = attempt;
+    return attempt;
   }
 
   async store(): Promise<ConfigStore> {
     const s = await this.settings();
     return new ConfigStore(await this.redis(), { historyLimit: s.historyLimit });
   }
+
+  private disposed = false;
 
   /** Drops both connections (they are made again on next use). */
   async reset(reason: string): Promise<void> {
@@ -157,12 +175,18 @@ export class LiveConnection implements vscode.Disposable {
     this.cachedSettings = undefined;
     if (redis || nats) this.log.info(`reconnecting: ${reason}`);
     this.update({ redis: 'idle', nats: 'idle', lastError: undefined });
-    this.settingsChanged.fire();
+    if (!this.disposed) this.settingsChanged.fire();
     await Promise.allSettled([redis?.then((r) => r.disconnect()), nats?.then((n) => n.close())]);
   }
 
+  /** Closes both clients; deactivate() awaits it so no socket outlives the extension. */
+  async close(): Promise<void> {
+    this.disposed = true;
+    await this.reset('shutting down');
+  }
+
   dispose(): void {
-    void this.reset('shutting down');
+    void this.close();
     for (const s of this.subscriptions) s.dispose();
   }
 }

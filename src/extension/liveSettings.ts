@@ -42,6 +42,16 @@ export async function findPolicy(): Promise<{ policy: DriftPolicy; uri?: vscode.
   }
 }
 
+/** host:port of an endpoint: what a stored password belongs to. */
+export function endpointId(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || (parsed.protocol.startsWith('redis') ? '6379' : '4222')}`;
+  } catch {
+    return url;
+  }
+}
+
 export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSettings> {
   const config = vscode.workspace.getConfiguration('driftlens');
   const trusted = vscode.workspace.isTrusted;
@@ -54,24 +64,33 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
     const insecureSkipVerify = explicit<boolean>(config, `${prefix}.tls.insecureSkipVerify`);
     return caFile || certFile || keyFile || insecureSkipVerify ? { caFile, certFile, keyFile, insecureSkipVerify } : undefined;
   };
-  const sentinelName = explicit<string>(config, 'redis.sentinel.name') ?? fromPolicy.redis?.sentinel?.name;
-  const sentinels = explicit<string[]>(config, 'redis.sentinel.sentinels') ?? fromPolicy.redis?.sentinel?.sentinels;
-  const redis: RedisEndpoint = {
-    url: explicit<string>(config, 'redis.url') ?? fromPolicy.redis?.url ?? 'redis://127.0.0.1:6379',
-    username: explicit<string>(config, 'redis.username') ?? fromPolicy.redis?.username,
-    password: await secrets.get('redis.password'),
-    tls: tls('redis') ?? fromPolicy.redis?.tls,
-    sentinel: sentinelName && sentinels?.length ? { name: sentinelName, sentinels } : undefined,
-    cluster: explicit<string[]>(config, 'redis.cluster') ?? fromPolicy.redis?.cluster,
-  };
-  const nats: NatsEndpoint = {
-    servers: explicit<string[]>(config, 'nats.servers') ?? fromPolicy.nats?.servers ?? ['nats://127.0.0.1:4222'],
-    user: explicit<string>(config, 'nats.user') ?? fromPolicy.nats?.user,
-    password: await secrets.get('nats.password'),
-    token: await secrets.get('nats.token'),
-    credsFile: explicit<string>(config, 'nats.credsFile') ?? fromPolicy.nats?.credsFile,
-    tls: tls('nats') ?? fromPolicy.nats?.tls,
-  };
+  // Each endpoint comes whole from one place: the settings when they name a URL, else the policy.
+  // Mixing (a workspace URL with the user's TLS files, say) could send one server's trust to another.
+  const redisFromSettings = explicit<string>(config, 'redis.url') !== undefined || fromPolicy.redis?.url === undefined;
+  const sentinelName = explicit<string>(config, 'redis.sentinel.name');
+  const sentinels = explicit<string[]>(config, 'redis.sentinel.sentinels');
+  const redis: RedisEndpoint = redisFromSettings
+    ? {
+        url: explicit<string>(config, 'redis.url') ?? 'redis://127.0.0.1:6379',
+        username: explicit<string>(config, 'redis.username'),
+        tls: tls('redis'),
+        sentinel: sentinelName && sentinels?.length ? { name: sentinelName, sentinels } : undefined,
+        cluster: explicit<string[]>(config, 'redis.cluster'),
+      }
+    : { url: fromPolicy.redis!.url!, username: fromPolicy.redis?.username, tls: fromPolicy.redis?.tls, sentinel: fromPolicy.redis?.sentinel, cluster: fromPolicy.redis?.cluster };
+  const natsFromSettings = explicit<string[]>(config, 'nats.servers') !== undefined || !fromPolicy.nats?.servers?.length;
+  const nats: NatsEndpoint = natsFromSettings
+    ? {
+        servers: explicit<string[]>(config, 'nats.servers') ?? ['nats://127.0.0.1:4222'],
+        user: explicit<string>(config, 'nats.user'),
+        credsFile: explicit<string>(config, 'nats.credsFile'),
+        tls: explicit<string>(config, 'nats.tls.caFile') ? { caFile: explicit<string>(config, 'nats.tls.caFile') } : undefined,
+      }
+    : { servers: fromPolicy.nats!.servers!, user: fromPolicy.nats?.user, credsFile: fromPolicy.nats?.credsFile, tls: fromPolicy.nats?.tls };
+  // Passwords are stored per server (host:port): a workspace that points the URL elsewhere does not get them.
+  redis.password = await secrets.get('redis.password', endpointId(redis.url));
+  nats.password = await secrets.get('nats.password', endpointId(nats.servers[0]));
+  nats.token = await secrets.get('nats.token', endpointId(nats.servers[0]));
   return {
     policy,
     policyUri: uri,

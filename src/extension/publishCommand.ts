@@ -133,12 +133,14 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
   /** Someone published first: say who and when, offer the diff and a re-based publish. */
   const conflict = async (target: ConfigTarget, e: RevisionConflictError, basedOn: number, options: PublishOptions): Promise<PublishResult> => {
     const current = e.current;
-    const liveRevision = current?.revision ?? basedOn + 1;
+    // A missing document is revision 0: it was deleted since this file's revision was read.
+    const liveRevision = current?.revision ?? 0;
     const who = current?.meta?.published_by ? ` by ${current.meta.published_by}` : '';
     log.warn(`revision conflict on ${target.key}: live revision ${liveRevision}, based on ${basedOn}`);
     if (options.onConflict === 'report') return { status: 'conflict', liveRevision, basedOn };
+    const what = current ? `revision ${liveRevision} was published at ${current.updatedAt}${who}` : 'the document was deleted from Redis';
     const choice = await vscode.window.showWarningMessage(
-      `${target.key} changed since revision ${basedOn}: revision ${liveRevision} was published${current ? ` at ${current.updatedAt}` : ''}${who}. Nothing was written.`,
+      `${target.key} changed since revision ${basedOn}: ${what}. Nothing was written.`,
       'Compare with Live',
       'Re-base and Publish…',
     );

@@ -20,7 +20,7 @@ export function registerReplicaDiagnostics(documents: DriftDocuments, replicas: 
     collection.clear();
     if (rejections.length === 0) return;
     for (const document of vscode.workspace.textDocuments) {
-      const entry = documents.get(document);
+      const entry = documents.peek(document);
       if (!entry) continue;
       const found: vscode.Diagnostic[] = [];
       for (const section of entry.analysis.sections) {

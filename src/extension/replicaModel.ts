@@ -29,8 +29,9 @@ export class ReplicaModel implements vscode.Disposable {
   ) {
     this.subscriptions = [
       this.changed,
-      // A reset drops the clients (and may change the policy): the watcher follows the new ones.
-      connection.onDidReset(() => this.watcher && this.stop()),
+      // A reset drops the clients (and may change the policy, or follow a Connect click or a newly
+      // trusted workspace): whoever asked to watch gets a watcher on the new connections.
+      connection.onDidReset(() => this.restart()),
     ];
     this.setViewState('loading');
   }
@@ -50,6 +51,7 @@ export class ReplicaModel implements vscode.Disposable {
 
   /** Starts watching (idempotent); resolves when the first model arrived or the connection failed. */
   ensureStarted(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
     this.wanted = true;
     if (this.watcher) return Promise.resolve();
     this.starting ??= this.start().finally(() => (this.starting = undefined));
@@ -83,7 +85,13 @@ export class ReplicaModel implements vscode.Disposable {
         onError: (e) => this.log.warn(`replica watch: ${e.message}`),
       });
       this.watcher = watcher;
-      await watcher.start();
+      try {
+        await watcher.start();
+      } catch (e) {
+        watcher.stop();
+        this.watcher = undefined;
+        throw e;
+      }
       await firstModel;
       this.log.info(`watching replicas of ${settings.configKeyOverride ?? settings.policy.configKey}`);
     } catch (e) {
@@ -97,16 +105,20 @@ export class ReplicaModel implements vscode.Disposable {
     await this.watcher.refresh(true);
   }
 
-  private stop(): void {
+  private restart(): void {
     this.watcher?.stop();
     this.watcher = undefined;
     this.current = undefined;
-    this.setViewState('disconnected');
+    this.setViewState(this.wanted ? 'loading' : 'disconnected');
     this.changed.fire(undefined);
-    if (this.wanted) setTimeout(() => void this.ensureStarted(), 0);
+    if (this.wanted && !this.disposed) void this.ensureStarted();
   }
 
+  private disposed = false;
+
   dispose(): void {
+    this.disposed = true;
+    this.wanted = false;
     this.watcher?.stop();
     for (const s of this.subscriptions) s.dispose();
   }

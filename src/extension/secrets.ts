@@ -2,8 +2,8 @@ import * as vscode from 'vscode';
 
 /**
  * Passwords and tokens live only in VS Code's SecretStorage (the OS keychain where there is one),
- * asked for with a password input box, never in settings, never in logs. Keys are per kind,
- * not per endpoint: one Redis and one NATS deployment per window is the common case.
+ * asked for with a password input box, never in settings, never in logs. Each is stored for one
+ * server (host:port), so a workspace that points DriftLens elsewhere is not sent the password.
  */
 export type SecretName = 'redis.password' | 'nats.password' | 'nats.token';
 
@@ -20,40 +20,47 @@ export class Secrets {
 
   constructor(private readonly storage: vscode.SecretStorage) {}
 
-  get(name: SecretName): Thenable<string | undefined> {
-    return this.storage.get(`driftlens.${name}`);
+  private readonly known = new Set<string>();
+
+  get(name: SecretName, endpoint: string): Thenable<string | undefined> {
+    return this.storage.get(`driftlens.${name}@${endpoint}`);
   }
 
-  async ask(name: SecretName): Promise<void> {
+  async ask(name: SecretName, endpoint: string): Promise<void> {
     const value = await vscode.window.showInputBox({
-      title: `DriftLens: ${LABELS[name]}`,
+      title: `DriftLens: ${LABELS[name]} for ${endpoint}`,
       prompt: 'Kept in VS Code secret storage, never in settings or logs. Leave empty to remove it.',
       password: true,
       ignoreFocusOut: true,
     });
     if (value === undefined) return;
-    if (value === '') await this.storage.delete(`driftlens.${name}`);
-    else await this.storage.store(`driftlens.${name}`, value);
+    const key = `driftlens.${name}@${endpoint}`;
+    if (value === '') await this.storage.delete(key);
+    else await this.storage.store(key, value);
+    this.known.add(key);
     this.changed.fire(name);
     vscode.window.setStatusBarMessage(`$(lock) DriftLens: ${value === '' ? 'removed' : 'stored'} the ${LABELS[name].split(' (')[0]}`, 3000);
   }
 
-  async clear(): Promise<void> {
-    for (const name of Object.keys(LABELS) as SecretName[]) {
-      await this.storage.delete(`driftlens.${name}`);
-      this.changed.fire(name);
-    }
+  /** Forgets the secrets of the given servers (SecretStorage cannot list its keys). */
+  async clear(endpoints: { redis: string; nats: string }): Promise<void> {
+    const keys = new Set([...this.known, `driftlens.redis.password@${endpoints.redis}`, `driftlens.nats.password@${endpoints.nats}`, `driftlens.nats.token@${endpoints.nats}`]);
+    for (const key of keys) await this.storage.delete(key);
+    this.known.clear();
+    this.changed.fire('redis.password'); // one reconnect, not one per secret
   }
 
-  register(): vscode.Disposable {
+  /** `endpoints` says which servers the window uses now (from the effective settings). */
+  register(endpoints: () => Promise<{ redis: string; nats: string }>): vscode.Disposable {
     return vscode.Disposable.from(
       this.changed,
-      vscode.commands.registerCommand('driftlens.setRedisPassword', () => this.ask('redis.password')),
-      vscode.commands.registerCommand('driftlens.setNatsPassword', () => this.ask('nats.password')),
-      vscode.commands.registerCommand('driftlens.setNatsToken', () => this.ask('nats.token')),
+      vscode.commands.registerCommand('driftlens.setRedisPassword', async () => this.ask('redis.password', (await endpoints()).redis)),
+      vscode.commands.registerCommand('driftlens.setNatsPassword', async () => this.ask('nats.password', (await endpoints()).nats)),
+      vscode.commands.registerCommand('driftlens.setNatsToken', async () => this.ask('nats.token', (await endpoints()).nats)),
       vscode.commands.registerCommand('driftlens.clearSecrets', async () => {
-        await this.clear();
-        void vscode.window.showInformationMessage('DriftLens: forgot the stored Redis and NATS passwords and tokens.');
+        const current = await endpoints();
+        await this.clear(current);
+        void vscode.window.showInformationMessage(`DriftLens: forgot the stored passwords and tokens for ${current.redis} and ${current.nats}.`);
       }),
     );
   }

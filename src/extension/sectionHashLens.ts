@@ -45,7 +45,7 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     if (!vscode.workspace.getConfiguration('driftlens').get<boolean>('sectionHash.show', true)) return [];
-    const entry = this.documents.get(document);
+    const entry = this.documents.peek(document);
     if (!entry) return [];
     const lenses: vscode.CodeLens[] = [];
     for (const section of entry.analysis.sections) {

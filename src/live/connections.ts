@@ -39,7 +39,8 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
-    if (parsed.username && !parsed.password && /token|secret/i.test(parsed.username)) parsed.username = '***';
+    // In nats:// and tls:// URLs a user part without a password is a token.
+    if (parsed.username && !parsed.password && (/^(nats|tls|wss?):$/.test(parsed.protocol) || /token|secret/i.test(parsed.username))) parsed.username = '***';
     return parsed.toString().replace(/\/$/, '');
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//***@');

@@ -93,7 +93,10 @@ export class DriftWatcher {
         nats.subscribe(this.options.subject, { callback: () => void this.refresh(true) }),
       );
     }
-    await this.refresh(true);
+    // The first read must succeed: without it there is no model to show, and callers would wait forever.
+    await this.read(true);
+    this.ready = true;
+    this.schedule(true);
     this.timers.push(setInterval(() => void this.refresh(false), this.options.pollMs ?? 5000));
     this.timers.push(setInterval(() => this.schedule(), 1000));
   }
@@ -102,22 +105,24 @@ export class DriftWatcher {
   async refresh(readLive: boolean): Promise<void> {
     if (this.stopped) return;
     try {
-      this.stats.refreshes++;
-      const { redis, configKey } = this.options;
-      if (readLive || !this.live) await this.readLive();
-      const { reports, stale } = await readReplicaReports(redis, configKey);
-      this.reports.clear();
-      for (const r of reports) this.reports.set(`${r.service}:${r.replicaId}`, observationOf(r));
-      this.staleSeen.clear();
-      for (const s of stale) this.staleSeen.set(s.member, s.lastSeenMs);
-      const revisions = new Set(reports.map((r) => r.revision));
-      // A replica read a newer revision than the one we know: someone published without notifying us.
-      if ([...revisions].some((r) => r !== null && r > this.liveRevision)) await this.readLive();
-      this.ready = true;
+      await this.read(readLive);
       this.schedule(true);
     } catch (e) {
       this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
     }
+  }
+
+  private async read(readLive: boolean): Promise<void> {
+    this.stats.refreshes++;
+    const { redis, configKey } = this.options;
+    if (readLive || !this.live) await this.readLive();
+    const { reports, stale } = await readReplicaReports(redis, configKey);
+    this.reports.clear();
+    for (const r of reports) this.reports.set(`${r.service}:${r.replicaId}`, observationOf(r));
+    this.staleSeen.clear();
+    for (const s of stale) this.staleSeen.set(s.member, s.lastSeenMs);
+    // A replica read a newer revision than the one we know: someone published without notifying us.
+    if (reports.some((r) => r.revision !== null && r.revision > this.liveRevision)) await this.readLive();
   }
 
   private async readLive(): Promise<void> {

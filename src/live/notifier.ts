@@ -13,6 +13,8 @@ import * as protobuf from 'protobufjs';
 export const DEFAULT_CONFIG_CHANGED_SUBJECT = 'sys.config.changed';
 export const PROTOCOL_VERSION = 1;
 export const CONFIG_CHANGED_MESSAGE = 'config changed';
+/** How long publishConfigChanged waits for the server to confirm (a flush round trip). */
+export const FLUSH_TIMEOUT_MS = 5000;
 
 /** cordum.agent.v1.AlertSeverity. */
 export const AlertSeverity = { UNSPECIFIED: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 } as const;
@@ -251,6 +253,16 @@ export function whyReceiversDrop(packet: DecodedBusPacket): string | undefined {
 export async function publishConfigChanged(nc: NatsConnection, subject: string, input: ConfigChangedInput): Promise<{ traceId: string }> {
   const traceId = input.traceId ?? randomUUID();
   nc.publish(subject, encodeConfigChanged({ ...input, traceId }));
-  await nc.flush();
+  // Bounded: on a half-open socket the client would wait for its reconnect, while the person
+  // publishing waits on a write that already stands. Past the bound the notification counts as failed.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`NATS did not confirm the notification within ${FLUSH_TIMEOUT_MS / 1000}s`)), FLUSH_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([nc.flush(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
   return { traceId };
 }

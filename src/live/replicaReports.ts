@@ -366,11 +366,10 @@ export interface ReadReplicaReportsOptions {
 export async function readReplicaReports(redis: RedisClient, configKey: string, options: ReadReplicaReportsOptions = {}): Promise<ReplicaReports> {
   const index = replicaIndexKey(configKey);
   const cutoff = (options.now ?? Date.now()) - (options.retentionMs ?? DEFAULT_INDEX_RETENTION_MS);
-  const results = await redis.multi().zremrangebyscore(index, '-inf', `(${cutoff}`).zrange(index, '0', '-1', 'WITHSCORES').exec();
-  if (results === null) throw new Error(`the MULTI reading ${index} was aborted`);
-  const failed = results.find(([err]) => err);
-  if (failed) throw failed[0];
-  const flat = results[1][1] as string[];
+  // Plain reads, no MULTI: an EXEC on a connection shared with a publisher would drop the
+  // publisher's WATCH. The trim is best effort, so that a read-only ACL user can still watch.
+  await redis.zremrangebyscore(index, '-inf', `(${cutoff}`).catch(() => undefined);
+  const flat = await redis.zrange(index, '0', '-1', 'WITHSCORES');
 
   const out: ReplicaReports = { reports: [], stale: [], invalid: [] };
   if (flat.length === 0) return out;
