@@ -25,6 +25,8 @@ record() { # layer passes failures
 
 echo "== typecheck"
 npx tsc -p . --noEmit || status=1
+# A clean out/: tsc leaves the output of renamed or deleted tests behind, and they would still run.
+rm -rf out
 npx tsc -p tsconfig.test.json || { echo "== test compilation failed"; exit 1; }
 
 layers=" ${DRIFTLENS_LAYERS:-unit in-host ui} "
