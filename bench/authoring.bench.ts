@@ -15,14 +15,13 @@
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseDocument } from 'yaml';
 import { analyzeDocument } from '../src/core/analysis';
-import { MB, median, ms, quantile } from './stats';
+import { loadavg, machine, MB, median, ms, quantile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
@@ -326,13 +325,11 @@ function extrapolate(previous: Measurement[], bytes: number): number {
   return median(last.times) * Math.pow(bytes / last.bytes, exponent);
 }
 
-const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const cpus = os.cpus();
-  const machine = `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.platform()} ${os.arch()}`;
-  console.log(`Machine: ${machine}`);
+  const machineLine = machine();
+  console.log(`Machine: ${machineLine}`);
   const loadBefore = loadavg();
   console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
 
@@ -378,7 +375,7 @@ async function main(): Promise<void> {
       results.map(([d, y]) => `${sizeLabel(d.bytes)}: DriftLens +${mb(d.peakRssDelta)}, yaml-language-server ${y.skipped ? 'n/a' : '+' + mb(y.peakRssDelta)}`).join('; ') +
       '.',
   );
-  lines.push(`Machine: ${machine}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
+  lines.push(`Machine: ${machineLine}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
   lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   console.log('\n' + lines.join('\n'));
 }

@@ -23,9 +23,7 @@
  *
  * Run: `npm run compile-tests && node out/bench/convergence.bench.js`.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { NatsConnection } from 'nats';
@@ -40,7 +38,7 @@ import { decodeEnvelope, encodeEnvelope } from '../src/live/envelope';
 import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT, encodeConfigChanged, publishConfigChanged, whyReceiversDrop } from '../src/live/notifier';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
-import { MB, median, ms, quantile } from './stats';
+import { children, loadavg, machine, MB, median, ms, quantile, runChildCase, version } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
@@ -375,45 +373,19 @@ const minOf = (values: number[]) => values.reduce((m, v) => (v < m ? v : m), Inf
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const triggerText = (t: Record<string, number>) => Object.entries(t).map(([k, v]) => `${k} ${v}`).join(', ') || '—';
 
-function version(command: string): string {
-  try {
-    return execFileSync(command, ['--version'], { encoding: 'utf8', timeout: 5000 }).trim();
-  } catch (e) {
-    return `unknown (${(e as Error).message})`;
-  }
-}
 
-const children = new Set<ChildProcess>();
 
 function runChild(index: number, redisUrl: string, natsUrl: string): Promise<CaseResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--child', String(index), redisUrl, natsUrl], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'], serialization: 'advanced' });
-    children.add(child);
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${CASES[index].label} did not finish within ${CHILD_TIMEOUT_MS / 1000} s`));
-    }, CHILD_TIMEOUT_MS);
-    let answer: CaseResult | undefined;
-    child.on('message', (m) => (answer = m as CaseResult));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (answer && code === 0) resolve(answer);
-      else reject(new Error(`the ${CASES[index].label} child exited with ${code}`));
-    });
-  });
+  return runChildCase<CaseResult>(__filename, [String(index), redisUrl, natsUrl], CASES[index].label, CHILD_TIMEOUT_MS, ['--expose-gc']);
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const cpus = os.cpus();
-  const machine = `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.platform()} ${os.arch()}`;
+  const machineLine = machine();
   const servers = `${version('redis-server')}; ${version('nats-server')}`;
-  console.log(`Machine: ${machine}`);
+  console.log(`Machine: ${machineLine}`);
   console.log(`Servers: ${servers}`);
   const loadBefore = loadavg();
   console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
@@ -525,7 +497,7 @@ async function main(): Promise<void> {
     `Document: the real pools.yaml + timeouts.yaml as the pools and timeouts sections (${results[0]?.bytes ?? '?'} bytes of JSON data); every publish renames pool ${RENAMED_POOL} (and its topic). ` +
       `One shared Redis connection for the agents, one NATS connection per ${AGENTS_PER_NATS} agents; the publisher on its own connections in the same process. Percentiles are nearest rank.`,
   );
-  lines.push(`Machine: ${machine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
+  lines.push(`Machine: ${machineLine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
   lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   for (const f of failures) lines.push(`FAILED: ${f}`);
   console.log('\n' + lines.join('\n'));

@@ -20,9 +20,7 @@
  *
  * Run: `npm run compile-tests && node out/bench/publish.bench.js`.
  */
-import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NatsConnection } from 'nats';
@@ -36,7 +34,7 @@ import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/not
 import { publishDocument } from '../src/live/publisher';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
-import { MB, median, ms, quantile } from './stats';
+import { children, loadavg, machine, MB, median, ms, quantile, runChildCase, version } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
@@ -336,44 +334,18 @@ async function runSize(spec: SizeSpec, redisUrl: string, natsUrl: string): Promi
 const mb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / MB).toFixed(1)} MB`);
 const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
 const historyLabel = (limit: number) => (limit > 0 ? `on (${limit})` : 'off (0)');
-const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-function version(command: string): string {
-  try {
-    return execFileSync(command, ['--version'], { encoding: 'utf8', timeout: 5000 }).trim();
-  } catch (e) {
-    return `unknown (${(e as Error).message})`;
-  }
-}
 
-const children = new Set<import('node:child_process').ChildProcess>();
 
 function runChild(index: number, redisUrl: string, natsUrl: string): Promise<SizeResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--child', String(index), redisUrl, natsUrl], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    children.add(child);
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${SIZES[index].label} did not finish within ${CHILD_TIMEOUT_MS / 1000} s`));
-    }, CHILD_TIMEOUT_MS);
-    let answer: SizeResult | undefined;
-    child.on('message', (m) => (answer = m as SizeResult));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (answer && code === 0) resolve(answer);
-      else reject(new Error(`the ${SIZES[index].label} child exited with ${code}`));
-    });
-  });
+  return runChildCase<SizeResult>(__filename, [String(index), redisUrl, natsUrl], SIZES[index].label, CHILD_TIMEOUT_MS, []);
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const cpus = os.cpus();
-  const machine = `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.platform()} ${os.arch()}`;
+  const machineLine = machine();
   const servers = `${version('redis-server')}; ${version('nats-server')}`;
-  console.log(`Machine: ${machine}`);
+  console.log(`Machine: ${machineLine}`);
   console.log(`Servers: ${servers}`);
   const loadBefore = loadavg();
   console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
@@ -468,7 +440,7 @@ async function main(): Promise<void> {
     `Documents: ${results.map((r) => `${sizeLabel(r.bytes)} envelope (${r.bytes} bytes, ${r.teams} scaled teams, ${r.spec.warmup} warm-ups)`).join(', ')}; ` +
       'history and no-history publishes interleaved (ABBA) in one process; the history list pre-filled to its cap before timing.',
   );
-  lines.push(`Machine: ${machine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
+  lines.push(`Machine: ${machineLine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
   lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   console.log('\n' + lines.join('\n'));
 }

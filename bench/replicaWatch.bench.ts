@@ -23,9 +23,8 @@
  *
  * Run: `npm run compile-tests && node out/bench/replicaWatch.bench.js`.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +43,7 @@ import { DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/notifier';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { decodeReplicaReport, publishReplicaReport, readReplicaReports, REPLICA_STATUS_VERSION, type ReplicaReport } from '../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
-import { MB, median, ms, quantile } from './stats';
+import { loadavg, machine, MB, median, ms, quantile, version } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
@@ -373,15 +372,7 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-function version(command: string): string {
-  try {
-    return execFileSync(command, ['--version'], { encoding: 'utf8', timeout: 5000 }).trim();
-  } catch (e) {
-    return `unknown (${(e as Error).message})`;
-  }
-}
 
 const children = new Set<ChildProcess>();
 
@@ -412,10 +403,9 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const cpus = os.cpus();
-  const machine = `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.platform()} ${os.arch()}`;
+  const machineLine = machine();
   const servers = `${version('redis-server')}; ${version('nats-server')}`;
-  console.log(`Machine: ${machine}`);
+  console.log(`Machine: ${machineLine}`);
   console.log(`Servers: ${servers}`);
   const loadBefore = loadavg();
   console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
@@ -495,7 +485,7 @@ async function main(): Promise<void> {
   lines.push(`Last model: ${r.lastSummary}. Most replicas seen per state: ${Object.entries(r.countsSeen).map(([s, n]) => `${s} ${n}`).join(', ')}.`);
   if (r.errors.length) lines.push(`Watcher errors: ${r.errors.length} (first: ${r.errors[0]}).`);
   lines.push(`Live pools hash ${hashes.live.slice(0, 12)}…, previous ${hashes.previous.slice(0, 12)}…; latency uses the wall clock of both processes (reported_at has ms precision in the model).`);
-  lines.push(`Machine: ${machine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
+  lines.push(`Machine: ${machineLine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
   lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   console.log('\n' + lines.join('\n'));
 }

@@ -1,3 +1,6 @@
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
+
 /** Statistics and formatting shared by the benchmarks. */
 
 export const MB = 1024 * 1024;
@@ -23,4 +26,56 @@ export function ms(value: number): string {
   if (value >= 100) return `${value.toFixed(0)} ms`;
   if (value >= 10) return `${value.toFixed(1)} ms`;
   return `${value.toFixed(2)} ms`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine and the child processes every benchmark reports and runs.
+
+
+/** "AMD EPYC, 2 cores, 24 GB RAM, Node v20.20.2, linux x64". */
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.platform()} ${os.arch()}`;
+}
+
+export const loadavg = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+/** `<command> --version`, for the servers a benchmark ran against. */
+export function version(command: string): string {
+  try {
+    return execFileSync(command, ['--version'], { encoding: 'utf8', timeout: 5000 }).trim();
+  } catch (e) {
+    return `unknown (${(e as Error).message})`;
+  }
+}
+
+/** Children still running, so a signal handler can kill them all. */
+export const children = new Set<ChildProcess>();
+
+/**
+ * Runs this benchmark file again as a child (`--child ...args`), in a fresh heap, and resolves with
+ * the one result it sends over IPC; kills it past `timeoutMs`.
+ */
+export function runChildCase<T>(file: string, args: string[], label: string, timeoutMs: number, execArgv: string[] = []): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = fork(file, ['--child', ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, serialization: 'advanced' });
+    children.add(child);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} did not finish within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    let answer: T | undefined;
+    child.on('message', (m) => (answer = m as T));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (answer !== undefined && code === 0) resolve(answer);
+      else reject(new Error(`the ${label} child exited with ${code}`));
+    });
+  });
 }
