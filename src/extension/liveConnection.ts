@@ -59,7 +59,7 @@ export class LiveConnection implements vscode.Disposable {
     ];
     // The policy names the key, the subject, the budgets and default endpoints: follow its edits.
     const policyWatcher = vscode.workspace.createFileSystemWatcher('**/{drift-policy,*.drift-policy}.{yaml,yml}');
-    const policyChanged = () => void this.reset('the drift policy changed');
+    const policyChanged = () => void this.policyChanged();
     this.subscriptions.push(policyWatcher, policyWatcher.onDidChange(policyChanged), policyWatcher.onDidCreate(policyChanged), policyWatcher.onDidDelete(policyChanged));
   }
 
@@ -165,6 +165,23 @@ export class LiveConnection implements vscode.Disposable {
   }
 
   private disposed = false;
+
+  /**
+   * A policy edit usually changes budgets, the key or the subject, not where the servers are:
+   * keep the connections then, and only tell the watchers to restart with the new policy.
+   */
+  private async policyChanged(): Promise<void> {
+    const before = this.cachedSettings ? await this.cachedSettings.catch(() => undefined) : undefined;
+    this.cachedSettings = undefined;
+    const after = await this.settings().catch(() => undefined);
+    const endpoints = (s: LiveSettings | undefined) => JSON.stringify(s ? [s.redis, s.nats] : null);
+    if (before && after && endpoints(before) === endpoints(after)) {
+      this.log.info('the drift policy changed; the connections stay');
+      if (!this.disposed) this.settingsChanged.fire();
+      return;
+    }
+    await this.reset('the drift policy changed');
+  }
 
   /** Drops both connections (they are made again on next use). */
   async reset(reason: string): Promise<void> {
