@@ -113,7 +113,7 @@ async function main() {
   fs.mkdirSync(path.join(run, 'user', 'User'), { recursive: true });
   fs.writeFileSync(
     path.join(run, 'user', 'User', 'settings.json'),
-    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true, 'driftlens.redis.url': redisUrl, 'driftlens.nats.servers': [natsUrl] }, null, 2),
+    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true, 'workbench.secondarySideBar.defaultVisibility': 'hidden', 'driftlens.redis.url': redisUrl, 'driftlens.nats.servers': [natsUrl] }, null, 2),
   );
   const xdg = path.join(run, 'xdg');
   start('code-server', launcher, [
