@@ -165,6 +165,7 @@ export class ReplicaAgent {
   private subscription: Subscription | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private reportsPending = 0;
   private readonly delayTimers = new Set<NodeJS.Timeout>();
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -527,11 +528,16 @@ export class ReplicaAgent {
   /** Queues a report of the state as of now; failures are counted and emitted, never thrown. */
   private report(reason: ReportReason): void {
     if (!this.reportStatus || !this.redis) return;
+    // A report already on its way says at least as much as a heartbeat: on a slow or half-open
+    // connection, heartbeats must not pile up behind it and replay old states later.
+    if (reason === 'heartbeat' && this.reportsPending > 0) return;
     this.lastReason = reason;
-    const report = this.snapshot(reason);
     const redis = this.redis;
     const nats = this.nats;
+    this.reportsPending++;
     this.reportChain = this.reportChain.then(async () => {
+      // The state as of sending, not as of queueing.
+      const report = this.snapshot(reason);
       try {
         const result = await publishReplicaReport(redis, nats, report, this.reportTtlMs);
         this.counters.reports++;
@@ -540,6 +546,8 @@ export class ReplicaAgent {
         // Expected while Redis is down (the live event still went out); the check already recorded it.
         this.counters.reportFailures++;
         this.emit({ type: 'report', reason, durable: false, live: err instanceof ReportWriteError && err.live, error: (err as Error).message });
+      } finally {
+        this.reportsPending--;
       }
     });
   }
