@@ -98,7 +98,8 @@ export interface DriftModel {
 
 export interface ModelInput {
   live?: LiveSnapshot;
-  replicas: { member: string; report?: ReplicaObservation; lastSeenMs?: number }[];
+  /** `unreadable`: the replica's report exists but does not decode (say, a newer protocol version). */
+  replicas: { member: string; report?: ReplicaObservation; lastSeenMs?: number; unreadable?: string }[];
   policy: ConvergencePolicy;
   nowMs: number;
   /** A report older than this is stale (the protocol's report TTL: 3 heartbeats). */
@@ -146,12 +147,12 @@ function worst(states: DriftState[]): DriftState {
 export function computeDriftModel(input: ModelInput): DriftModel {
   const { live, policy, nowMs, staleAfterMs } = input;
   const sectionNames = live ? Object.keys(live.sections) : [];
-  const replicas: ReplicaView[] = input.replicas.map(({ member, report, lastSeenMs }) => {
+  const replicas: ReplicaView[] = input.replicas.map(({ member, report, lastSeenMs, unreadable }) => {
     const [service, ...rest] = member.split(':');
     const replicaId = rest.join(':');
     if (!report || nowMs - report.reportedAtMs > staleAfterMs) {
       const since = report?.reportedAtMs ?? lastSeenMs;
-      const why = since === undefined ? 'no report' : `no report for ${formatDuration(nowMs - since)}`;
+      const why = unreadable ? `its report does not decode: ${unreadable}` : since === undefined ? 'no report' : `no report for ${formatDuration(nowMs - since)}`;
       return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since };
     }
     const sections = live ? sectionNames.map((s) => sectionView(s, report, live, policy, nowMs)).filter((v): v is SectionView => v !== undefined) : [];

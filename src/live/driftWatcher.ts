@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from 'nats';
-import { computeDriftModel, type ConvergencePolicy, type DriftModel, type LiveSnapshot, type ReplicaObservation } from '../core/convergence';
+import { computeDriftModel, type ConvergencePolicy, type DriftModel, type LiveSnapshot, type ModelInput, type ReplicaObservation } from '../core/convergence';
 import { computeSectionHash, type SectionName } from '../core/sectionHash';
 import { ConfigStore } from './configStore';
 import type { RedisClient } from './redisConnection';
@@ -52,6 +52,7 @@ export class DriftWatcher {
   private readonly store: ConfigStore;
   private readonly reports = new Map<string, ReplicaObservation>();
   private readonly staleSeen = new Map<string, number>();
+  private readonly unreadable = new Map<string, string>();
   private live: LiveSnapshot | undefined;
   private liveRevision = -1;
   private subscriptions: Subscription[] = [];
@@ -116,11 +117,14 @@ export class DriftWatcher {
     this.stats.refreshes++;
     const { redis, configKey } = this.options;
     if (readLive || !this.live) await this.readLive();
-    const { reports, stale } = await readReplicaReports(redis, configKey);
+    const { reports, stale, invalid } = await readReplicaReports(redis, configKey);
     this.reports.clear();
     for (const r of reports) this.reports.set(`${r.service}:${r.replicaId}`, observationOf(r));
     this.staleSeen.clear();
     for (const s of stale) this.staleSeen.set(s.member, s.lastSeenMs);
+    // A report that does not decode (a newer protocol, a bug) still names a replica: show it.
+    this.unreadable.clear();
+    for (const i of invalid) this.unreadable.set(i.member, i.error);
     // A replica read a newer revision than the one we know: someone published without notifying us.
     if (reports.some((r) => r.revision !== null && r.revision > this.liveRevision)) await this.readLive();
   }
@@ -164,8 +168,9 @@ export class DriftWatcher {
   private emit(): void {
     if (this.stopped) return;
     const nowMs = this.now();
-    const replicas: { member: string; report?: ReplicaObservation; lastSeenMs?: number }[] = [...this.reports].map(([member, report]) => ({ member, report }));
+    const replicas: ModelInput['replicas'] = [...this.reports].map(([member, report]) => ({ member, report }));
     for (const [member, lastSeenMs] of this.staleSeen) if (!this.reports.has(member)) replicas.push({ member, lastSeenMs });
+    for (const [member, unreadable] of this.unreadable) if (!this.reports.has(member)) replicas.push({ member, unreadable });
     this.lastEmit = nowMs;
     this.stats.emits++;
     this.options.onModel(computeDriftModel({ live: this.live, replicas, policy: this.options.policy, nowMs, staleAfterMs: this.options.staleAfterMs ?? DEFAULT_REPORT_TTL_MS }));

@@ -96,3 +96,9 @@ test('the summary counts replicas by their worst section, in sync first', () => 
   assert.equal(model.breaches, 1);
   assert.equal(model.replicas[0].replicaId, 'c', 'problems sort first');
 });
+
+test('a replica whose report does not decode is listed as stale, with the reason', () => {
+  const model = computeDriftModel({ live, replicas: [{ member: 'scheduler:future', unreadable: 'unsupported version "v": 2' }], policy, nowMs: T0, staleAfterMs: 15_000 });
+  assert.equal(model.replicas[0].state, 'stale');
+  assert.match(model.replicas[0].sections[0].why, /its report does not decode: unsupported version "v": 2/);
+});
