@@ -46,8 +46,15 @@ export class LiveDocumentsProvider implements vscode.TextDocumentContentProvider
     }
     const key = uri.query;
     try {
-      const live = await (await this.connection.store()).read(key);
+      const store = await this.connection.store();
+      const live = await store.read(key);
       if (!live) return `# ${key} does not exist in Redis yet\n`;
+      // The title names a revision: show that one, from history, once live has moved past it.
+      const wanted = uri.fragment === '' ? undefined : Number(uri.fragment);
+      if (wanted !== undefined && wanted !== live.envelope.revision) {
+        const earlier = (await store.history(key)).find((e) => e.revision === wanted);
+        if (earlier) return renderForDiff(earlier.data);
+      }
       return renderForDiff(live.envelope.data);
     } catch (e) {
       return `# cannot read ${key}: ${e instanceof Error ? e.message : String(e)}\n`;
