@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from 'nats';
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
 
 /**
  * The change notification of the Cordum protocol (reference §4): after a write to Redis
@@ -114,7 +114,10 @@ let busPacketType: protobuf.Type | undefined;
 
 /** Built on first use: loading the extension should not pay for schema resolution. */
 function busPacket(): protobuf.Type {
-  busPacketType ??= protobuf.Root.fromJSON(SCHEMA).lookupType('cordum.agent.v1.BusPacket');
+  // Loaded on first use: the extension bundles protobufjs, but activation should not evaluate it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const runtime = require('protobufjs') as typeof protobuf;
+  busPacketType ??= runtime.Root.fromJSON(SCHEMA).lookupType('cordum.agent.v1.BusPacket');
   return busPacketType;
 }
 
