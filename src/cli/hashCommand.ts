@@ -46,7 +46,7 @@ Examples:
       const syntax = analysis.problems.filter((p) => p.severity === 'error' && /syntax|too-large|json-/.test(p.code));
       if (syntax.length > 0 || analysis.parsed.located.value === undefined) {
         for (const p of syntax) process.stderr.write(formatProblem(file, lines, p) + '\n');
-        throw new CliError(`${file}: cannot compute hashes: the file does not parse`);
+        throw new CliError(`${file}: cannot compute hashes until the errors above are fixed (the data is not what replicas would read)`);
       }
       const results = collect(analysis, only);
       if (results.length === 0) {
