@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { HASH_GATED_SECTIONS, isSectionName, type SectionName } from '../core/sectionHash';
 import { TextLines } from '../core/textLines';
 import type { DocumentKind } from '../core/classify';
-import { CliError, formatProblem, loadDocument, parseKind } from './documentInput';
+import { CliError, EXIT, formatProblem, loadDocument, parseKind } from './documentInput';
 
 interface HashLine {
   section: SectionName;
@@ -43,10 +43,11 @@ Examples:
         throw new CliError(`${file}: is a ${analysis.kind} file, not a ${only} section (use --kind to say otherwise)`);
       }
       const lines = new TextLines(text);
-      const syntax = analysis.problems.filter((p) => p.severity === 'error' && /syntax|too-large|json-/.test(p.code));
+      // Problems of the text itself (syntax, what JSON cannot hold): the data is not what replicas read.
+      const syntax = analysis.parsed.problems.filter((p) => p.severity === 'error');
       if (syntax.length > 0 || analysis.parsed.located.value === undefined) {
         for (const p of syntax) process.stderr.write(formatProblem(file, lines, p) + '\n');
-        throw new CliError(`${file}: cannot compute hashes until the errors above are fixed (the data is not what replicas would read)`);
+        throw new CliError(`${file}: cannot compute hashes until the errors above are fixed (the data is not what replicas would read)`, EXIT.problems);
       }
       const results = collect(analysis, only);
       if (results.length === 0) {
