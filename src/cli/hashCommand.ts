@@ -44,7 +44,7 @@ Examples:
       }
       const lines = new TextLines(text);
       // Problems of the text itself (syntax, what JSON cannot hold): the data is not what replicas read.
-      const syntax = analysis.parsed.problems.filter((p) => p.severity === 'error');
+      const syntax = analysis.parsed.problems.filter((p) => p.severity === 'error').sort((a, b) => a.span.start - b.span.start);
       if (syntax.length > 0 || analysis.parsed.located.value === undefined) {
         for (const p of syntax) process.stderr.write(formatProblem(file, lines, p) + '\n');
         throw new CliError(`${file}: cannot compute hashes until the errors above are fixed (the data is not what replicas would read)`, EXIT.problems);
