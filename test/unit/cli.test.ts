@@ -58,6 +58,19 @@ test('hash of an invalid section: no hash, the reason on stderr, exit 1', () => 
   assert.match(result.stderr, /pools: no hash: 3 schema errors: replicas reject this pools section/);
 });
 
+test('hash withholds hashes while the text has data errors, lists them in order, exit 1', () => {
+  const result = driftlens('hash', 'test/fixtures/config/cfg.syntax.yaml');
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, '');
+  const lines = result.stderr.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 3).map((l) => l.replace(/^(\S+:\d+:\d+): error: .* \[(.+)\]$/, '$1 $2')), [
+    'test/fixtures/config/cfg.syntax.yaml:5:7 duplicate-key',
+    'test/fixtures/config/cfg.syntax.yaml:6:7 json-non-string-key',
+    'test/fixtures/config/cfg.syntax.yaml:8:1 yaml-syntax',
+  ]);
+  assert.match(lines[3], /^driftlens: test\/fixtures\/config\/cfg\.syntax\.yaml: cannot compute hashes until the errors above are fixed/);
+});
+
 test('validate prints file:line:col: severity: message [keyword] and exits 1 on errors', () => {
   const result = driftlens('validate', 'test/fixtures/policy/bad-duration.drift-policy.yaml');
   assert.equal(result.code, 1);
