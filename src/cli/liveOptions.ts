@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
+import { resolveEndpoints } from '../live/endpoints';
 import { CliError, formatProblem, loadDocument } from './documentInput';
 import { TextLines } from '../core/textLines';
 
@@ -80,25 +81,24 @@ const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).f
 
 export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
   const policy = await readPolicy(flags.policy);
-  const fromPolicy = policy.connections;
-  const sentinels = list(flags.redisSentinel) ?? fromPolicy.redis?.sentinel?.sentinels;
-  const sentinelName = flags.redisSentinelName ?? fromPolicy.redis?.sentinel?.name;
-  const redis: RedisEndpoint = {
-    url: flags.redisUrl ?? fromPolicy.redis?.url ?? 'redis://127.0.0.1:6379',
-    username: flags.redisUser ?? fromPolicy.redis?.username,
-    password: process.env.DRIFTLENS_REDIS_PASSWORD || undefined,
-    tls: flags.redisCa || flags.redisCert || flags.redisInsecure ? { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey, insecureSkipVerify: flags.redisInsecure } : fromPolicy.redis?.tls,
-    sentinel: sentinels && sentinelName ? { name: sentinelName, sentinels } : undefined,
-    cluster: list(flags.redisCluster) ?? fromPolicy.redis?.cluster,
-  };
-  const nats: NatsEndpoint = {
-    servers: list(flags.natsUrl) ?? fromPolicy.nats?.servers ?? ['nats://127.0.0.1:4222'],
-    user: flags.natsUser ?? fromPolicy.nats?.user,
-    password: process.env.DRIFTLENS_NATS_PASSWORD || undefined,
-    token: process.env.DRIFTLENS_NATS_TOKEN || undefined,
-    credsFile: flags.natsCreds ?? fromPolicy.nats?.credsFile,
-    tls: flags.natsCa ? { caFile: flags.natsCa } : fromPolicy.nats?.tls,
-  };
+  const sentinels = list(flags.redisSentinel);
+  const { redis, nats } = resolveEndpoints(
+    {
+      redis: {
+        url: flags.redisUrl,
+        username: flags.redisUser,
+        tls: flags.redisCa || flags.redisCert || flags.redisKey || flags.redisInsecure ? { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey, insecureSkipVerify: flags.redisInsecure } : undefined,
+        sentinel: sentinels && flags.redisSentinelName ? { name: flags.redisSentinelName, sentinels } : undefined,
+        cluster: list(flags.redisCluster),
+      },
+      nats: { servers: list(flags.natsUrl), user: flags.natsUser, credsFile: flags.natsCreds, tls: flags.natsCa ? { caFile: flags.natsCa } : undefined },
+    },
+    policy.connections,
+    'merge',
+  );
+  redis.password = process.env.DRIFTLENS_REDIS_PASSWORD || undefined;
+  nats.password = process.env.DRIFTLENS_NATS_PASSWORD || undefined;
+  nats.token = process.env.DRIFTLENS_NATS_TOKEN || undefined;
   let user = 'unknown';
   try {
     user = userInfo().username;

@@ -3,6 +3,7 @@ import { analyzeDocument } from '../core/analysis';
 import { formatForFileName } from '../core/document';
 import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
+import { resolveEndpoints } from '../live/endpoints';
 import type { Secrets } from './secrets';
 
 /**
@@ -64,29 +65,23 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
     const insecureSkipVerify = explicit<boolean>(config, `${prefix}.tls.insecureSkipVerify`);
     return caFile || certFile || keyFile || insecureSkipVerify ? { caFile, certFile, keyFile, insecureSkipVerify } : undefined;
   };
-  // Each endpoint comes whole from one place: the settings when they name a URL, else the policy.
-  // Mixing (a workspace URL with the user's TLS files, say) could send one server's trust to another.
-  const redisFromSettings = explicit<string>(config, 'redis.url') !== undefined || fromPolicy.redis?.url === undefined;
   const sentinelName = explicit<string>(config, 'redis.sentinel.name');
   const sentinels = explicit<string[]>(config, 'redis.sentinel.sentinels');
-  const redis: RedisEndpoint = redisFromSettings
-    ? {
-        url: explicit<string>(config, 'redis.url') ?? 'redis://127.0.0.1:6379',
+  const natsCa = explicit<string>(config, 'nats.tls.caFile');
+  const { redis, nats } = resolveEndpoints(
+    {
+      redis: {
+        url: explicit<string>(config, 'redis.url'),
         username: explicit<string>(config, 'redis.username'),
         tls: tls('redis'),
         sentinel: sentinelName && sentinels?.length ? { name: sentinelName, sentinels } : undefined,
         cluster: explicit<string[]>(config, 'redis.cluster'),
-      }
-    : { url: fromPolicy.redis!.url!, username: fromPolicy.redis?.username, tls: fromPolicy.redis?.tls, sentinel: fromPolicy.redis?.sentinel, cluster: fromPolicy.redis?.cluster };
-  const natsFromSettings = explicit<string[]>(config, 'nats.servers') !== undefined || !fromPolicy.nats?.servers?.length;
-  const nats: NatsEndpoint = natsFromSettings
-    ? {
-        servers: explicit<string[]>(config, 'nats.servers') ?? ['nats://127.0.0.1:4222'],
-        user: explicit<string>(config, 'nats.user'),
-        credsFile: explicit<string>(config, 'nats.credsFile'),
-        tls: explicit<string>(config, 'nats.tls.caFile') ? { caFile: explicit<string>(config, 'nats.tls.caFile') } : undefined,
-      }
-    : { servers: fromPolicy.nats!.servers!, user: fromPolicy.nats?.user, credsFile: fromPolicy.nats?.credsFile, tls: fromPolicy.nats?.tls };
+      },
+      nats: { servers: explicit<string[]>(config, 'nats.servers'), user: explicit<string>(config, 'nats.user'), credsFile: explicit<string>(config, 'nats.credsFile'), tls: natsCa ? { caFile: natsCa } : undefined },
+    },
+    fromPolicy,
+    'whole',
+  );
   // Passwords are stored per server (host:port): a workspace that points the URL elsewhere does not get them.
   redis.password = await secrets.get('redis.password', endpointId(redis.url));
   nats.password = await secrets.get('nats.password', endpointId(nats.servers[0]));
