@@ -34,7 +34,7 @@ import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/not
 import { publishDocument } from '../src/live/publisher';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
-import { children, loadavg, machine, MB, median, ms, quantile, runChildCase, version } from './stats';
+import { announceRun, loadavg, MB, median, ms, quantile, runChildCase, stopOnSignals } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
@@ -343,25 +343,10 @@ function runChild(index: number, redisUrl: string, natsUrl: string): Promise<Siz
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const machineLine = machine();
-  const servers = `${version('redis-server')}; ${version('nats-server')}`;
-  console.log(`Machine: ${machineLine}`);
-  console.log(`Servers: ${servers}`);
-  const loadBefore = loadavg();
-  console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
-
+  const { machineLine, servers, loadBefore } = announceRun();
   // Everything started here is stopped on the way out, also on an error or Ctrl-C.
   const running = new Set<ServerProcess>();
-  const stopAll = async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await Promise.all([...running].map((s) => s.dispose().catch(() => undefined)));
-    running.clear();
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopAll = stopOnSignals(running);
 
   const results: SizeResult[] = [];
   try {
@@ -389,8 +374,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 
   const lines: string[] = [];

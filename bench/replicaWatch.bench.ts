@@ -43,7 +43,7 @@ import { DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/notifier';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { decodeReplicaReport, publishReplicaReport, readReplicaReports, REPLICA_STATUS_VERSION, type ReplicaReport } from '../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
-import { loadavg, machine, MB, median, ms, quantile, version } from './stats';
+import { announceRun, children, loadavg, MB, median, ms, quantile, stopOnSignals } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cordum');
@@ -374,7 +374,6 @@ const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 
-const children = new Set<ChildProcess>();
 
 function spawnChild(role: 'watcher' | 'publisher', args: string[]): ChildProcess {
   const child = fork(__filename, [`--${role}`, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -403,24 +402,9 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const machineLine = machine();
-  const servers = `${version('redis-server')}; ${version('nats-server')}`;
-  console.log(`Machine: ${machineLine}`);
-  console.log(`Servers: ${servers}`);
-  const loadBefore = loadavg();
-  console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
-
+  const { machineLine, servers, loadBefore } = announceRun();
   const running = new Set<ServerProcess>();
-  const stopAll = async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await Promise.all([...running].map((s) => s.dispose().catch(() => undefined)));
-    running.clear();
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopAll = stopOnSignals(running);
 
   let result: WatchResult;
   let pubStats: PublisherStats;
@@ -458,8 +442,6 @@ async function main(): Promise<void> {
     await watcherDone;
   } finally {
     await stopAll();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 
   const r = result;

@@ -79,3 +79,34 @@ export function runChildCase<T>(file: string, args: string[], label: string, tim
     });
   });
 }
+
+/** Prints the machine, the server versions and the load, and returns them for the report. */
+export function announceRun(): { machineLine: string; servers: string; loadBefore: string } {
+  const machineLine = machine();
+  const servers = `${version('redis-server')}; ${version('nats-server')}`;
+  const loadBefore = loadavg();
+  console.log(`Machine: ${machineLine}`);
+  console.log(`Servers: ${servers}`);
+  console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
+  return { machineLine, servers, loadBefore };
+}
+
+/**
+ * Stops the servers a benchmark started, and its children, on Ctrl-C or SIGTERM; the returned
+ * function does the same at the end of the run and removes the signal handlers.
+ */
+export function stopOnSignals(running: Set<{ dispose(): Promise<void> }>): () => Promise<void> {
+  const stopAll = async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all([...running].map((s) => s.dispose().catch(() => undefined)));
+    running.clear();
+  };
+  const onSignal = (signal: NodeJS.Signals) => void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return async () => {
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
