@@ -59,7 +59,13 @@ export class LiveConnection implements vscode.Disposable {
     ];
     // The policy names the key, the subject, the budgets and default endpoints: follow its edits.
     const policyWatcher = vscode.workspace.createFileSystemWatcher('**/{drift-policy,*.drift-policy}.{yaml,yml}');
-    const policyChanged = () => void this.policyChanged();
+    // Debounced: an editor or a script may truncate and then write the file; read it once it settled.
+    let policyTimer: NodeJS.Timeout | undefined;
+    const policyChanged = () => {
+      clearTimeout(policyTimer);
+      policyTimer = setTimeout(() => void this.policyChanged(), 300);
+    };
+    this.subscriptions.push({ dispose: () => clearTimeout(policyTimer) });
     this.subscriptions.push(policyWatcher, policyWatcher.onDidChange(policyChanged), policyWatcher.onDidCreate(policyChanged), policyWatcher.onDidDelete(policyChanged));
   }
 

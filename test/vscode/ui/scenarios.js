@@ -25,8 +25,9 @@ async function main() {
   if (!live) console.log('  (no DRIFTLENS_TEST_REDIS_URL: publishing, replica and trust scenarios not run)');
   const untrusted = require('./untrusted');
   // Trust is decided when the workbench starts: the restricted-mode scenarios get their own.
+  const replicas = require('./replicas');
   const groups = [
-    { untrusted: false, scenarios: [...require('./authoring'), ...(live ? [...require('./publish'), ...require('./replicas')] : [])] },
+    { untrusted: false, scenarios: [...require('./authoring'), ...(live ? [...require('./publish'), ...replicas.scenarios] : [])], prepare: live ? replicas.prepare : undefined },
     ...(live ? [{ untrusted: true, scenarios: untrusted.scenarios, prepare: untrusted.prepare }] : []),
   ];
   let passed = 0;
