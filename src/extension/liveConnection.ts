@@ -115,7 +115,8 @@ export class LiveConnection implements vscode.Disposable {
     if (this.redisClient) return this.redisClient;
     const attempt: Promise<Redis> = (async () => {
       const current = () => this.redisClient === attempt;
-      // Settings that cannot be read (a policy problem) fail this attempt only: the next use tries again.
+      // Settings that cannot be read (a policy problem) fail this attempt only, and connect nothing;
+      // fixing the policy resets the connection, and the next use makes a new attempt.
       const s = await this.settings().catch((e: unknown) => {
         if (current()) this.redisClient = undefined;
         throw e;
@@ -162,7 +163,8 @@ export class LiveConnection implements vscode.Disposable {
     if (this.natsClient) return this.natsClient;
     const attempt: Promise<NatsConnection> = (async () => {
       const current = () => this.natsClient === attempt;
-      // Settings that cannot be read (a policy problem) fail this attempt only: the next use tries again.
+      // Settings that cannot be read (a policy problem) fail this attempt only, and connect nothing;
+      // fixing the policy resets the connection, and the next use makes a new attempt.
       const s = await this.settings().catch((e: unknown) => {
         if (current()) this.natsClient = undefined;
         throw e;
