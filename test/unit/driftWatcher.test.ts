@@ -8,7 +8,7 @@ import { ConfigStore } from '../../src/live/configStore';
 import { DriftWatcher, type DriftWatcherOptions } from '../../src/live/driftWatcher';
 import { connectNats } from '../../src/live/natsConnection';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
-import { encodeReplicaReport, publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
+import { decodeReplicaReport, encodeReplicaReport, isNewerReport, publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
 import { WatchSupervisor } from '../../src/live/watchSupervisor';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
 
@@ -197,4 +197,20 @@ test('a report replayed by NATS after a newer one does not replace it (by seq, a
   const reread = await modelWhere('the model after the re-read', () => watcher.stats.emits > emits);
   assert.equal(lastReport(reread, 'no-seq'), newer.getTime(), 'an older durable report does not replace the newer live one');
   watcher.stop();
+});
+
+test('seq is optional on the wire: reports without it still decode, a bad one is refused, order falls back to reported_at', () => {
+  const base = report('cfg:team:x', 'r1', new Date('2026-11-30T07:00:00.000Z'));
+  const withoutSeq = decodeReplicaReport(encodeReplicaReport(base));
+  assert.equal('seq' in withoutSeq, false, 'a report without seq stays without seq');
+  assert.equal(decodeReplicaReport(encodeReplicaReport({ ...base, seq: 3 })).seq, 3);
+  assert.throws(() => decodeReplicaReport(JSON.stringify({ ...JSON.parse(encodeReplicaReport(base)), seq: 0 })), /"seq" is number 0, expected a whole number > 0/);
+  // Sub-millisecond digits count: a replica reporting twice within a millisecond.
+  const early = { ...base, reportedAt: '2026-11-30T07:00:00.000100Z' };
+  const late = { ...base, reportedAt: '2026-11-30T07:00:00.000900Z' };
+  assert.equal(isNewerReport(late, early), true);
+  assert.equal(isNewerReport(early, late), false);
+  // seq decides only within one process: a restarted replica (new started_at) starts counting again.
+  const restarted = { ...late, startedAt: '2026-11-30T07:00:00.000500Z', seq: 1 };
+  assert.equal(isNewerReport(restarted, { ...early, seq: 40 }), true);
 });
