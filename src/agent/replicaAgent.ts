@@ -177,6 +177,8 @@ export class ReplicaAgent {
   private lastCheckAt: string | null = null;
   private lastCheckTrigger: CheckTrigger | null = null;
   private lastReason: ReportReason = 'startup';
+  /** Reports sent by this process (the protocol's `seq`): lets watchers drop a replayed older one. */
+  private reportSeq = 0;
 
   /** The running check, if any; at most one more (pendingTrigger) waits behind it. */
   private inFlight: Promise<void> | undefined;
@@ -505,7 +507,7 @@ export class ReplicaAgent {
 
   // ---------------------------------------------------------------- reports
 
-  private snapshot(reason: ReportReason): ReplicaReport {
+  private snapshot(reason: ReportReason, seq = this.reportSeq): ReplicaReport {
     const sections: Record<string, AppliedSection> = {};
     for (const [name, s] of this.applied) sections[name] = { ...s };
     return {
@@ -522,6 +524,7 @@ export class ReplicaAgent {
       lastCheckTrigger: this.lastCheckTrigger,
       sections,
       lastError: this.lastError ? { ...this.lastError } : null,
+      ...(seq > 0 ? { seq } : {}),
     };
   }
 
@@ -537,7 +540,7 @@ export class ReplicaAgent {
     this.reportsPending++;
     this.reportChain = this.reportChain.then(async () => {
       // The state as of sending, not as of queueing.
-      const report = this.snapshot(reason);
+      const report = this.snapshot(reason, ++this.reportSeq);
       try {
         const result = await publishReplicaReport(redis, nats, report, this.reportTtlMs);
         this.counters.reports++;

@@ -26,6 +26,8 @@ export function registerConnectionStatusBar(connection: LiveConnection): vscode.
     tooltip.appendMarkdown(`**DriftLens connections**\n\n`);
     tooltip.appendMarkdown(`${ICON[state.redis]} Redis \`${state.redisLabel || '—'}\`: ${state.redis}\n\n`);
     tooltip.appendMarkdown(`${ICON[state.nats]} NATS \`${state.natsLabel || '—'}\`: ${state.nats}\n\n`);
+    if (state.policyLabel) tooltip.appendMarkdown(`Drift policy: \`${state.policyLabel}\`\n\n`);
+    if (state.policyProblem) tooltip.appendText(`${state.policyProblem}\n\n`);
     if (state.lastError) tooltip.appendText(`Last error: ${state.lastError}\n\n`);
     tooltip.appendMarkdown('Click to reconnect.');
     item.tooltip = tooltip;

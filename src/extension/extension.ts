@@ -5,16 +5,18 @@ import { registerConnectionStatusBar } from './connectionStatusBar';
 import { registerDiagnostics } from './diagnostics';
 import { DriftDocuments } from './driftDocuments';
 import { registerHashCommands } from './hashCommands';
-import { LiveConnection } from './liveConnection';
+import { LiveConnection, type ConnectionState } from './liveConnection';
 import { LIVE_SCHEME, LiveDocumentsProvider, NORMALISED_SCHEME } from './liveDocuments';
 import { Log } from './log';
 import { registerPublishCommand } from './publishCommand';
 import { registerPullLiveConfig } from './pullLiveConfig';
+import { registerChoosePolicy } from './policyProblems';
 import { registerReplicaCommands } from './replicaCommands';
+import { registerReplicaConsumers } from './replicaConsumers';
 import { registerReplicaDiagnostics } from './replicaDiagnostics';
 import { ReplicaModel } from './replicaModel';
 import { registerReplicaStatusBar } from './replicaStatusBar';
-import { ReplicaTreeProvider } from './replicaTree';
+import { ReplicaTreeProvider, type ReplicaTreeNode } from './replicaTree';
 import { registerRollbackCommand } from './rollbackCommand';
 import { endpointId } from './liveSettings';
 import { Secrets } from './secrets';
@@ -30,6 +32,8 @@ const DOCUMENT_SELECTOR: vscode.DocumentSelector = ['yaml', 'json', 'jsonc'].fla
 export interface DriftLensApi {
   replicaTree: ReplicaTreeProvider;
   replicaModel: ReplicaModel;
+  /** The view itself: its description names the drift policy in use. */
+  replicaView: vscode.TreeView<ReplicaTreeNode>;
 }
 
 /** Wires the features together; each lives in its own file. Nothing here connects to a server. */
@@ -70,8 +74,13 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     replicaModel,
     replicaTree,
     replicaView,
-    // Watch replicas only once someone looks: the view is shown (or was left open).
+    // Watch replicas only once someone looks: the view is shown (or was left open). It pauses
+    // while nothing needs it (replicaConsumers.ts) and resumes with a fresh read.
     replicaView.onDidChangeVisibility((e) => e.visible && void replicaModel.ensureStarted()),
+    registerReplicaConsumers(replicaView, documents, replicaModel),
+    // Which policy the view watches with, or that it watches nothing because of the policy.
+    connection.onDidChangeState((state) => (replicaView.description = policyDescription(state))),
+    registerChoosePolicy(),
     registerReplicaCommands(connection, replicaModel, replicaTree, log.for('replicas')),
     registerReplicaStatusBar(replicaModel),
     registerReplicaDiagnostics(documents, replicaModel),
@@ -81,7 +90,13 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   if (replicaView.visible) void replicaModel.ensureStarted();
   documents.refreshAll();
   log.for('extension').info(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
-  return { replicaTree, replicaModel };
+  return { replicaTree, replicaModel, replicaView };
+}
+
+function policyDescription(state: ConnectionState): string | undefined {
+  if (state.policyProblemKind === 'ambiguous') return 'several drift policies: choose one';
+  if (state.policyProblemKind) return `${state.policyLabel} ${state.policyProblemKind === 'invalid' ? 'is invalid' : 'cannot be read'}`;
+  return state.policyLabel || undefined;
 }
 
 /** Context keys that scope the palette and menus to the editors the commands work on. */

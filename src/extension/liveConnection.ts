@@ -5,7 +5,7 @@ import { ConfigStore } from '../live/configStore';
 import { redactSecrets, redactUrl } from '../live/connections';
 import { connectNats } from '../live/natsConnection';
 import { connectRedis } from '../live/redisConnection';
-import { resolveLiveSettings, type LiveSettings } from './liveSettings';
+import { PolicyProblem, resolveLiveSettings, type LiveSettings } from './liveSettings';
 import type { ComponentLog } from './log';
 import type { Secrets } from './secrets';
 
@@ -16,6 +16,11 @@ export interface ConnectionState {
   nats: LinkState;
   redisLabel: string;
   natsLabel: string;
+  /** Which drift policy is used: a workspace-relative path, or Cordum's defaults; empty before the first read. */
+  policyLabel: string;
+  /** Why DriftLens does not act on the policy (invalid, unreadable, several to choose from). */
+  policyProblem?: string;
+  policyProblemKind?: 'invalid' | 'unreadable' | 'ambiguous';
   lastError?: string;
 }
 
@@ -39,7 +44,7 @@ export class LiveConnection implements vscode.Disposable {
   private readonly settingsChanged = new vscode.EventEmitter<void>();
   /** Fires when settings, secrets, trust or the policy changed: everything built on them restarts. */
   readonly onDidReset = this.settingsChanged.event;
-  private current: ConnectionState = { redis: 'idle', nats: 'idle', redisLabel: '', natsLabel: '' };
+  private current: ConnectionState = { redis: 'idle', nats: 'idle', redisLabel: '', natsLabel: '', policyLabel: '' };
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(
@@ -78,11 +83,26 @@ export class LiveConnection implements vscode.Disposable {
     this.changed.fire(this.current);
   }
 
+  /**
+   * The settings, read once per reset. Rejects with a PolicyProblem when the policy is invalid,
+   * unreadable or one of several: nothing connects, watches or publishes on a guess.
+   */
   settings(): Promise<LiveSettings> {
-    return (this.cachedSettings ??= resolveLiveSettings(this.secrets).then((s) => {
-      this.update({ redisLabel: redactUrl(s.redis.url), natsLabel: s.nats.servers.map(redactUrl).join(', ') });
-      return s;
-    }));
+    return (this.cachedSettings ??= resolveLiveSettings(this.secrets).then(
+      (s) => {
+        const policyLabel = s.policyUri ? vscode.workspace.asRelativePath(s.policyUri) : "Cordum's defaults";
+        if (policyLabel !== this.current.policyLabel || this.current.policyProblem) this.log.info(`using the drift policy ${policyLabel}`);
+        this.update({ redisLabel: redactUrl(s.redis.url), natsLabel: s.nats.servers.map(redactUrl).join(', '), policyLabel, policyProblem: undefined, policyProblemKind: undefined });
+        return s;
+      },
+      (e: unknown) => {
+        if (e instanceof PolicyProblem) {
+          if (e.message !== this.current.policyProblem) this.log.error(e.message);
+          this.update({ policyLabel: e.uri ? vscode.workspace.asRelativePath(e.uri) : '', policyProblem: e.message, policyProblemKind: e.kind });
+        }
+        throw e;
+      },
+    ));
   }
 
   private secretsOf(s: LiveSettings): (string | undefined)[] {
@@ -94,8 +114,13 @@ export class LiveConnection implements vscode.Disposable {
     if (this.disposed) return Promise.reject(new Error('DriftLens is shutting down'));
     if (this.redisClient) return this.redisClient;
     const attempt: Promise<Redis> = (async () => {
-      const s = await this.settings();
       const current = () => this.redisClient === attempt;
+      // Settings that cannot be read (a policy problem) fail this attempt only, and connect nothing;
+      // fixing the policy resets the connection, and the next use makes a new attempt.
+      const s = await this.settings().catch((e: unknown) => {
+        if (current()) this.redisClient = undefined;
+        throw e;
+      });
       this.update({ redis: 'connecting' });
       this.log.info(`connecting to Redis at ${redactUrl(s.redis.url)}${s.redis.username ? ` as ${s.redis.username}` : ''}`);
       try {
@@ -109,14 +134,21 @@ export class LiveConnection implements vscode.Disposable {
             this.update({ redis: state });
           },
         });
-        if (current()) this.update({ redis: 'connected' });
+        // A reset while connecting: nobody holds this client any more, so it must not stay open.
+        if (!current()) {
+          client.disconnect();
+          throw new Error('the connection was reset while connecting; connect again');
+        }
+        this.update({ redis: 'connected' });
         return client;
       } catch (e) {
         const message = redactSecrets(e instanceof Error ? e.message : String(e), this.secretsOf(s));
-        this.log.error(message);
         if (current()) {
+          this.log.error(message);
           this.update({ redis: 'error', lastError: message });
           this.redisClient = undefined;
+        } else {
+          this.log.info(`a dropped connection attempt ended: ${message}`);
         }
         throw new Error(message);
       }
@@ -130,8 +162,13 @@ export class LiveConnection implements vscode.Disposable {
     if (this.disposed) return Promise.reject(new Error('DriftLens is shutting down'));
     if (this.natsClient) return this.natsClient;
     const attempt: Promise<NatsConnection> = (async () => {
-      const s = await this.settings();
       const current = () => this.natsClient === attempt;
+      // Settings that cannot be read (a policy problem) fail this attempt only, and connect nothing;
+      // fixing the policy resets the connection, and the next use makes a new attempt.
+      const s = await this.settings().catch((e: unknown) => {
+        if (current()) this.natsClient = undefined;
+        throw e;
+      });
       this.update({ nats: 'connecting' });
       this.log.info(`connecting to NATS at ${s.nats.servers.map(redactUrl).join(', ')}`);
       try {
@@ -144,7 +181,11 @@ export class LiveConnection implements vscode.Disposable {
             this.update({ nats: state });
           },
         });
-        if (current()) this.update({ nats: 'connected' });
+        if (!current()) {
+          await client.close().catch(() => undefined);
+          throw new Error('the connection was reset while connecting; connect again');
+        }
+        this.update({ nats: 'connected' });
         void client.closed().then(() => {
           if (!current()) return; // an old client closing after a reset must not drop the new one
           this.natsClient = undefined;
@@ -153,10 +194,12 @@ export class LiveConnection implements vscode.Disposable {
         return client;
       } catch (e) {
         const message = redactSecrets(e instanceof Error ? e.message : String(e), this.secretsOf(s));
-        this.log.error(message);
         if (current()) {
+          this.log.error(message);
           this.update({ nats: 'error', lastError: message });
           this.natsClient = undefined;
+        } else {
+          this.log.info(`a dropped connection attempt ended: ${message}`);
         }
         throw new Error(message);
       }
@@ -199,6 +242,7 @@ export class LiveConnection implements vscode.Disposable {
     if (redis || nats) this.log.info(`reconnecting: ${reason}`);
     this.update({ redis: 'idle', nats: 'idle', lastError: undefined });
     if (!this.disposed) this.settingsChanged.fire();
+    // An attempt still connecting closes its own client when it sees it was dropped (see redis()).
     await Promise.allSettled([redis?.then((r) => r.disconnect()), nats?.then((n) => n.close())]);
   }
 

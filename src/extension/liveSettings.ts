@@ -4,6 +4,7 @@ import { formatForFileName } from '../core/document';
 import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { resolveEndpoints } from '../live/endpoints';
+import { TextLines } from '../core/textLines';
 import type { Secrets } from './secrets';
 
 /**
@@ -28,19 +29,64 @@ function explicit<T>(config: vscode.WorkspaceConfiguration, key: string): T | un
   return value;
 }
 
+/** A drift policy DriftLens must not act on: invalid, unreadable, or one of several with none chosen. */
+export class PolicyProblem extends Error {
+  constructor(
+    readonly kind: 'invalid' | 'unreadable' | 'ambiguous',
+    message: string,
+    /** The policy at fault (invalid, unreadable). */
+    readonly uri?: vscode.Uri,
+    /** The policies to choose from (ambiguous). */
+    readonly candidates: readonly vscode.Uri[] = [],
+  ) {
+    super(message);
+    this.name = 'PolicyProblem';
+  }
+}
+
+export const POLICY_GLOB = '**/{drift-policy,*.drift-policy}.{yaml,yml}';
+
+/** Every drift policy file of the workspace, in a stable order. */
+export async function findPolicyFiles(): Promise<vscode.Uri[]> {
+  const found = await vscode.workspace.findFiles(POLICY_GLOB, '**/node_modules/**');
+  return found.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * The drift policy this window acts on, never a guess: `driftlens.policyFile` when set, else the
+ * workspace's only policy file, else Cordum's defaults (no policy file at all). Throws a
+ * PolicyProblem for an invalid or unreadable policy (the CLI refuses those too) and for several
+ * policy files with none chosen.
+ */
 export async function findPolicy(): Promise<{ policy: DriftPolicy; uri?: vscode.Uri }> {
   const configured = vscode.workspace.getConfiguration('driftlens').get<string>('policyFile');
   let uri: vscode.Uri | undefined;
-  if (configured && vscode.workspace.workspaceFolders?.[0]) uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, configured);
-  else [uri] = await vscode.workspace.findFiles('**/{drift-policy,*.drift-policy}.{yaml,yml}', '**/node_modules/**', 1);
-  if (!uri) return { policy: DEFAULT_POLICY };
-  try {
-    const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-    const analysis = analyzeDocument(text, formatForFileName(uri.path), 'policy');
-    return { policy: analysis.policy ?? DEFAULT_POLICY, uri };
-  } catch {
-    return { policy: DEFAULT_POLICY };
+  if (configured && vscode.workspace.workspaceFolders?.[0]) {
+    uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, configured);
+  } else {
+    const found = await findPolicyFiles();
+    if (found.length > 1) {
+      const names = found.map((u) => vscode.workspace.asRelativePath(u));
+      throw new PolicyProblem('ambiguous', `This workspace has ${found.length} drift policies (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''}) and driftlens.policyFile does not say which one to use. DriftLens does not watch or publish on a guess: choose one.`, undefined, found);
+    }
+    uri = found[0];
   }
+  if (!uri) return { policy: DEFAULT_POLICY };
+  const name = vscode.workspace.asRelativePath(uri);
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+  } catch (e) {
+    throw new PolicyProblem('unreadable', `The drift policy ${name}${configured ? ' (driftlens.policyFile)' : ''} cannot be read: ${e instanceof vscode.FileSystemError && e.code === 'FileNotFound' ? 'there is no such file' : e instanceof Error ? e.message : String(e)}.`, uri);
+  }
+  const analysis = analyzeDocument(text, formatForFileName(uri.path), 'policy');
+  const errors = analysis.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0 || !analysis.policy) {
+    const first = errors[0];
+    const where = first ? `, first at line ${new TextLines(text).positionAt(first.span.start).line + 1}: ${first.message}` : '';
+    throw new PolicyProblem('invalid', `The drift policy ${name} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}${where}). DriftLens does not watch or publish until it is fixed.`, uri);
+  }
+  return { policy: analysis.policy, uri };
 }
 
 /** host:port of an endpoint: what a stored password belongs to. */

@@ -10,6 +10,8 @@ import { publishDocument, type PublishOutcome } from '../live/publisher';
 import { configTarget, type ConfigTarget } from './configTarget';
 import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
+import { PolicyProblem } from './liveSettings';
+import { showPolicyProblem } from './policyProblems';
 import type { ComponentLog } from './log';
 import { openCompareWithLive } from './compareWithLive';
 import type { LiveDocumentsProvider } from './liveDocuments';
@@ -48,7 +50,15 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
       void vscode.window.showWarningMessage('DriftLens publishes only from a trusted workspace.');
       return { status: 'refused', reason: 'untrusted workspace' };
     }
-    const settings = await connection.settings();
+    let settings;
+    try {
+      settings = await connection.settings();
+    } catch (e) {
+      // An invalid, unreadable or ambiguous policy: never publish with a guessed key or subject.
+      if (!(e instanceof PolicyProblem)) throw e;
+      showPolicyProblem(e);
+      return { status: 'refused', reason: e.message };
+    }
     const target = await configTarget(documents, uri, settings);
     if (typeof target === 'string') {
       void vscode.window.showWarningMessage(`DriftLens: ${target}`);

@@ -5,6 +5,7 @@ import { renderForDiff } from '../core/publishPlan';
 import { computeSectionHash, isSectionName } from '../core/sectionHash';
 import { notifyChange } from '../live/publisher';
 import type { LiveConnection } from './liveConnection';
+import { PolicyProblem } from './liveSettings';
 import type { ComponentLog } from './log';
 import type { ReplicaModel } from './replicaModel';
 import type { ReplicaTreeNode, ReplicaTreeProvider } from './replicaTree';
@@ -42,8 +43,15 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
       vscode.window.setStatusBarMessage(`$(check) Copied ${node.replica.replicaId}`, 3000);
     }),
     vscode.commands.registerCommand('driftlens.replicas.openPolicy', async () => {
-      const settings = await connection.settings();
-      if (settings.policyUri) await vscode.window.showTextDocument(settings.policyUri);
+      const settings = await connection.settings().catch((e: unknown) => {
+        if (e instanceof PolicyProblem) return e;
+        throw e;
+      });
+      if (settings instanceof PolicyProblem) {
+        // The policy at fault opens; with several and none chosen, choosing is the way out.
+        if (settings.uri) await vscode.window.showTextDocument(settings.uri);
+        else await vscode.commands.executeCommand('driftlens.choosePolicy');
+      } else if (settings.policyUri) await vscode.window.showTextDocument(settings.policyUri);
       else void vscode.window.showInformationMessage('No drift policy in this workspace: DriftLens uses Cordum\'s defaults. Create a drift-policy.yaml (see the README) to set the key, subject and budgets.');
     }),
     vscode.commands.registerCommand('driftlens.replicas.renotify', async () => {

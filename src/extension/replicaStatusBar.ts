@@ -12,6 +12,14 @@ export function registerReplicaStatusBar(model: ReplicaModel): vscode.Disposable
       item.hide();
       return;
     }
+    if (model.paused) {
+      // Not counts that silently age: say that nothing is watched, and how to resume.
+      item.text = '$(debug-pause) Replicas paused';
+      item.backgroundColor = undefined;
+      item.tooltip = `Watching ${m.live?.key ?? 'the replicas'} is paused: neither the Replicas view nor an editor with section lenses is open. Click to open the Replicas view and resume.`;
+      item.show();
+      return;
+    }
     const problems = m.replicas.length - m.counts['in-sync'];
     item.text = `$(${problems === 0 ? 'pass' : 'warning'}) ${m.summary}`;
     item.backgroundColor = m.breaches > 0 || m.counts.rejected > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

@@ -3,7 +3,7 @@ import { computeDriftModel, type ConvergencePolicy, type DriftModel, type LiveSn
 import { computeSectionHash, type SectionName } from '../core/sectionHash';
 import { ConfigStore } from './configStore';
 import type { RedisClient } from './redisConnection';
-import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, readReplicaReports, rfc3339ToEpochMs, STATUS_SUBJECT, type ReplicaReport } from './replicaReports';
+import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, isNewerReport, readReplicaReports, rfc3339ToEpochMs, STATUS_SUBJECT, type ReplicaReport } from './replicaReports';
 
 /**
  * Watches replicas the way replicas watch config: live status events on NATS for low latency, a
@@ -11,6 +11,13 @@ import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, readReplicaReports, rfc3339
  * document when a change notification arrives. Emits the drift model, coalesced (at most one
  * recomputation per `minIntervalMs`) and re-emitted every second so that "converging" turns into
  * "drifted" on time even when nothing reports.
+ *
+ * Per replica only the newest report counts (see isNewerReport): NATS may hand over an older
+ * event after a newer one, and a Redis read that started before an event may finish after it.
+ *
+ * A watcher starts once and stops once. stop() may come at any time, also while start() still
+ * waits for the first read: start() then returns false and the watcher owns no timer and no
+ * subscription. Restarting means a new watcher (see WatchSupervisor).
  */
 
 export interface DriftWatcherOptions {
@@ -50,7 +57,8 @@ export function observationOf(report: ReplicaReport): ReplicaObservation {
 
 export class DriftWatcher {
   private readonly store: ConfigStore;
-  private readonly reports = new Map<string, ReplicaObservation>();
+  /** The newest report per replica, with its observation (computed once per report, not per tick). */
+  private reports = new Map<string, { report: ReplicaReport; observation: ReplicaObservation }>();
   private readonly staleSeen = new Map<string, number>();
   private readonly unreadable = new Map<string, string>();
   private live: LiveSnapshot | undefined;
@@ -59,11 +67,12 @@ export class DriftWatcher {
   private timers: NodeJS.Timeout[] = [];
   private pending: NodeJS.Timeout | undefined;
   private lastEmit = 0;
+  private started = false;
   private stopped = false;
   /** No model before the first full read: a status event alone knows nothing of the live document. */
   private ready = false;
-  /** Counters for benchmarks and the log. */
-  readonly stats = { events: 0, emits: 0, refreshes: 0 };
+  /** Counters for benchmarks, tests and the log. `refreshes` counts the full reads from Redis. */
+  readonly stats = { events: 0, emits: 0, refreshes: 0, olderIgnored: 0 };
 
   constructor(private readonly options: DriftWatcherOptions) {
     this.store = new ConfigStore(options.redis, { historyLimit: 50 });
@@ -73,19 +82,35 @@ export class DriftWatcher {
     return this.options.now?.() ?? Date.now();
   }
 
-  async start(): Promise<void> {
+  /** Timers this watcher owns now (intervals and the pending emit): none once stopped. */
+  get activeTimers(): number {
+    return this.timers.length + (this.pending ? 1 : 0);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Subscribes, reads reports and the live document once, then emits and keeps watching.
+   * Resolves true once watching, false when stop() came first (nothing is left running then);
+   * rejects when the first read fails (the caller stops the watcher).
+   */
+  async start(): Promise<boolean> {
+    if (this.started) throw new Error('a DriftWatcher starts once: create a new one to watch again');
+    this.started = true;
+    if (this.stopped) return false;
     const { nats } = this.options;
     if (nats) {
       this.subscriptions.push(
         nats.subscribe(this.options.statusSubject ?? STATUS_SUBJECT, {
           callback: (err, msg) => {
-            if (err) return;
+            if (err || this.stopped) return;
             try {
               const report = decodeReplicaReport(msg.data);
               if (report.configKey !== this.options.configKey) return;
               this.stats.events++;
-              this.reports.set(`${report.service}:${report.replicaId}`, observationOf(report));
-              this.schedule();
+              if (this.keep(report)) this.schedule();
             } catch {
               // not a v1 report: ignore, as the protocol says
             }
@@ -96,10 +121,25 @@ export class DriftWatcher {
     }
     // The first read must succeed: without it there is no model to show, and callers would wait forever.
     await this.read(true);
+    // stop() while the read was in flight: whoever stopped us has moved on, so own nothing.
+    if (this.stopped) return false;
     this.ready = true;
     this.schedule(true);
     this.timers.push(setInterval(() => void this.refresh(false), this.options.pollMs ?? 5000));
     this.timers.push(setInterval(() => this.schedule(), 1000));
+    return true;
+  }
+
+  /** Keeps a report unless an equal or newer one of that replica is already held; says whether it kept it. */
+  private keep(report: ReplicaReport): boolean {
+    const member = `${report.service}:${report.replicaId}`;
+    const held = this.reports.get(member);
+    if (held && !isNewerReport(report, held.report)) {
+      this.stats.olderIgnored++;
+      return false;
+    }
+    this.reports.set(member, { report, observation: observationOf(report) });
+    return true;
   }
 
   /** Re-reads the durable reports (and the live document when asked or when its revision moved). */
@@ -109,7 +149,7 @@ export class DriftWatcher {
       await this.read(readLive);
       this.schedule(true);
     } catch (e) {
-      this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+      if (!this.stopped) this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -118,8 +158,16 @@ export class DriftWatcher {
     const { redis, configKey } = this.options;
     if (readLive || !this.live) await this.readLive();
     const { reports, stale, invalid } = await readReplicaReports(redis, configKey);
-    this.reports.clear();
-    for (const r of reports) this.reports.set(`${r.service}:${r.replicaId}`, observationOf(r));
+    if (this.stopped) return;
+    // Redis says which replicas exist; a report held from a newer live event wins over Redis' older copy.
+    const previous = this.reports;
+    this.reports = new Map();
+    for (const r of reports) {
+      const member = `${r.service}:${r.replicaId}`;
+      const held = previous.get(member);
+      if (held) this.reports.set(member, held);
+      this.keep(r);
+    }
     this.staleSeen.clear();
     for (const s of stale) this.staleSeen.set(s.member, s.lastSeenMs);
     // A report that does not decode (a newer protocol, a bug) still names a replica: show it.
@@ -168,7 +216,7 @@ export class DriftWatcher {
   private emit(): void {
     if (this.stopped) return;
     const nowMs = this.now();
-    const replicas: ModelInput['replicas'] = [...this.reports].map(([member, report]) => ({ member, report }));
+    const replicas: ModelInput['replicas'] = [...this.reports].map(([member, { observation }]) => ({ member, report: observation }));
     for (const [member, lastSeenMs] of this.staleSeen) if (!this.reports.has(member)) replicas.push({ member, lastSeenMs });
     for (const [member, unreadable] of this.unreadable) if (!this.reports.has(member)) replicas.push({ member, unreadable });
     this.lastEmit = nowMs;
@@ -179,7 +227,9 @@ export class DriftWatcher {
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    this.timers = [];
     clearTimeout(this.pending);
+    this.pending = undefined;
     for (const s of this.subscriptions) s.unsubscribe();
     this.subscriptions = [];
   }

@@ -24,11 +24,16 @@
  *     "sections": {                             // only sections applied at least once
  *       "pools": { "hash": "<64 lowercase hex>", "applied_at": "<RFC 3339>", "trigger": "poll", "revision": 41 }
  *     },
- *     "last_error": null                        // or { "at", "message", "kind", "section"?, "hash"? }
+ *     "last_error": null,                       // or { "at", "message", "kind", "section"?, "hash"? }
+ *     "seq": 17                                 // optional: counts this process's reports (1, 2, …) since started_at
  *   }
  *
  * - `sections.<name>.hash` is the Cordum section hash (SHA-256 hex of the Go-canonical JSON of the
  *   normalised section) of what the replica applied; `revision` is the document revision it came from.
+ * - `seq` (optional, added in a backward-compatible way: old readers ignore it, reports without it
+ *   stay valid) orders the reports of one process even when its clock steps back. NATS may deliver
+ *   an old event after a newer one (a reconnect replays what was buffered): readers keep the newest
+ *   report per replica, see {@link isNewerReport}.
  * - `reason`: `startup` after the first check; `apply` after a check that applied a section (or
  *   cleared the previous error); `error` after a check that recorded an error; `heartbeat` periodic.
  * - `last_error.kind`: `invalid` (the live section fails the schema; nothing applied, `section` set,
@@ -107,6 +112,8 @@ export interface ReplicaReport {
   lastCheckTrigger: CheckTrigger | null;
   sections: Record<string, AppliedSection>;
   lastError: ReplicaError | null;
+  /** Reports sent by this process so far, this one included (optional on the wire). */
+  seq?: number;
 }
 
 /** A value that is not a version-1 replica report; the message says which field and why. */
@@ -187,6 +194,7 @@ export function encodeReplicaReport(report: ReplicaReport): string {
     last_error: e
       ? { at: e.at, message: e.message, ...(e.section !== undefined ? { section: e.section } : {}), ...(e.hash !== undefined ? { hash: e.hash } : {}), kind: e.kind }
       : null,
+    ...(report.seq !== undefined ? { seq: report.seq } : {}),
   };
   // Validating our own output keeps a buggy producer from publishing what every reader would refuse.
   fromWire(wire);
@@ -248,7 +256,27 @@ function fromWire(value: unknown): ReplicaReport {
     if (rawError.hash !== undefined) lastError.hash = field(rawError, 'hash', isHash, '64 lowercase hex digits (SHA-256)', where) as string;
   }
 
-  return { v: REPLICA_STATUS_VERSION, replicaId, service, configKey, revision, reason, reportedAt, startedAt, pollIntervalMs, lastCheckAt, lastCheckTrigger, sections, lastError };
+  const report: ReplicaReport = { v: REPLICA_STATUS_VERSION, replicaId, service, configKey, revision, reason, reportedAt, startedAt, pollIntervalMs, lastCheckAt, lastCheckTrigger, sections, lastError };
+  if (o.seq !== undefined) report.seq = field(o, 'seq', (x) => isRevision(x) && (x as number) > 0, 'a whole number > 0') as number;
+  return report;
+}
+
+/** [epoch ms, nanoseconds within the ms] of an RFC 3339 time: reports compare at the precision they were written with. */
+function preciseTime(time: string): [number, number] {
+  const fraction = (RFC3339.exec(time)?.[2] ?? '.0').slice(1).padEnd(9, '0');
+  return [rfc3339ToEpochMs(time), Number(fraction.slice(3, 9))];
+}
+
+/**
+ * Whether `candidate` is a newer report of the same replica than `than`. Within one process
+ * (same started_at) `seq` decides when both carry it; otherwise the replica's own reported_at
+ * (to the nanosecond). A tie counts as newer: the same report arriving twice changes nothing.
+ */
+export function isNewerReport(candidate: ReplicaReport, than: ReplicaReport): boolean {
+  if (candidate.startedAt === than.startedAt && candidate.seq !== undefined && than.seq !== undefined) return candidate.seq >= than.seq;
+  const [a, aNs] = preciseTime(candidate.reportedAt);
+  const [b, bNs] = preciseTime(than.reportedAt);
+  return a !== b ? a > b : aNs >= bNs;
 }
 
 function field(o: Record<string, unknown>, name: string, ok: (x: unknown) => boolean, expected: string, within?: string): unknown {

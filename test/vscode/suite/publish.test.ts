@@ -36,6 +36,8 @@ suite('Publish Config against real Redis and NATS', () => {
     const config = vscode.workspace.getConfiguration('driftlens');
     await config.update('redis.url', REDIS_URL, vscode.ConfigurationTarget.Global);
     await config.update('nats.servers', [NATS_URL], vscode.ConfigurationTarget.Global);
+    // The workspace holds two drift policies: DriftLens publishes only with the one chosen.
+    await config.update('policyFile', 'drift-policy.yaml', vscode.ConfigurationTarget.Global);
     const redis = await connectRedis({ url: REDIS_URL });
     redisQuit = () => redis.disconnect();
     store = new ConfigStore(redis);
@@ -51,6 +53,7 @@ suite('Publish Config against real Redis and NATS', () => {
     const config = vscode.workspace.getConfiguration('driftlens');
     await config.update('redis.url', undefined, vscode.ConfigurationTarget.Global);
     await config.update('nats.servers', undefined, vscode.ConfigurationTarget.Global);
+    await config.update('policyFile', undefined, vscode.ConfigurationTarget.Global);
     redisQuit?.();
     await nats?.close();
   });

@@ -38,7 +38,8 @@ async function main() {
     const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dl-ui-ws-'));
     fs.cpSync(path.join(ROOT, 'test/vscode/workspace'), workspace, { recursive: true });
     group.prepare?.(workspace, servers);
-    const userSettings = live && !group.untrusted ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl] } : {};
+    // The workspace holds two drift policies; DriftLens acts only on the one chosen.
+    const userSettings = live && !group.untrusted ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl], 'driftlens.policyFile': 'drift-policy.yaml' } : {};
     const workbench = await startWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: ROOT, artifactsDir: artifacts, userSettings, untrusted: group.untrusted });
     try {
       for (const scenario of group.scenarios) {

@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import type { NatsConnection } from 'nats';
+import { DEFAULT_POLICY } from '../../src/core/policy';
+import type { DriftModel } from '../../src/core/convergence';
+import { ConfigStore } from '../../src/live/configStore';
+import { DriftWatcher, type DriftWatcherOptions } from '../../src/live/driftWatcher';
+import { connectNats } from '../../src/live/natsConnection';
+import { closeRedis, connectRedis } from '../../src/live/redisConnection';
+import { decodeReplicaReport, encodeReplicaReport, isNewerReport, publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
+import { WatchSupervisor } from '../../src/live/watchSupervisor';
+import { startNats, startRedis, type ServerProcess } from '../support/servers';
+
+/**
+ * The drift watcher and its supervisor against real redis-server and nats-server: a reset during
+ * the first read (made slow for real with CLIENT PAUSE) never leaves a model loading or a timer
+ * running, pausing stops the reads, and a replayed older report never replaces a newer one.
+ */
+
+type Server = ServerProcess & { url: string };
+let redisServer: Server;
+let natsServer: Server;
+/** The watcher's connections, as the extension would hold them. */
+let redis: Redis;
+let nats: NatsConnection;
+/** Another client: writes documents, pauses the server. */
+let control: Redis;
+let keyCounter = 0;
+
+before(async () => {
+  [redisServer, natsServer] = await Promise.all([startRedis(), startNats()]);
+  [redis, control, nats] = await Promise.all([connectRedis({ url: redisServer.url }, { name: 'watcher' }), connectRedis({ url: redisServer.url }, { name: 'control' }), connectNats({ servers: [natsServer.url] })]);
+});
+
+after(async () => {
+  await Promise.all([closeRedis(redis), closeRedis(control), nats.close()]);
+  await Promise.all([redisServer.dispose(), natsServer.dispose()]);
+});
+
+const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+async function freshKey(): Promise<string> {
+  const key = `cfg:team:watch-${process.pid}-${++keyCounter}`;
+  await new ConfigStore(control).write(key, { data: { pools: { topics: {}, pools: {} } }, expectedRevision: 0 });
+  return key;
+}
+
+function options(key: string, extra: Partial<DriftWatcherOptions> = {}): Omit<DriftWatcherOptions, 'onModel'> & Partial<Pick<DriftWatcherOptions, 'onModel'>> {
+  return { redis, nats, configKey: key, sections: ['pools', 'timeouts'], policy: DEFAULT_POLICY.slo, subject: `sys.config.changed.${key}`, statusSubject: `sys.config.status.${key}`, ...extra };
+}
+
+/** Makes every Redis read of the next `ms` wait, the way a slow server or a large index would. */
+async function pauseRedis(ms: number): Promise<void> {
+  await control.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+}
+
+test('a watcher stopped while its first read is in flight owns no timer and no subscription afterwards', async () => {
+  const key = await freshKey();
+  const before = timeouts();
+  const models: DriftModel[] = [];
+  const watcher = new DriftWatcher({ ...options(key), onModel: (m) => models.push(m) });
+  await pauseRedis(1000);
+  const started = watcher.start();
+  assert.equal(watcher.stats.refreshes, 1, 'the first read is in flight');
+  watcher.stop(); // a reset: settings changed, the policy was edited, Reconnect
+  const watching = await started;
+  assert.equal(timeouts(), before, `no interval left running (active: ${process.getActiveResourcesInfo().join(', ')})`);
+  assert.deepEqual(models, [], 'no model from a stopped watcher');
+  assert.equal(watcher.activeTimers, 0);
+  assert.equal(watching, false, 'start() says it did not start watching');
+});
+
+test('a reset during the first read: a fresh attempt brings a model, ensureStarted does not hang, and nothing leaks', async () => {
+  const key = await freshKey();
+  const before = timeouts();
+  let opens = 0;
+  let opened: () => void = () => undefined;
+  const firstOpen = new Promise<void>((resolve) => (opened = resolve));
+  const models: DriftModel[] = [];
+  const supervisor = new WatchSupervisor({
+    open: async () => {
+      opens++;
+      opened();
+      return options(key);
+    },
+    onModel: (m) => models.push(m),
+  });
+  await pauseRedis(1500);
+  const waiting = supervisor.ensureStarted();
+  await firstOpen;
+  await new Promise((resolve) => setImmediate(resolve)); // the first attempt's watcher now waits for its read
+  assert.equal(supervisor.current?.stats.refreshes, 1, 'the first read is in flight');
+  const firstWatcher = supervisor.current!;
+  const restarted = supervisor.restart();
+  assert.equal(firstWatcher.isStopped, true, 'the reset stops the old watcher at once');
+  await Promise.all([waiting, restarted]);
+  assert.equal(opens, 2, 'the reset made a fresh attempt');
+  assert.equal(supervisor.phase, 'watching');
+  assert.ok(models.length >= 1 && models.at(-1)!.live?.key === key, 'a model arrived after the reset');
+  assert.equal(firstWatcher.activeTimers, 0, 'the old watcher owns no timer');
+  assert.ok(supervisor.activeTimers >= 2, 'the new watcher polls');
+  assert.equal(timeouts() - before, supervisor.activeTimers, `only the new watcher's timers run (active: ${process.getActiveResourcesInfo().join(', ')})`);
+  supervisor.close();
+  assert.equal(timeouts(), before, 'closed: no timer left');
+});
+
+test('a paused supervisor reads nothing; resuming reads afresh and brings a model', async () => {
+  const key = await freshKey();
+  const models: DriftModel[] = [];
+  const supervisor = new WatchSupervisor({ open: async () => options(key, { pollMs: 50 }), onModel: (m) => models.push(m) });
+  await supervisor.ensureStarted();
+  assert.equal(supervisor.phase, 'watching');
+  supervisor.setNeeded(false);
+  assert.equal(supervisor.phase, 'paused');
+  const reads = supervisor.reads;
+  // Ten poll intervals of the running watcher: a watcher that kept polling would read about ten times.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(supervisor.reads, reads, 'no Redis read while paused');
+  assert.equal(supervisor.activeTimers, 0);
+  const seen = models.length;
+  supervisor.setNeeded(true);
+  await supervisor.ensureStarted();
+  assert.equal(supervisor.phase, 'watching');
+  assert.ok(supervisor.reads > reads, 'resuming reads Redis again');
+  assert.ok(models.length > seen, 'and brings a fresh model');
+  supervisor.close();
+});
+
+function report(key: string, replicaId: string, at: Date, extra: Partial<ReplicaReport> = {}): ReplicaReport {
+  return {
+    v: 1,
+    replicaId,
+    service: 'scheduler',
+    configKey: key,
+    revision: 1,
+    reason: 'heartbeat',
+    reportedAt: at.toISOString(),
+    startedAt: '2026-11-30T06:00:00.000Z',
+    pollIntervalMs: 30_000,
+    lastCheckAt: null,
+    lastCheckTrigger: null,
+    sections: {},
+    lastError: null,
+    ...extra,
+  };
+}
+
+test('a report replayed by NATS after a newer one does not replace it (by seq, and by reported_at without seq)', async () => {
+  const key = await freshKey();
+  const statusSubject = `sys.config.status.${key}`;
+  let latest: DriftModel | undefined;
+  const waiters = new Set<() => void>();
+  const watcher = new DriftWatcher({
+    ...options(key),
+    onModel: (m) => {
+      latest = m;
+      for (const w of [...waiters]) w();
+    },
+  });
+  await watcher.start();
+  const modelWhere = (what: string, ok: (m: DriftModel) => boolean) =>
+    new Promise<DriftModel>((resolve, reject) => {
+      const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`timed out waiting for ${what}`))), 10_000);
+      const check = () => {
+        if (latest && ok(latest)) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(latest);
+        }
+      };
+      waiters.add(check);
+      check();
+    });
+  const lastReport = (m: DriftModel, id: string) => m.replicas.find((r) => r.replicaId === id)?.lastReportMs;
+  const now = Date.now();
+  const newer = new Date(now);
+  const older = new Date(now - 4000);
+  // With seq: the older one even carries a later clock (the replica's clock stepped back): seq decides.
+  nats.publish(statusSubject, encodeReplicaReport(report(key, 'with-seq', newer, { seq: 7, revision: 2 })));
+  nats.publish(statusSubject, encodeReplicaReport(report(key, 'no-seq', newer, { revision: 2 })));
+  await modelWhere('both newer reports', (m) => lastReport(m, 'with-seq') === newer.getTime() && lastReport(m, 'no-seq') === newer.getTime());
+  // The replay: the older reports arrive last, then a marker that proves they were delivered.
+  nats.publish(statusSubject, encodeReplicaReport(report(key, 'with-seq', new Date(now + 1000), { seq: 6, revision: 1 })));
+  nats.publish(statusSubject, encodeReplicaReport(report(key, 'no-seq', older, { revision: 1 })));
+  nats.publish(statusSubject, encodeReplicaReport(report(key, 'marker', newer)));
+  const after = await modelWhere('the marker after the replayed reports', (m) => lastReport(m, 'marker') !== undefined);
+  assert.equal(lastReport(after, 'with-seq'), newer.getTime(), 'seq 7 stays, not the replayed seq 6');
+  assert.equal(lastReport(after, 'no-seq'), newer.getTime(), 'the newer reported_at stays');
+  assert.equal(after.replicas.find((r) => r.replicaId === 'no-seq')?.state === 'stale', false, 'a healthy replica does not flash as stale');
+  assert.equal(watcher.stats.olderIgnored, 2, 'both replayed reports were recognised as older');
+
+  // The durable copy in Redis may be older than the live event we hold: the newer one still wins.
+  await publishReplicaReport(control, undefined, report(key, 'no-seq', older, { revision: 1 }));
+  const emits = watcher.stats.emits;
+  await watcher.refresh(false);
+  const reread = await modelWhere('the model after the re-read', () => watcher.stats.emits > emits);
+  assert.equal(lastReport(reread, 'no-seq'), newer.getTime(), 'an older durable report does not replace the newer live one');
+  watcher.stop();
+});
+
+test('seq is optional on the wire: reports without it still decode, a bad one is refused, order falls back to reported_at', () => {
+  const base = report('cfg:team:x', 'r1', new Date('2026-11-30T07:00:00.000Z'));
+  const withoutSeq = decodeReplicaReport(encodeReplicaReport(base));
+  assert.equal('seq' in withoutSeq, false, 'a report without seq stays without seq');
+  assert.equal(decodeReplicaReport(encodeReplicaReport({ ...base, seq: 3 })).seq, 3);
+  assert.throws(() => decodeReplicaReport(JSON.stringify({ ...JSON.parse(encodeReplicaReport(base)), seq: 0 })), /"seq" is number 0, expected a whole number > 0/);
+  // Sub-millisecond digits count: a replica reporting twice within a millisecond.
+  const early = { ...base, reportedAt: '2026-11-30T07:00:00.000100Z' };
+  const late = { ...base, reportedAt: '2026-11-30T07:00:00.000900Z' };
+  assert.equal(isNewerReport(late, early), true);
+  assert.equal(isNewerReport(early, late), false);
+  // seq decides only within one process: a restarted replica (new started_at) starts counting again.
+  const restarted = { ...late, startedAt: '2026-11-30T07:00:00.000500Z', seq: 1 };
+  assert.equal(isNewerReport(restarted, { ...early, seq: 40 }), true);
+});
