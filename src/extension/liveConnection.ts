@@ -81,6 +81,7 @@ export class LiveConnection implements vscode.Disposable {
   settings(): Promise<LiveSettings> {
     return (this.cachedSettings ??= resolveLiveSettings(this.secrets).then((s) => {
       this.update({ redisLabel: redactUrl(s.redis.url), natsLabel: s.nats.servers.map(redactUrl).join(', ') });
+      for (const note of s.secretNotes) this.log.warn(note);
       return s;
     }));
   }
