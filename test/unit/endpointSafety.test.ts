@@ -127,6 +127,17 @@ test('an invalid Redis URL is a usage error (exit 2) that names the problem, and
     assert.equal(result.code, 2, `${url}: ${result.stderr}`);
     assert.equal(result.stderr, `driftlens: ${message}\n`);
   }
+  // The other endpoint settings are checked the same way, before anything is contacted.
+  const others: [string[], string][] = [
+    [['--redis-cluster', 'node-a'], `invalid Redis endpoint redis://node-a (cluster): "node-a" is not host:port`],
+    [['--redis-cluster', `127.0.0.1:${port}`, '--redis-url', 'redis://x/3'], `invalid Redis endpoint redis://127.0.0.1:${port} (cluster): a Redis Cluster has only database 0, not 3`],
+    [['--nats-url', 'ws://127.0.0.1:1'], 'Unsupported NATS server scheme in ws://127.0.0.1:1: use nats:// or tls:// (websockets are not supported here).'],
+  ];
+  for (const [flags, message] of others) {
+    const result = await driftlens(['publish', 'doc.yaml', '--yes', '--expect-revision', '0', '--redis-url', redisServer.url, ...flags]);
+    assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stderr, `driftlens: ${message}\n`);
+  }
   // A password in a bad URL is not repeated.
   const secret = await driftlens(['pull', '--redis-url', `redis://ops:${PASSWORD}@127.0.0.1:${port}/x`]);
   assert.equal(secret.code, 2);
