@@ -120,12 +120,12 @@ export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
   const overrides: EndpointOverrides = {
     redis: {
       url: flags.redisUrl,
-        username: flags.redisUser,
-        tls: flags.redisCa || flags.redisCert || flags.redisKey || flags.redisInsecure ? { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey, insecureSkipVerify: flags.redisInsecure } : undefined,
-        sentinel: sentinels && flags.redisSentinelName ? { name: flags.redisSentinelName, sentinels } : undefined,
-        cluster: list(flags.redisCluster),
-      },
-      nats: { servers: list(flags.natsUrl), user: flags.natsUser, credsFile: flags.natsCreds, tls: flags.natsCa ? { caFile: flags.natsCa } : undefined },
+      username: flags.redisUser,
+      tls: flags.redisCa || flags.redisCert || flags.redisKey || flags.redisInsecure ? { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey, insecureSkipVerify: flags.redisInsecure } : undefined,
+      sentinel: sentinels && flags.redisSentinelName ? { name: flags.redisSentinelName, sentinels } : undefined,
+      cluster: list(flags.redisCluster),
+    },
+    nats: { servers: list(flags.natsUrl), user: flags.natsUser, credsFile: flags.natsCreds, tls: flags.natsCa ? { caFile: flags.natsCa } : undefined },
   };
   const { redis, nats } = resolveEndpoints(overrides, policy.connections, 'merge');
   redis.password = process.env.DRIFTLENS_REDIS_PASSWORD || undefined;
