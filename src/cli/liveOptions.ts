@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
-import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
-import { resolveEndpoints } from '../live/endpoints';
+import { redactSecrets, type NatsEndpoint, type RedisEndpoint } from '../live/connections';
+import { endpointFieldsFromPolicy, resolveEndpoints, type EndpointOverrides } from '../live/endpoints';
+import { checkNatsEndpoint } from '../live/natsConnection';
+import { checkRedisEndpoint } from '../live/redisConnection';
 import { CliError, formatProblem, loadDocument } from './documentInput';
 import { TextLines } from '../core/textLines';
 
@@ -30,6 +32,7 @@ export interface LiveFlags {
   natsCreds?: string;
   natsCa?: string;
   history?: boolean;
+  trustPolicyEndpoints?: boolean;
 }
 
 export function addLiveOptions(command: Command): Command {
@@ -50,6 +53,7 @@ export function addLiveOptions(command: Command): Command {
     .addOption(new Option('--nats-user <name>', 'NATS user').env('DRIFTLENS_NATS_USER'))
     .addOption(new Option('--nats-creds <file>', 'NATS .creds file').env('DRIFTLENS_NATS_CREDS'))
     .addOption(new Option('--nats-ca <file>', 'CA certificate (PEM) for NATS TLS').env('DRIFTLENS_NATS_CA'))
+    .addOption(new Option('--trust-policy-endpoints', "send DRIFTLENS_*_PASSWORD / _TOKEN and --nats-creds to the servers the drift policy's connections name (refused without this flag)"))
     .addOption(new Option('--no-history', 'do not keep published revisions in driftlens:history:{<key>} (for shared Cordum installations)'));
 }
 
@@ -65,40 +69,70 @@ export interface LiveSettings {
   senderId: string;
 }
 
-async function readPolicy(file: string | undefined): Promise<DriftPolicy> {
+async function readPolicy(file: string | undefined): Promise<{ policy: DriftPolicy; path?: string }> {
   const path = file ?? (existsSync('drift-policy.yaml') ? 'drift-policy.yaml' : undefined);
-  if (!path) return DEFAULT_POLICY;
+  if (!path) return { policy: DEFAULT_POLICY };
   const { text, analysis } = await loadDocument(path, 'policy');
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0 || !analysis.policy) {
     const lines = new TextLines(text);
     throw new CliError(`the drift policy ${path} is invalid:\n${errors.map((p) => '  ' + formatProblem(path, lines, p)).join('\n')}`);
   }
-  return analysis.policy;
+  return { policy: analysis.policy, path };
+}
+
+/** Settings errors found before connecting are usage errors (exit 2), not unreachable servers. */
+function checkSyntax(redis: RedisEndpoint, nats: NatsEndpoint): void {
+  try {
+    checkRedisEndpoint(redis);
+    checkNatsEndpoint(nats);
+  } catch (e) {
+    throw new CliError(redactSecrets((e as Error).message, [redis.password, nats.password, nats.token]));
+  }
+}
+
+/**
+ * A drift policy lives in the working tree, where a pull request can edit it: its `connections`
+ * must not decide where a password from the environment goes, unless the user says they trust it.
+ * Refused rather than connected without the secret, so CI fails loudly instead of mysteriously.
+ */
+function refuseSecretsForPolicyEndpoints(fromPolicy: { redis: string[]; nats: string[] }, policyPath: string, redis: RedisEndpoint, nats: NatsEndpoint): void {
+  const refusals: string[] = [];
+  if (redis.password && fromPolicy.redis.length > 0) {
+    refusals.push(`DRIFTLENS_REDIS_PASSWORD would go to the Redis server named by ${policyPath} (connections.redis: ${fromPolicy.redis.join(', ')})`);
+  }
+  const natsSecret = [nats.password && 'DRIFTLENS_NATS_PASSWORD', nats.token && 'DRIFTLENS_NATS_TOKEN', nats.credsFile && 'the NATS creds file'].filter(Boolean).join(' and ');
+  if (natsSecret && fromPolicy.nats.length > 0) {
+    refusals.push(`${natsSecret} would go to the NATS servers named by ${policyPath} (connections.nats: ${fromPolicy.nats.join(', ')})`);
+  }
+  if (refusals.length === 0) return;
+  throw new CliError(
+    `${refusals.join('; ')}. A policy file can be changed by anyone who can change the repository, so DriftLens sends secrets from the environment only to servers given by flags or DRIFTLENS_* variables. ` +
+      'Name the servers with --redis-url/--nats-url (or their variables), or pass --trust-policy-endpoints if you trust this policy file.',
+  );
 }
 
 const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 
 export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
-  const policy = await readPolicy(flags.policy);
+  const { policy, path: policyPath } = await readPolicy(flags.policy);
   const sentinels = list(flags.redisSentinel);
-  const { redis, nats } = resolveEndpoints(
-    {
-      redis: {
-        url: flags.redisUrl,
-        username: flags.redisUser,
-        tls: flags.redisCa || flags.redisCert || flags.redisKey || flags.redisInsecure ? { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey, insecureSkipVerify: flags.redisInsecure } : undefined,
-        sentinel: sentinels && flags.redisSentinelName ? { name: flags.redisSentinelName, sentinels } : undefined,
-        cluster: list(flags.redisCluster),
-      },
-      nats: { servers: list(flags.natsUrl), user: flags.natsUser, credsFile: flags.natsCreds, tls: flags.natsCa ? { caFile: flags.natsCa } : undefined },
+  const overrides: EndpointOverrides = {
+    redis: {
+      url: flags.redisUrl,
+      username: flags.redisUser,
+      tls: flags.redisCa || flags.redisCert || flags.redisKey || flags.redisInsecure ? { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey, insecureSkipVerify: flags.redisInsecure } : undefined,
+      sentinel: sentinels && flags.redisSentinelName ? { name: flags.redisSentinelName, sentinels } : undefined,
+      cluster: list(flags.redisCluster),
     },
-    policy.connections,
-    'merge',
-  );
+    nats: { servers: list(flags.natsUrl), user: flags.natsUser, credsFile: flags.natsCreds, tls: flags.natsCa ? { caFile: flags.natsCa } : undefined },
+  };
+  const { redis, nats } = resolveEndpoints(overrides, policy.connections, 'merge');
   redis.password = process.env.DRIFTLENS_REDIS_PASSWORD || undefined;
   nats.password = process.env.DRIFTLENS_NATS_PASSWORD || undefined;
   nats.token = process.env.DRIFTLENS_NATS_TOKEN || undefined;
+  checkSyntax(redis, nats);
+  if (!flags.trustPolicyEndpoints && policyPath) refuseSecretsForPolicyEndpoints(endpointFieldsFromPolicy(overrides, policy.connections), policyPath, redis, nats);
   let user = 'unknown';
   try {
     user = userInfo().username;

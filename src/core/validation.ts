@@ -15,11 +15,22 @@ export function pointerToPath(pointer: string): string[] {
     .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
+/**
+ * A value echoed in a message with whatever precedes an @ in its authority hidden
+ * (redis://user:pw@host, nats://token@host, user:pw@host:port): that part can only be credentials.
+ */
+function withoutCredentials(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/\s]*@/i, '$1***@');
+}
+
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
   if (typeof value === 'object') return Object.keys(value).length === 0 ? 'an empty mapping' : 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 37) + '...' : value)}`;
+  if (typeof value === 'string') {
+    const shown = withoutCredentials(value);
+    return `the string ${JSON.stringify(shown.length > 40 ? shown.slice(0, 37) + '...' : shown)}`;
+  }
   if (typeof value === 'number') return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
   return `${typeof value} ${String(value)}`;
 }

@@ -18,7 +18,6 @@ import { ReplicaModel } from './replicaModel';
 import { registerReplicaStatusBar } from './replicaStatusBar';
 import { ReplicaTreeProvider, type ReplicaTreeNode } from './replicaTree';
 import { registerRollbackCommand } from './rollbackCommand';
-import { endpointId } from './liveSettings';
 import { Secrets } from './secrets';
 import { SectionHashLensProvider } from './sectionHashLens';
 
@@ -58,10 +57,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     canonical,
     vscode.workspace.registerTextDocumentContentProvider(CANONICAL_SCHEME, canonical),
     registerHashCommands(documents),
-    secrets.register(async () => {
-      const settings = await connection.settings();
-      return { redis: endpointId(settings.redis.url), nats: endpointId(settings.nats.servers[0]) };
-    }),
+    secrets.register(async () => (await connection.settings()).identities),
     connection,
     registerConnectionStatusBar(connection),
     liveDocs,

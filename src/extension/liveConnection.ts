@@ -93,6 +93,7 @@ export class LiveConnection implements vscode.Disposable {
         const policyLabel = s.policyUri ? vscode.workspace.asRelativePath(s.policyUri) : "Cordum's defaults";
         if (policyLabel !== this.current.policyLabel || this.current.policyProblem) this.log.info(`using the drift policy ${policyLabel}`);
         this.update({ redisLabel: redactUrl(s.redis.url), natsLabel: s.nats.servers.map(redactUrl).join(', '), policyLabel, policyProblem: undefined, policyProblemKind: undefined });
+        for (const note of s.secretNotes) this.log.warn(note);
         return s;
       },
       (e: unknown) => {

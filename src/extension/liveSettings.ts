@@ -5,7 +5,8 @@ import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { resolveEndpoints } from '../live/endpoints';
 import { TextLines } from '../core/textLines';
-import type { Secrets } from './secrets';
+import { natsEndpointIdentity, redisEndpointIdentity } from '../live/endpointIdentity';
+import type { EndpointIdentities, SecretName, Secrets } from './secrets';
 
 /**
  * The effective live settings of this window: explicit settings win, then the drift policy's
@@ -18,6 +19,10 @@ export interface LiveSettings {
   policyUri?: vscode.Uri;
   redis: RedisEndpoint;
   nats: NatsEndpoint;
+  /** What the secrets above were looked up for (shown when asking for one). */
+  identities: EndpointIdentities;
+  /** Why a secret was not used although one is stored (for another endpoint), for the log. */
+  secretNotes: string[];
   configKeyOverride?: string;
   historyLimit: number;
 }
@@ -89,16 +94,6 @@ export async function findPolicy(): Promise<{ policy: DriftPolicy; uri?: vscode.
   return { policy: analysis.policy, uri };
 }
 
-/** host:port of an endpoint: what a stored password belongs to. */
-export function endpointId(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || (parsed.protocol.startsWith('redis') ? '6379' : '4222')}`;
-  } catch {
-    return url;
-  }
-}
-
 export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSettings> {
   const config = vscode.workspace.getConfiguration('driftlens');
   const trusted = vscode.workspace.isTrusted;
@@ -128,15 +123,29 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
     fromPolicy,
     'whole',
   );
-  // Passwords are stored per server (host:port): a workspace that points the URL elsewhere does not get them.
-  redis.password = await secrets.get('redis.password', endpointId(redis.url));
-  nats.password = await secrets.get('nats.password', endpointId(nats.servers[0]));
-  nats.token = await secrets.get('nats.token', endpointId(nats.servers[0]));
+  // Secrets are stored per endpoint identity (scheme, every server, user): a workspace that points
+  // any of them elsewhere, or drops TLS, does not get them.
+  const identities: EndpointIdentities = { redis: redisEndpointIdentity(redis), nats: natsEndpointIdentity(nats) };
+  redis.password = await secrets.get('redis.password', identities.redis);
+  nats.password = await secrets.get('nats.password', identities.nats);
+  nats.token = await secrets.get('nats.token', identities.nats);
+  const secretNotes: string[] = [];
+  const note = async (name: SecretName, what: string, command: string, identity: string, has: boolean) => {
+    const elsewhere = has ? [] : await secrets.storedElsewhere(name, identity);
+    if (elsewhere.length > 0) {
+      secretNotes.push(`a ${what} is stored for ${elsewhere.join('; ')}, not for ${identity}: connecting without one. Run "${command}" to store one for this endpoint.`);
+    }
+  };
+  await note('redis.password', 'Redis password', 'DriftLens: Set Redis Password', identities.redis, redis.password !== undefined);
+  await note('nats.password', 'NATS password', 'DriftLens: Set NATS Password', identities.nats, nats.password !== undefined);
+  await note('nats.token', 'NATS token', 'DriftLens: Set NATS Token', identities.nats, nats.token !== undefined);
   return {
     policy,
     policyUri: uri,
     redis,
     nats,
+    identities,
+    secretNotes,
     configKeyOverride: explicit<string>(config, 'configKey'),
     historyLimit: config.get<number>('history.limit') ?? 50,
   };

@@ -3,15 +3,29 @@ import * as vscode from 'vscode';
 /**
  * Passwords and tokens live only in VS Code's SecretStorage (the OS keychain where there is one),
  * asked for with a password input box, never in settings, never in logs. Each is stored for one
- * server (host:port), so a workspace that points DriftLens elsewhere is not sent the password.
+ * endpoint identity (scheme, every server address, user: see endpointIdentity.ts), so a workspace
+ * that points DriftLens at another server, adds a sentinel or drops TLS is not sent the password.
  */
 export type SecretName = 'redis.password' | 'nats.password' | 'nats.token';
+
+export interface EndpointIdentities {
+  redis: string;
+  nats: string;
+}
 
 const LABELS: Record<SecretName, string> = {
   'redis.password': 'Redis password (for the ACL user, or the default user)',
   'nats.password': 'NATS password',
   'nats.token': 'NATS token',
 };
+
+/** SecretStorage cannot list its keys: this entry lists which endpoints have a secret (no values). */
+const INDEX_KEY = 'driftlens.storedSecrets';
+
+interface IndexEntry {
+  name: SecretName;
+  identity: string;
+}
 
 export class Secrets {
   private readonly changed = new vscode.EventEmitter<SecretName>();
@@ -20,48 +34,76 @@ export class Secrets {
 
   constructor(private readonly storage: vscode.SecretStorage) {}
 
-  private readonly known = new Set<string>();
-
-  get(name: SecretName, endpoint: string): Thenable<string | undefined> {
-    return this.storage.get(`driftlens.${name}@${endpoint}`);
+  get(name: SecretName, identity: string): Thenable<string | undefined> {
+    return this.storage.get(secretKey(name, identity));
   }
 
-  async ask(name: SecretName, endpoint: string): Promise<void> {
+  /** The endpoints that have this secret stored, other than `identity` (to explain a missing one). */
+  async storedElsewhere(name: SecretName, identity: string): Promise<string[]> {
+    return (await this.index()).filter((e) => e.name === name && e.identity !== identity).map((e) => e.identity);
+  }
+
+  async ask(name: SecretName, identity: string): Promise<void> {
     const value = await vscode.window.showInputBox({
-      title: `DriftLens: ${LABELS[name]} for ${endpoint}`,
-      prompt: 'Kept in VS Code secret storage, never in settings or logs. Leave empty to remove it.',
+      title: `DriftLens: ${LABELS[name]} for ${identity}`,
+      prompt: 'Kept in VS Code secret storage for exactly this endpoint (scheme, servers, user), never in settings or logs. Leave empty to remove it.',
       password: true,
       ignoreFocusOut: true,
     });
     if (value === undefined) return;
-    const key = `driftlens.${name}@${endpoint}`;
-    if (value === '') await this.storage.delete(key);
-    else await this.storage.store(key, value);
-    this.known.add(key);
-    this.changed.fire(name);
+    await this.set(name, identity, value);
     vscode.window.setStatusBarMessage(`$(lock) DriftLens: ${value === '' ? 'removed' : 'stored'} the ${LABELS[name].split(' (')[0]}`, 3000);
   }
 
-  /** Forgets the secrets of the given servers (SecretStorage cannot list its keys). */
-  async clear(endpoints: { redis: string; nats: string }): Promise<void> {
-    const keys = new Set([...this.known, `driftlens.redis.password@${endpoints.redis}`, `driftlens.nats.password@${endpoints.nats}`, `driftlens.nats.token@${endpoints.nats}`]);
-    for (const key of keys) await this.storage.delete(key);
-    this.known.clear();
+  /** Stores (or, with '', removes) the secret for one endpoint identity. */
+  async set(name: SecretName, identity: string, value: string): Promise<void> {
+    const index = (await this.index()).filter((e) => !(e.name === name && e.identity === identity));
+    if (value === '') await this.storage.delete(secretKey(name, identity));
+    else {
+      await this.storage.store(secretKey(name, identity), value);
+      index.push({ name, identity });
+    }
+    await this.storage.store(INDEX_KEY, JSON.stringify(index));
+    this.changed.fire(name);
+  }
+
+  /** Forgets every stored secret, for every endpoint, plus those of the current endpoints. */
+  async clear(current: EndpointIdentities): Promise<void> {
+    const entries: IndexEntry[] = [
+      ...(await this.index()),
+      { name: 'redis.password', identity: current.redis },
+      { name: 'nats.password', identity: current.nats },
+      { name: 'nats.token', identity: current.nats },
+    ];
+    for (const entry of entries) await this.storage.delete(secretKey(entry.name, entry.identity));
+    await this.storage.delete(INDEX_KEY);
     this.changed.fire('redis.password'); // one reconnect, not one per secret
   }
 
-  /** `endpoints` says which servers the window uses now (from the effective settings). */
-  register(endpoints: () => Promise<{ redis: string; nats: string }>): vscode.Disposable {
+  /** `endpoints` says which endpoints the window uses now (from the effective settings). */
+  register(endpoints: () => Promise<EndpointIdentities>): vscode.Disposable {
     return vscode.Disposable.from(
       this.changed,
       vscode.commands.registerCommand('driftlens.setRedisPassword', async () => this.ask('redis.password', (await endpoints()).redis)),
       vscode.commands.registerCommand('driftlens.setNatsPassword', async () => this.ask('nats.password', (await endpoints()).nats)),
       vscode.commands.registerCommand('driftlens.setNatsToken', async () => this.ask('nats.token', (await endpoints()).nats)),
       vscode.commands.registerCommand('driftlens.clearSecrets', async () => {
-        const current = await endpoints();
-        await this.clear(current);
-        void vscode.window.showInformationMessage(`DriftLens: forgot the stored passwords and tokens for ${current.redis} and ${current.nats}.`);
+        await this.clear(await endpoints());
+        void vscode.window.showInformationMessage('DriftLens: forgot every stored password and token.');
       }),
     );
   }
+
+  private async index(): Promise<IndexEntry[]> {
+    try {
+      const parsed: unknown = JSON.parse((await this.storage.get(INDEX_KEY)) ?? '[]');
+      return Array.isArray(parsed) ? parsed.filter((e): e is IndexEntry => typeof e?.name === 'string' && typeof e?.identity === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+}
+
+function secretKey(name: SecretName, identity: string): string {
+  return `driftlens.${name}@${identity}`;
 }

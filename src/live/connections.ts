@@ -47,6 +47,11 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A host:port entry (sentinel or cluster list) with anything before an @ hidden: it can only be credentials. */
+export function redactAddress(address: string): string {
+  return address.replace(/^.*@/, '***@');
+}
+
 /** Removes every known secret from a message (error texts of client libraries may echo them). */
 export function redactSecrets(message: string, secrets: readonly (string | undefined)[]): string {
   let out = message.replace(/(rediss?|nats|tls):\/\/[^\s@/]*@/g, '$1://***@');

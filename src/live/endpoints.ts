@@ -38,3 +38,24 @@ export function resolveEndpoints(overrides: EndpointOverrides, policy: PolicyCon
       : { servers: pn.servers, user: pn.user, credsFile: pn.credsFile, tls: pn.tls };
   return { redis, nats };
 }
+
+/**
+ * The settings of each endpoint that say where its credentials go (the server addresses and the TLS
+ * that authenticates them) and that `merge` would take from the policy because nothing explicit
+ * names them. The user name is not among them: it does not choose the server.
+ */
+export function endpointFieldsFromPolicy(overrides: EndpointOverrides, policy: PolicyConnections): { redis: string[]; nats: string[] } {
+  const r = overrides.redis;
+  const pr = policy.redis ?? {};
+  const n = overrides.nats;
+  const pn = policy.nats ?? {};
+  const redis: string[] = [];
+  if (r.url === undefined && pr.url !== undefined) redis.push('url');
+  if (r.sentinel === undefined && pr.sentinel !== undefined) redis.push('sentinel');
+  if (r.cluster === undefined && pr.cluster !== undefined) redis.push('cluster');
+  if (r.tls === undefined && pr.tls !== undefined) redis.push('tls');
+  const nats: string[] = [];
+  if (n.servers === undefined && pn.servers !== undefined) nats.push('servers');
+  if (n.tls === undefined && pn.tls !== undefined) nats.push('tls');
+  return { redis, nats };
+}

@@ -47,7 +47,7 @@ const NATS_DEFAULT_PORT = 4222;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 8000;
 
-interface ParsedServer {
+export interface ParsedServer {
   /** host:port as given to nats.js: credentials and scheme removed so nats.js never echoes them. */
   hostPort: string;
   /** scheme://host:port for messages. */
@@ -73,13 +73,31 @@ function parseServer(raw: string, secrets: readonly (string | undefined)[]): Par
   }
   // url.hostname keeps the brackets of an IPv6 literal, which nats.js expects.
   const hostPort = `${url.hostname}:${url.port || NATS_DEFAULT_PORT}`;
+  const display = `${scheme}://${hostPort}`;
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new NatsConnectError(`Invalid NATS server ${display}: the credentials in the URL are not correctly percent-encoded.`, [display], 'INVALID_SERVER');
+    }
+  };
   return {
     hostPort,
-    display: `${scheme}://${hostPort}`,
+    display,
     tls: scheme === 'tls',
-    ...(url.username ? { user: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.username ? { user: decode(url.username) } : {}),
+    ...(url.password ? { password: decode(url.password) } : {}),
   };
+}
+
+/**
+ * Checks the server list's syntax without contacting anything, so a wrong setting is reported as
+ * such before any connection is tried. Throws a {@link NatsConnectError} with code `INVALID_SERVER`.
+ */
+export function checkNatsEndpoint(endpoint: NatsEndpoint): ParsedServer[] {
+  if (endpoint.servers.length === 0) throw new NatsConnectError('No NATS server configured: set at least one nats://host:port.', [], 'INVALID_SERVER');
+  const secrets = endpointSecrets(endpoint);
+  return endpoint.servers.map((s) => parseServer(s, secrets));
 }
 
 /** Every secret the endpoint carries, for {@link redactSecrets}. */
@@ -145,8 +163,7 @@ class ReconnectBackoff {
  */
 export async function connectNats(endpoint: NatsEndpoint, options: NatsConnectOptions = {}): Promise<NatsConnection> {
   const secrets = endpointSecrets(endpoint);
-  if (endpoint.servers.length === 0) throw new NatsConnectError('No NATS server configured: set at least one nats://host:port.', [], 'INVALID_SERVER');
-  const parsed = endpoint.servers.map((s) => parseServer(s, secrets));
+  const parsed = checkNatsEndpoint(endpoint);
   const displays = parsed.map((p) => p.display);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 

@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { hostPort, redactSecrets, redactUrl } from './connections';
+import { hostPort, redactAddress, redactSecrets, redactUrl } from './connections';
 import type { RedisEndpoint } from './connections';
 
 /** What ConfigStore accepts: a standalone/Sentinel connection or a Cluster (`isCluster` tells them apart). */
@@ -77,8 +77,8 @@ export function endpointLabel(client: RedisClient): string {
 /** A redacted one-line description of where an endpoint points. */
 export function describeEndpoint(endpoint: RedisEndpoint): string {
   const scheme = endpoint.url.toLowerCase().startsWith('rediss:') ? 'rediss' : 'redis';
-  if (endpoint.cluster?.length) return `${scheme}://${endpoint.cluster.join(',')} (cluster)`;
-  if (endpoint.sentinel) return `sentinel master "${endpoint.sentinel.name}" via ${endpoint.sentinel.sentinels.join(',')}`;
+  if (endpoint.cluster?.length) return `${scheme}://${endpoint.cluster.map(redactAddress).join(',')} (cluster)`;
+  if (endpoint.sentinel) return `sentinel master "${endpoint.sentinel.name}" via ${endpoint.sentinel.sentinels.map(redactAddress).join(',')}`;
   const url = redactUrl(endpoint.url);
   return endpoint.username && !url.includes('@') ? `${url} (user ${endpoint.username})` : url;
 }
@@ -102,7 +102,7 @@ export function isConnectionError(err: unknown): boolean {
  */
 export async function connectRedis(endpoint: RedisEndpoint, options: ConnectRedisOptions = {}): Promise<Redis> {
   const label = describeEndpoint(endpoint);
-  const target = parseRedisUrl(endpoint.url, label);
+  const target = checkRedisEndpoint(endpoint);
   const username = endpoint.username ?? target.username;
   const password = endpoint.password ?? target.password;
   const secrets = [password, target.password, endpoint.password];
@@ -153,6 +153,9 @@ export async function connectRedis(endpoint: RedisEndpoint, options: ConnectRedi
   const onError = (err: Error) => {
     if (!established) errors.push(err);
     options.onStatus?.('error', redact(err.message));
+    // ioredis re-selects the database after a reconnect and, when the server refuses, carries on in
+    // database 0: writes would land in the wrong database. Ending the connection is the safe answer.
+    if (established && isRefusedSelect(err)) client.disconnect();
   };
   // An 'error' listener also keeps ioredis from printing "[ioredis] Unhandled error event" to stderr.
   client.on('error', onError);
@@ -190,6 +193,20 @@ export async function connectRedis(endpoint: RedisEndpoint, options: ConnectRedi
     if (errorCode(cause) === undefined && addresses?.length) cause = (await unreachable(addresses, Math.min(timeoutMs, 1000))) ?? cause;
     throw connectError(endpoint, label, timeoutMs, cause, redact);
   }
+  // ioredis reports a refused SELECT only as an 'error' event and then uses database 0 anyway; asking
+  // again here turns the refusal into a failed connect before the caller can write anything.
+  if (target.db !== undefined && !endpoint.cluster?.length) {
+    try {
+      await client.select(target.db);
+    } catch (err) {
+      client.disconnect();
+      throw new RedisConnectError(
+        `cannot use database ${target.db} on Redis at ${label}: the server refused it (${redact((err as Error).message)}) — check the database number in the URL (the server's "databases" setting limits it)`,
+        label,
+        'EDATABASE',
+      );
+    }
+  }
   established = true;
   client.options.enableOfflineQueue = false;
   return client as Redis;
@@ -205,7 +222,7 @@ export async function closeRedis(client: RedisClient): Promise<void> {
   }
 }
 
-interface RedisTarget {
+export interface RedisTarget {
   host: string;
   port: number;
   db?: number;
@@ -214,26 +231,64 @@ interface RedisTarget {
   tls: boolean;
 }
 
+/** The largest database index Redis accepts in its configuration (an int). */
+const MAX_DATABASE_INDEX = 2 ** 31 - 1;
+
+/**
+ * Checks an endpoint's syntax without contacting anything, so a wrong setting is reported as such
+ * (not as an unreachable server) before any connection is tried. Throws a {@link RedisConnectError}
+ * with code `EINVALID`; returns what the URL says.
+ */
+export function checkRedisEndpoint(endpoint: RedisEndpoint): RedisTarget {
+  const label = describeEndpoint(endpoint);
+  const target = parseRedisUrl(endpoint.url, label);
+  const invalid = (reason: string) => new RedisConnectError(`invalid Redis endpoint ${label}: ${reason}`, label, 'EINVALID');
+  for (const address of [...(endpoint.cluster ?? []), ...(endpoint.sentinel?.sentinels ?? [])]) {
+    if (!isHostPort(address)) throw invalid(`"${redactAddress(address)}" is not host:port`);
+  }
+  // Redis Cluster has only database 0 and refuses SELECT; a /db in the URL would be silently ignored.
+  if (endpoint.cluster?.length && target.db !== undefined && target.db !== 0) throw invalid(`a Redis Cluster has only database 0, not ${target.db}`);
+  return target;
+}
+
+function isHostPort(address: string): boolean {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:@/[\]]+):(\d{1,5})$/.exec(address);
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+}
+
+/** A SELECT the server refused (ioredis attaches the command to the reply error). */
+function isRefusedSelect(err: Error): boolean {
+  return (err as { command?: { name?: string } }).command?.name === 'select';
+}
+
 function parseRedisUrl(url: string, label: string): RedisTarget {
+  const invalid = (reason: string) => new RedisConnectError(`"${redactUrl(url)}" is not a valid Redis URL: ${reason}`, label, 'EINVALID');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new RedisConnectError(`"${redactUrl(url)}" is not a Redis URL: expected redis://host:port/db or rediss://host:port/db`, label);
+    throw invalid('expected redis://host:port/db or rediss://host:port/db');
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new RedisConnectError(`"${label}" is not a Redis URL: the scheme must be redis:// or rediss:// (TLS), not ${parsed.protocol}//`, label);
-  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw invalid(`the scheme must be redis:// or rediss:// (TLS), not ${parsed.protocol}//`);
+  // Nothing reads URL options (?password=, ?db=): refusing them beats ignoring them silently.
+  if (parsed.search || parsed.hash) throw invalid('options after ? or # are not supported; use the DriftLens settings or flags');
+  const decode = (text: string, what: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw invalid(`the ${what} is not correctly percent-encoded`);
+    }
+  };
   const path = parsed.pathname.replace(/^\//, '');
-  if (path !== '' && !/^\d+$/.test(path)) {
-    throw new RedisConnectError(`"${label}": the path must be a database number such as /0, not /${path}`, label);
+  if (path !== '' && (!/^\d+$/.test(path) || Number(path) > MAX_DATABASE_INDEX)) {
+    throw invalid(`the path must be a database number such as /0, not /${path}`);
   }
   return {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 6379,
     db: path === '' ? undefined : Number(path),
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    username: parsed.username ? decode(parsed.username, 'user') : undefined,
+    password: parsed.password ? decode(parsed.password, 'password') : undefined,
     tls: parsed.protocol === 'rediss:',
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveEndpoints } from '../../src/live/endpoints';
+import { endpointFieldsFromPolicy, resolveEndpoints } from '../../src/live/endpoints';
 
 const policy = { redis: { url: 'rediss://policy:6380', username: 'ops', tls: { caFile: '/policy/ca.pem' } }, nats: { servers: ['nats://policy:4222'], user: 'nats-ops' } };
 
@@ -19,4 +19,12 @@ test('the editor takes each endpoint whole from one place, so no server gets ano
   const fromPolicy = resolveEndpoints({ redis: { username: 'alice', tls: { caFile: '/home/ca.pem' } }, nats: {} }, policy, 'whole');
   assert.deepEqual(fromPolicy.redis, { url: 'rediss://policy:6380', username: 'ops', tls: { caFile: '/policy/ca.pem' }, sentinel: undefined, cluster: undefined });
   assert.deepEqual(fromPolicy.nats, { servers: ['nats://policy:4222'], user: 'nats-ops', credsFile: undefined, tls: undefined });
+});
+
+test('the CLI knows which endpoint settings a secret would follow from the policy (not the user name)', () => {
+  const fields = (overrides: Parameters<typeof endpointFieldsFromPolicy>[0]) => endpointFieldsFromPolicy(overrides, policy);
+  assert.deepEqual(fields({ redis: {}, nats: {} }), { redis: ['url', 'tls'], nats: ['servers'] });
+  assert.deepEqual(fields({ redis: { url: 'redis://mine:6379' }, nats: { servers: ['nats://mine:4222'] } }), { redis: ['tls'], nats: [] });
+  assert.deepEqual(fields({ redis: { url: 'redis://mine:6379', tls: {} }, nats: { servers: ['nats://mine:4222'] } }), { redis: [], nats: [] });
+  assert.deepEqual(endpointFieldsFromPolicy({ redis: {}, nats: {} }, {}), { redis: [], nats: [] });
 });

@@ -9,7 +9,7 @@ import Mocha from 'mocha';
  */
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false, reporter: 'spec' });
-  for (const file of ['authoring.test.js', 'publish.test.js', 'replicas.test.js', 'liveView.test.js']) mocha.addFile(path.join(__dirname, file));
+  for (const file of ['authoring.test.js', 'publish.test.js', 'replicas.test.js', 'liveView.test.js', 'secrets.test.js']) mocha.addFile(path.join(__dirname, file));
   const lines: string[] = [];
   const tests: { title: string; state: string; error?: string }[] = [];
   return new Promise((resolve, reject) => {
