@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
@@ -60,9 +59,6 @@ export interface LiveSettings {
   redis: RedisEndpoint;
   nats: NatsEndpoint;
   historyLimit: number;
-  /** Who publishes: recorded in the document's meta and as the notification's sender. */
-  publisher: string;
-  senderId: string;
 }
 
 async function readPolicy(file: string | undefined): Promise<DriftPolicy> {
@@ -99,12 +95,6 @@ export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
   redis.password = process.env.DRIFTLENS_REDIS_PASSWORD || undefined;
   nats.password = process.env.DRIFTLENS_NATS_PASSWORD || undefined;
   nats.token = process.env.DRIFTLENS_NATS_TOKEN || undefined;
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (containers): keep "unknown"
-  }
   return {
     policy,
     key: flags.key ?? policy.configKey,
@@ -112,7 +102,5 @@ export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
     redis,
     nats,
     historyLimit: flags.history === false ? 0 : 50,
-    publisher: `${user}@${hostname()}`,
-    senderId: `driftlens-cli@${hostname()}`,
   };
 }
