@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { notificationFailedSentence, publisherIdentity, publishMeta } from '../core/publishFlow';
+import { natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta } from '../core/publishFlow';
 import { describePlan, planPublish } from '../core/publishPlan';
 import { RevisionConflictError } from '../live/configStore';
 import { rollbackDocument } from '../live/publisher';
@@ -14,7 +14,7 @@ export function registerRollbackCommand(connection: LiveConnection, liveDocs: Li
     const key = options?.key ?? settings.configKeyOverride ?? settings.policy.configKey;
     try {
       // NATS too, before anything is written: see publisher.ts.
-      const [store, nats] = await Promise.all([connection.store(), connection.nats()]);
+      const [store, nats] = await Promise.all([connection.store(), connection.nats().catch((e: unknown) => Promise.reject(new Error(natsUnreachableMessage(e instanceof Error ? e.message : String(e)))))]);
       const [history, live] = await Promise.all([store.history(key), store.read(key)]);
       if (history.length === 0) {
         void vscode.window.showInformationMessage(`No history for ${key}: DriftLens records revisions when it publishes (driftlens.history.limit).`);
