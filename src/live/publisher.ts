@@ -3,7 +3,7 @@ import type { JsonValue } from '../core/canonical';
 import type { ConfigStore } from './configStore';
 import type { ConfigEnvelope } from './envelope';
 import { parseConfigKey } from './envelope';
-import { boundedFlush, publishConfigChanged } from './notifier';
+import { boundedFlush, prepareConfigChanged, publishConfigChanged } from './notifier';
 
 /**
  * Publish = NATS confirmed ready, CAS write to Redis, then the Cordum notification. The order
@@ -35,9 +35,11 @@ export class NotificationUnavailableError extends Error {
 /**
  * Checks, just before a write, that the connection the notification will leave on is open and
  * answering (one bounded round trip): a connection opened before a confirmation prompt may have
- * dropped while a person read the preview.
+ * dropped while a person read the preview. Also readies the encoder, so that nothing slow is left
+ * between the write and the notification.
  */
 export async function assertNotifierReady(nats: NatsConnection): Promise<void> {
+  prepareConfigChanged();
   const server = nats.getServer();
   try {
     if (nats.isClosed()) throw new Error('the connection is closed');
