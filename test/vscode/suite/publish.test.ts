@@ -182,6 +182,21 @@ suite('Publish Config against real Redis and NATS', () => {
       for (const k of Object.keys(before.envelope.data)) if (k !== 'pools') assert.deepEqual(live?.envelope.data[k], before.envelope.data[k], k);
       assert.doesNotMatch(editor.document.getText(), /revision/, 'a section file is not restamped');
 
+      // Compare with Live on a section file compares it with the live section, not the whole document.
+      await vscode.commands.executeCommand('driftlens.compareWithLive', editor.document.uri);
+      const diff = await waitFor(
+        'the Compare with Live diff editor of the pools section',
+        () => {
+          const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+          return input instanceof vscode.TabInputTextDiff && input.original.scheme === 'driftlens-live' && input.original.path.endsWith('.pools.yaml') ? input : undefined;
+        },
+        [vscode.window.tabGroups.onDidChangeTabs, vscode.window.onDidChangeVisibleTextEditors],
+      );
+      const left = await vscode.workspace.openTextDocument(diff.original);
+      assert.equal(left.getText(), renderForDiff(live!.envelope.data.pools));
+      assert.equal((await vscode.workspace.openTextDocument(diff.modified)).getText(), left.getText(), 'the published file matches the live section');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
       // The key without a document: a section alone is not a document.
       await vscode.workspace.getConfiguration('driftlens').update('configKey', 'cfg:team:no-such-document', vscode.ConfigurationTarget.Global);
       const refused = await vscode.commands.executeCommand<PublishResult & { reason?: string }>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
