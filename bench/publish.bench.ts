@@ -9,6 +9,13 @@
  *   - written:  the CAS write committed (ConfigStore.write resolved),
  *   - notified: publishDocument resolved (the notification flushed to the server),
  *   - received: a subscriber on a separate NATS connection got the notification.
+ * publishDocument confirms the NATS connection (one PING/PONG) before it writes, so `written` includes
+ * that round trip; `gap` = received − written is what every replica's convergence clock pays between
+ * the committed write and the notification.
+ *
+ * Sessions (50 KB document): what one CLI run does, a fresh Redis and NATS connection per publish,
+ * in the order DriftLens uses since issue 9 (both connected before the write) and, for comparison, the
+ * order before it (NATS dialled after the write), interleaved; each with its write→received gap.
  *
  * Sizes: a ~1 MB Cordum-shaped document (200 timed publishes) and a ~50 KB one (100), each with history
  * on (the default limit 50: the envelope is also LPUSHed to `driftlens:history:{key}`) and off
@@ -30,7 +37,7 @@ import { canonicalJson, type JsonValue } from '../src/core/canonical';
 import { ConfigStore, DEFAULT_HISTORY_LIMIT, historyKey, type ConfigWriteInput } from '../src/live/configStore';
 import { decodeEnvelope, encodeEnvelope, type ConfigEnvelope } from '../src/live/envelope';
 import { connectNats } from '../src/live/natsConnection';
-import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/notifier';
+import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT, publishConfigChanged } from '../src/live/notifier';
 import { publishDocument } from '../src/live/publisher';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
@@ -51,14 +58,16 @@ interface SizeSpec {
   /** Publishes per variant before timing, and timed publishes per variant. */
   warmup: number;
   runs: number;
+  /** Fresh-connection publishes per order (0: none), see "Sessions" above. */
+  sessions: number;
 }
 
 // A 1 MB publish takes a few hundred ms on a small machine, so warm-ups are few. The history list is
 // pre-filled to its cap before the warm-ups (envelopes of the same size), so every timed publish with
 // history on runs in the steady state: LPUSH one envelope, LTRIM drops the oldest.
 const SIZES: SizeSpec[] = [
-  { label: '1 MB', target: 1 * MB, warmup: 5, runs: 200 },
-  { label: '50 KB', target: 50 * 1024, warmup: 10, runs: 100 },
+  { label: '1 MB', target: 1 * MB, warmup: 5, runs: 200, sessions: 0 },
+  { label: '50 KB', target: 50 * 1024, warmup: 10, runs: 100, sessions: 60 },
 ];
 
 /** Side by side in one process, publishes interleaved: the default history (50) and history off. */
@@ -163,8 +172,15 @@ interface VariantResult {
   historyBytes: number | null;
 }
 
+/** Write committed → notification received, ms, per fresh-connection publish, by connection order. */
+interface SessionGaps {
+  connectFirst: number[];
+  connectAfterWrite: number[];
+}
+
 interface SizeResult {
   spec: SizeSpec;
+  sessions?: SessionGaps;
   bytes: number;
   teams: number;
   variants: VariantResult[];
@@ -260,7 +276,7 @@ async function runSize(spec: SizeSpec, redisUrl: string, natsUrl: string): Promi
         store.writtenAt = NaN;
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
-        const outcome = await publishDocument(store, async () => pub, { key: result.key, data, expectedRevision: i, meta: META, subject: SUBJECT, senderId: 'driftlens-bench' });
+        const outcome = await publishDocument(store, pub, { key: result.key, data, expectedRevision: i, meta: META, subject: SUBJECT, senderId: 'driftlens-bench' });
         const tNotified = performance.now();
         const cpu = process.cpuUsage(cpu0);
         if (!outcome.notified) throw new Error(`publish ${i} of ${result.key}: the notification failed: ${outcome.notifyError}`);
@@ -294,6 +310,43 @@ async function runSize(spec: SizeSpec, redisUrl: string, natsUrl: string): Promi
     }
     const clientPeakRssDelta = process.resourceUsage().maxRSS * 1024 - rssBefore;
 
+    // One CLI run per publish: fresh connections, in the issue 9 order and in the order before it.
+    let sessions: SessionGaps | undefined;
+    if (spec.sessions > 0) {
+      sessions = { connectFirst: [], connectAfterWrite: [] };
+      const key = 'cfg:system:bench-session';
+      for (let i = 0; i < 2 * spec.sessions; i++) {
+        const data = factory.make(i);
+        const meta = META;
+        const connectFirst = i % 2 === 0;
+        const [redis, nats] = connectFirst
+          ? await Promise.all([connectRedis({ url: redisUrl }, { name: 'driftlens-bench-session' }), connectNats({ servers: [natsUrl] }, { name: 'driftlens-bench-session', maxReconnectAttempts: 0 })])
+          : [await connectRedis({ url: redisUrl }, { name: 'driftlens-bench-session' }), undefined];
+        try {
+          const store = new TimedStore(redis, { historyLimit: 0 });
+          let traceId: string;
+          if (nats) {
+            const outcome = await publishDocument(store, nats, { key, data, expectedRevision: i, meta, subject: SUBJECT, senderId: 'driftlens-bench' });
+            if (!outcome.notified) throw new Error(`session publish ${i}: ${outcome.notifyError}`);
+            traceId = outcome.traceId;
+          } else {
+            await store.write(key, { data, meta, expectedRevision: i });
+            const late = await connectNats({ servers: [natsUrl] }, { name: 'driftlens-bench-session', maxReconnectAttempts: 0 });
+            try {
+              traceId = (await publishConfigChanged(late, SUBJECT, { scope: 'system', scopeId: 'bench-session', senderId: 'driftlens-bench' })).traceId;
+            } finally {
+              await late.close();
+            }
+          }
+          const gap = (await receipt(traceId)) - store.writtenAt;
+          (connectFirst ? sessions.connectFirst : sessions.connectAfterWrite).push(gap);
+        } finally {
+          await nats?.close();
+          await closeRedis(redis);
+        }
+      }
+    }
+
     // What the publishes left in Redis.
     const redis = variants[0].redis;
     const memoryUsage = async (key: string) => ((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null) ?? null;
@@ -318,6 +371,7 @@ async function runSize(spec: SizeSpec, redisUrl: string, natsUrl: string): Promi
       bytes,
       teams: factory.teams,
       variants: variants.map((v) => v.result),
+      sessions,
       redis: { usedMemory: infoField(info, 'used_memory'), usedMemoryPeak: infoField(info, 'used_memory_peak'), usedMemoryRss: infoField(info, 'used_memory_rss'), peakRss },
       clientPeakRssDelta,
     };
@@ -333,6 +387,8 @@ async function runSize(spec: SizeSpec, redisUrl: string, natsUrl: string): Promi
 
 const mb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / MB).toFixed(1)} MB`);
 const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
+/** Per publish: from the committed write to the subscriber's receipt (what a replica waits). */
+const gaps = (v: VariantResult) => v.received.map((x, i) => x - v.written[i]);
 const historyLabel = (limit: number) => (limit > 0 ? `on (${limit})` : 'off (0)');
 
 
@@ -363,8 +419,14 @@ async function main(): Promise<void> {
           console.log(
             `  ${sizeLabel(r.bytes).padEnd(7)} history ${historyLabel(v.historyLimit).padEnd(7)} n=${v.written.length}: ` +
               `written ${ms(median(v.written))} (p99 ${ms(quantile(v.written, 0.99))}), notified ${ms(median(v.notified))} (p99 ${ms(quantile(v.notified, 0.99))}), ` +
-              `received ${ms(median(v.received))} (p99 ${ms(quantile(v.received, 0.99))})`,
+              `received ${ms(median(v.received))} (p99 ${ms(quantile(v.received, 0.99))}), ` +
+              `gap write→received ${ms(median(gaps(v)))} (p99 ${ms(quantile(gaps(v), 0.99))})`,
           );
+        }
+        if (r.sessions) {
+          for (const [order, values] of [['connect first', r.sessions.connectFirst], ['NATS after write (before issue 9)', r.sessions.connectAfterWrite]] as const) {
+            console.log(`  ${sizeLabel(r.bytes).padEnd(7)} one session per publish, ${order}, n=${values.length}: gap write→received ${ms(median(values))} (p90 ${ms(quantile(values, 0.9))}, p99 ${ms(quantile(values, 0.99))}, max ${ms(Math.max(...values))})`);
+          }
         }
         console.log(`  load average ${loadavg()}`);
       } finally {
@@ -385,6 +447,7 @@ async function main(): Promise<void> {
         ['written', v.written],
         ['notified', v.notified],
         ['received', v.received],
+        ['gap: received − written', gaps(v)],
       ];
       for (const [stage, values] of stages) {
         lines.push(`| ${sizeLabel(r.bytes)} (n=${values.length}) | ${historyLabel(v.historyLimit)} | ${stage} | ${ms(median(values))} | ${ms(quantile(values, 0.9))} | ${ms(quantile(values, 0.99))} | ${ms(Math.max(...values))} |`);
@@ -404,6 +467,17 @@ async function main(): Promise<void> {
       lines.push(
         `| ${sizeLabel(r.bytes)} | ${historyLabel(v.historyLimit)} | ${ms(median(v.written))} | ${ms(median(v.cpu))} | ${ms(median(v.check))} | ${ms(median(v.decode))} | ${ms(median(v.encode))} | ${ms(median(v.written) - cpuWork)} | ${ms(median(notify))} | ${ms(median(after))} (received first: ${v.receivedBeforeNotified}/${v.received.length}) |`,
       );
+    }
+  }
+  lines.push('');
+  lines.push('The write→notification gap of one CLI run per publish (fresh Redis and NATS connections each time; history off), by connection order:');
+  lines.push('');
+  lines.push('| document | order | n | gap p50 | p90 | p99 | max |');
+  lines.push('|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    if (!r.sessions) continue;
+    for (const [order, values] of [['both connected before the write (since issue 9)', r.sessions.connectFirst], ['NATS dialled after the write (before issue 9)', r.sessions.connectAfterWrite]] as const) {
+      lines.push(`| ${sizeLabel(r.bytes)} | ${order} | ${values.length} | ${ms(median(values))} | ${ms(quantile(values, 0.9))} | ${ms(quantile(values, 0.99))} | ${ms(Math.max(...values))} |`);
     }
   }
   lines.push('');

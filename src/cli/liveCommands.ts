@@ -3,46 +3,70 @@ import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
+import type { NatsConnection } from 'nats';
+import type { DocumentKind } from '../core/classify';
 import type { JsonValue } from '../core/canonical';
-import { documentConfigKey } from '../core/documentKey';
+import { configKeyProblem, documentConfigKey } from '../core/documentKey';
 import { restampEnvelope } from '../core/envelopeStamp';
+import { subjectProblem } from '../core/natsSubject';
+import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, type PublishSource } from '../core/publishFlow';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
 import { pulledYaml } from '../core/pulledDocument';
-import { formatDuration } from '../core/duration';
 import { TextLines } from '../core/textLines';
 import { ConfigStore, RevisionConflictError } from '../live/configStore';
 import { redactSecrets } from '../live/connections';
-import { LiveDocumentError, type ConfigEnvelope } from '../live/envelope';
+import { LiveDocumentError, MAX_REVISION, unusableLiveDocumentMessage, type ConfigEnvelope } from '../live/envelope';
 import { connectNats } from '../live/natsConnection';
-import { notifyChange, publishDocument, type PublishOutcome } from '../live/publisher';
+import { publishDocument, rollbackDocument, type PublishOutcome } from '../live/publisher';
 import { connectRedis } from '../live/redisConnection';
-import { CliError, EXIT, formatProblem, loadDocument } from './documentInput';
+import { CliError, EXIT, formatProblem, loadDocument, parseKind } from './documentInput';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
 
 type DataMap = { [key: string]: JsonValue };
 
-/** One live session: Redis now, NATS only when a notification is sent; both closed at the end. */
-async function withLive<T>(flags: LiveFlags, work: (live: LiveSettings, store: ConfigStore, nats: () => Promise<import('nats').NatsConnection>) => Promise<T>): Promise<T> {
+interface SessionOptions {
+  /** The key an envelope file names (between --key and the policy's config_key). */
+  fileKey?: string;
+  /** Whether the command notifies replicas: then NATS is connected (and the subject checked) before anything is written. */
+  notify: boolean;
+}
+
+/**
+ * One live session. Everything a flag, the environment or the policy can get wrong is checked
+ * before the first connection (exit 2); then Redis and, for a command that notifies, NATS are
+ * connected and authenticated together before any read or write, so an unreachable or refusing
+ * NATS stops the command with nothing written (exit 4) and the notification leaves right after
+ * the write. Both are closed at the end.
+ */
+async function withLive<T>(flags: LiveFlags, session: SessionOptions, work: (live: LiveSettings, store: ConfigStore, nats: NatsConnection | undefined) => Promise<T>): Promise<T> {
   const live = await resolveLive(flags);
+  live.key = flags.key ?? session.fileKey ?? live.key;
+  const targetProblem = configKeyProblem(live.key) ?? (session.notify ? subjectProblem(live.subject) : undefined);
+  if (targetProblem) throw new CliError(`${targetProblem}; nothing was written`, EXIT.usage);
   const secrets = [live.redis.password, live.nats.password, live.nats.token];
-  let redis;
-  try {
-    redis = await connectRedis(live.redis, { name: 'driftlens-cli' });
-  } catch (e) {
-    throw new CliError(redactSecrets(e instanceof Error ? e.message : String(e), secrets), EXIT.unavailable);
+  const message = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
+  const [redis, nats] = await Promise.allSettled([
+    connectRedis(live.redis, { name: 'driftlens-cli' }),
+    session.notify ? connectNats(live.nats, { name: 'driftlens-cli', maxReconnectAttempts: 0 }) : Promise.resolve(undefined),
+  ]);
+  const closeAll = async () => {
+    if (redis.status === 'fulfilled') redis.value.disconnect();
+    if (nats.status === 'fulfilled') await nats.value?.close().catch(() => undefined);
+  };
+  if (redis.status === 'rejected' || nats.status === 'rejected') {
+    await closeAll();
+    if (redis.status === 'rejected') throw new CliError(message(redis.reason), EXIT.unavailable);
+    throw new CliError(natsUnreachableMessage(message((nats as PromiseRejectedResult).reason)), EXIT.unavailable);
   }
-  let natsConnection: import('nats').NatsConnection | undefined;
-  const nats = async () => (natsConnection ??= await connectNats(live.nats, { name: 'driftlens-cli', maxReconnectAttempts: 0 }));
   try {
-    return await work(live, new ConfigStore(redis, { historyLimit: live.historyLimit }), nats);
+    return await work(live, new ConfigStore(redis.value, { historyLimit: live.historyLimit }), nats.value);
   } catch (e) {
-    if (e instanceof LiveDocumentError) throw new CliError(`the live document at ${live.key} is unreadable: ${e.message}. DriftLens will not overwrite it; inspect it with redis-cli GET ${live.key}.`, EXIT.unavailable);
+    if (e instanceof LiveDocumentError) throw new CliError(unusableLiveDocumentMessage(e, live.key), EXIT.unavailable);
     if (e instanceof CliError) throw e;
     if (e instanceof RevisionConflictError) throw e;
-    throw new CliError(redactSecrets(e instanceof Error ? e.message : String(e), secrets), EXIT.unavailable);
+    throw new CliError(message(e), EXIT.unavailable);
   } finally {
-    redis.disconnect();
-    await natsConnection?.close().catch(() => undefined);
+    await closeAll();
   }
 }
 
@@ -50,9 +74,9 @@ async function readLive(store: ConfigStore, key: string): Promise<ConfigEnvelope
   return (await store.read(key))?.envelope;
 }
 
-function printPlan(plan: PublishPlan, live: ConfigEnvelope | undefined): void {
+function printPlan(plan: PublishPlan, live: ConfigEnvelope | undefined, section?: string): void {
   const base = live ? `revision ${live.revision} (updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''})` : 'no document yet';
-  process.stdout.write(`${plan.key}: ${base} -> revision ${plan.newRevision}\n`);
+  process.stdout.write(`${plan.key}: ${base} -> revision ${plan.newRevision}${section ? ` (its ${section} section from a section file; the rest stays as it is)` : ''}\n`);
   for (const line of describePlan(plan)) process.stdout.write(`  ${line}\n`);
 }
 
@@ -74,75 +98,88 @@ function reportOutcome(outcome: PublishOutcome, live: LiveSettings): number {
     process.stdout.write(`notified ${live.subject} (trace ${outcome.traceId})\n`);
     return EXIT.ok;
   }
-  process.stderr.write(
-    `warning: the change notification on ${live.subject} failed: ${outcome.notifyError}\n` +
-      `The write stands. Replicas pick it up on their next poll, within ${formatDuration(live.policy.pollIntervalMs)} (policy: notification_lost ${live.policy.slo.notificationLost.inclusive ? '<=' : '<'} ${formatDuration(live.policy.slo.notificationLost.ms)}).\n`,
-  );
+  process.stderr.write(`warning: ${notificationFailedSentence(live.subject, outcome.notifyError, live.policy)}\n`);
   return EXIT.notifyFailed;
 }
 
-function conflictError(e: RevisionConflictError, key: string, file: string | undefined, based: number): CliError {
-  const current = e.current;
-  const who = current?.meta?.published_by ? ` by ${current.meta.published_by}` : '';
-  const when = current ? ` at ${current.updatedAt}` : '';
-  return new CliError(
-    `revision conflict: ${key} is at revision ${current?.revision ?? '?'} (published${when}${who}), this publish was based on revision ${based}. Nothing was written.\n` +
-      (file ? `  See what changed: driftlens diff ${file}\n  Publish over it anyway: driftlens publish ${file} --expect-revision ${current?.revision ?? 'N'}` : ''),
-    EXIT.conflict,
-  );
+function conflictError(key: string, current: ConfigEnvelope | undefined, file: string | undefined, based: number): CliError {
+  const hint = !file
+    ? ''
+    : current
+      ? `\n  See what changed: driftlens diff ${file}\n  Publish over it anyway: driftlens publish ${file} --expect-revision ${current.revision}`
+      : `\n  Create it from this file: driftlens publish ${file} --expect-revision 0`;
+  return new CliError(`revision conflict: ${conflictSentence(key, current, based)}${hint}`, EXIT.conflict);
 }
 
-async function loadConfigData(file: string): Promise<{ text: string; data: DataMap; localRevision?: number; analysis: Awaited<ReturnType<typeof loadDocument>>['analysis'] }> {
-  const { text, analysis } = await loadDocument(file, 'config');
+/** A whole number a revision can be: digits only, at most 2^53 - 1 (beyond it revision + 1 is not exact). */
+function parseRevision(what: string, text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new CliError(`${what} must be a whole number from 0 to ${MAX_REVISION}, not "${text}"`);
+  return value;
+}
+
+interface LocalDocument {
+  text: string;
+  analysis: Awaited<ReturnType<typeof loadDocument>>['analysis'];
+  source: PublishSource;
+}
+
+/** Reads a config document or a bare section file (kind by --kind, else the editor's rules and the content). */
+async function loadPublishable(file: string, kind?: DocumentKind): Promise<LocalDocument> {
+  const { text, analysis } = await loadDocument(file, kind);
+  if (analysis.kind === 'policy') throw new CliError(`${file} is a drift policy, not a config document or section file (use --kind to say otherwise)`);
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0) {
     const lines = new TextLines(text);
     for (const p of errors) process.stderr.write(formatProblem(file, lines, p) + '\n');
     throw new CliError(`${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was published`, EXIT.problems);
   }
-  const data = analysis.data as DataMap;
+  if (analysis.kind !== 'config') return { text, analysis, source: { kind: 'section', section: analysis.kind, value: analysis.data ?? null } };
   const root = analysis.parsed.located.value as DataMap;
-  const localRevision = analysis.isEnvelope && typeof root.revision === 'number' ? root.revision : undefined;
-  return { text, data, localRevision, analysis };
+  const fileRevision = analysis.isEnvelope && typeof root.revision === 'number' ? root.revision : undefined;
+  return { text, analysis, source: { kind: 'document', data: analysis.data as DataMap, fileRevision } };
 }
 
 export function registerLiveCommands(program: Command): void {
   addLiveOptions(
     program
       .command('publish')
-      .description('Validate a config document, write it to Redis with optimistic concurrency, then notify replicas.')
-      .argument('<file>', 'the config document (envelope or data map)')
+      .description('Validate a config document (or a bare section file), write it to Redis with optimistic concurrency, then notify replicas.')
+      .argument('<file>', 'the config document (envelope or data map), or a pools / timeouts section file')
       .option('-y, --yes', 'publish without asking (CI)')
-      .option('--expect-revision <n>', 'the live revision this publish replaces (default: the file\'s revision, else the live one)', (v) => {
-        if (!/^\d+$/.test(v)) throw new CliError(`--expect-revision must be a whole number, not "${v}"`);
-        return Number(v);
-      })
+      .option('--expect-revision <n>', 'the live revision this publish replaces (default: the file\'s revision, else the live one)', (v) => parseRevision('--expect-revision', v))
+      .option('--kind <kind>', 'read the file as config | pools | timeouts (default: by file name and content)', parseKind)
       .option('--no-write-back', 'do not update revision/updated_at in an envelope file after publishing'),
   )
     .addHelpText('after', `
 Shows a preview (per section: live hash -> new hash, whether replicas apply it, the new revision)
-and asks before writing. Exit status: 0 published and notified, 1 the file has errors,
-3 revision conflict, 4 Redis unreachable or live document unreadable, 5 published but the
-notification failed (replicas converge on their next poll), 6 not confirmed.
+and asks before writing. A section file (config/pools.yaml, config/timeouts.yaml) replaces that one
+section of the live document, based on the live revision. Redis and NATS are both connected before
+anything is written. Exit status: 0 published and notified, 1 the file has errors, 2 bad option
+(key, subject, revision), 3 revision conflict, 4 Redis or NATS unreachable, the live document
+unreadable, or (section file) no live document, nothing written, 5 published but the notification
+failed (replicas converge on their next poll), 6 not confirmed.
 `)
-    .action(async (file: string, options: LiveFlags & { yes?: boolean; expectRevision?: number; writeBack?: boolean }) => {
-      const local = await loadConfigData(file);
-      process.exitCode = await withLive(options, async (live, store, nats) => {
-        live.key = options.key ?? documentConfigKey(local.analysis) ?? live.key;
+    .action(async (file: string, options: LiveFlags & { yes?: boolean; expectRevision?: number; kind?: DocumentKind; writeBack?: boolean }) => {
+      const local = await loadPublishable(file, options.kind);
+      process.exitCode = await withLive(options, { fileKey: documentConfigKey(local.analysis), notify: true }, async (live, store, nats) => {
         const current = await readLive(store, live.key);
-        const expected = options.expectRevision ?? local.localRevision ?? current?.revision ?? 0;
-        const plan = planPublish(live.key, local.data, current, live.policy.sections, expected);
-        printPlan(plan, current);
-        if (current && plan.identical && current.revision === expected) {
-          process.stdout.write(`nothing to publish: revision ${current.revision} already holds this data\n`);
+        const decision = decidePublish(live.key, local.source, current, { sections: live.policy.sections, expectRevision: options.expectRevision });
+        if (decision.action === 'no-live-document') throw new CliError(decision.message, EXIT.unavailable);
+        if (decision.action === 'conflict') throw conflictError(live.key, current, file, decision.basedOn);
+        if (decision.action === 'unchanged') {
+          process.stdout.write(`${decision.message}\n`);
           return EXIT.ok;
         }
+        printPlan(decision.plan, current, local.source.kind === 'section' ? local.source.section : undefined);
+        const { plan } = decision;
         await confirm(`Publish ${live.key} revision ${plan.newRevision}?`, options.yes);
+        const identity = publisherIdentity('cli');
         let outcome: PublishOutcome;
         try {
-          outcome = await publishDocument(store, nats, { key: live.key, data: local.data, expectedRevision: expected, meta: { published_by: live.publisher, tool: 'driftlens' }, subject: live.subject, senderId: live.senderId });
+          outcome = await publishDocument(store, nats!, { key: live.key, data: decision.data, expectedRevision: plan.expectedRevision, meta: publishMeta(identity), subject: live.subject, senderId: identity.senderId });
         } catch (e) {
-          if (e instanceof RevisionConflictError) throw conflictError(e, live.key, file, expected);
+          if (e instanceof RevisionConflictError) throw conflictError(live.key, e.current, file, plan.expectedRevision);
           throw e;
         }
         if (options.writeBack !== false) {
@@ -159,22 +196,25 @@ notification failed (replicas converge on their next poll), 6 not confirmed.
   addLiveOptions(
     program
       .command('diff')
-      .description('Compare a local config document with the live one, normalised so formatting alone shows no difference.')
-      .argument('<file>', 'the config document'),
+      .description('Compare a local config document (or section file) with the live one, normalised so formatting alone shows no difference.')
+      .argument('<file>', 'the config document, or a pools / timeouts section file')
+      .option('--kind <kind>', 'read the file as config | pools | timeouts (default: by file name and content)', parseKind),
   )
-    .addHelpText('after', '\nPrints a unified diff of the data maps (live first). Exit status: 0 identical, 1 different, 4 Redis unreachable.\n')
-    .action(async (file: string, options: LiveFlags) => {
-      const local = await loadConfigData(file);
-      process.exitCode = await withLive(options, async (live, store) => {
-        live.key = options.key ?? documentConfigKey(local.analysis) ?? live.key;
+    .addHelpText('after', '\nPrints a unified diff of the data maps (live first; for a section file, of that section). Exit status: 0 identical, 1 different, 4 Redis unreachable.\n')
+    .action(async (file: string, options: LiveFlags & { kind?: DocumentKind }) => {
+      const local = await loadPublishable(file, options.kind);
+      process.exitCode = await withLive(options, { fileKey: documentConfigKey(local.analysis), notify: false }, async (live, store) => {
         const current = await readLive(store, live.key);
-        const before = current ? renderForDiff(current.data) : '';
-        const after = renderForDiff(local.data);
+        const source = local.source;
+        const liveSide = source.kind === 'section' ? current?.data[source.section] : current?.data;
+        const before = liveSide === undefined ? '' : renderForDiff(liveSide);
+        const after = renderForDiff(source.kind === 'section' ? source.value : source.data);
+        const what = source.kind === 'section' ? `${live.key} ${source.section}` : live.key;
         if (before === after) {
-          process.stdout.write(`${file} matches ${live.key} revision ${current?.revision ?? 0}\n`);
+          process.stdout.write(`${file} matches ${what} revision ${current?.revision ?? 0}\n`);
           return EXIT.ok;
         }
-        process.stdout.write(createTwoFilesPatch(`${live.key} (revision ${current?.revision ?? 'none'})`, file, before, after, undefined, undefined, { context: 3 }));
+        process.stdout.write(createTwoFilesPatch(`${what} (revision ${current?.revision ?? 'none'})`, file, before, after, undefined, undefined, { context: 3 }));
         return EXIT.problems;
       });
     });
@@ -187,7 +227,7 @@ notification failed (replicas converge on their next poll), 6 not confirmed.
       .option('--force', 'overwrite --out if it exists'),
   ).action(async (options: LiveFlags & { out?: string; force?: boolean }) => {
     if (options.out && existsSync(options.out) && !options.force) throw new CliError(`${options.out} exists; pass --force to overwrite it`);
-    process.exitCode = await withLive(options, async (live, store) => {
+    process.exitCode = await withLive(options, { notify: false }, async (live, store) => {
       const current = await readLive(store, live.key);
       if (!current) throw new CliError(`${live.key} does not exist in Redis`, EXIT.unavailable);
       const yaml = pulledYaml(live.key, current);
@@ -206,7 +246,7 @@ notification failed (replicas converge on their next poll), 6 not confirmed.
       .command('history')
       .description('List the published revisions DriftLens keeps for rollback (newest first).'),
   ).action(async (options: LiveFlags) => {
-    process.exitCode = await withLive(options, async (live, store) => {
+    process.exitCode = await withLive(options, { notify: false }, async (live, store) => {
       const entries = await store.history(live.key);
       if (entries.length === 0) process.stdout.write(`no history for ${live.key} (DriftLens records it when it publishes)\n`);
       for (const e of entries) {
@@ -225,23 +265,22 @@ notification failed (replicas converge on their next poll), 6 not confirmed.
       .argument('<revision>', 'a revision listed by `driftlens history`')
       .option('-y, --yes', 'roll back without asking'),
   ).action(async (revisionText: string, options: LiveFlags & { yes?: boolean }) => {
-    if (!/^\d+$/.test(revisionText)) throw new CliError(`the revision must be a whole number, not "${revisionText}"`);
-    const revision = Number(revisionText);
-    process.exitCode = await withLive(options, async (live, store, nats) => {
+    const revision = parseRevision('the revision', revisionText);
+    process.exitCode = await withLive(options, { notify: true }, async (live, store, nats) => {
       const target = (await store.history(live.key)).find((e) => e.revision === revision);
       if (!target) throw new CliError(`revision ${revision} of ${live.key} is not in DriftLens' history (see: driftlens history)`, EXIT.problems);
       const current = await readLive(store, live.key);
       const plan = planPublish(live.key, target.data, current, live.policy.sections);
       printPlan(plan, current);
       await confirm(`Roll ${live.key} back to the data of revision ${revision} (as revision ${plan.newRevision})?`, options.yes);
-      let envelope: ConfigEnvelope;
+      const identity = publisherIdentity('cli');
       try {
-        envelope = await store.rollback(live.key, revision, plan.expectedRevision, { published_by: live.publisher, tool: 'driftlens', rollback_of: String(revision) });
+        const meta = publishMeta(identity, { rollback_of: String(revision) });
+        return reportOutcome(await rollbackDocument(store, nats!, { key: live.key, revision, expectedRevision: plan.expectedRevision, meta, subject: live.subject, senderId: identity.senderId }), live);
       } catch (e) {
-        if (e instanceof RevisionConflictError) throw conflictError(e, live.key, undefined, plan.expectedRevision);
+        if (e instanceof RevisionConflictError) throw conflictError(live.key, e.current, undefined, plan.expectedRevision);
         throw e;
       }
-      return reportOutcome(await notifyChange(nats, live.key, live.subject, live.senderId, envelope), live);
     });
   });
 }

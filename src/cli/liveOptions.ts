@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import { redactSecrets, type NatsEndpoint, type RedisEndpoint } from '../live/connections';
@@ -64,9 +63,6 @@ export interface LiveSettings {
   redis: RedisEndpoint;
   nats: NatsEndpoint;
   historyLimit: number;
-  /** Who publishes: recorded in the document's meta and as the notification's sender. */
-  publisher: string;
-  senderId: string;
 }
 
 async function readPolicy(file: string | undefined): Promise<{ policy: DriftPolicy; path?: string }> {
@@ -133,12 +129,6 @@ export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
   nats.token = process.env.DRIFTLENS_NATS_TOKEN || undefined;
   checkSyntax(redis, nats);
   if (!flags.trustPolicyEndpoints && policyPath) refuseSecretsForPolicyEndpoints(endpointFieldsFromPolicy(overrides, policy.connections), policyPath, redis, nats);
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (containers): keep "unknown"
-  }
   return {
     policy,
     key: flags.key ?? policy.configKey,
@@ -146,7 +136,5 @@ export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
     redis,
     nats,
     historyLimit: flags.history === false ? 0 : 50,
-    publisher: `${user}@${hostname()}`,
-    senderId: `driftlens-cli@${hostname()}`,
   };
 }

@@ -4,12 +4,12 @@ import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
 import { LiveDocumentsProvider } from './liveDocuments';
 
-/** Opens live (left) against local (right), both normalised: only data differences show. */
-export async function openCompareWithLive(liveDocs: LiveDocumentsProvider, source: vscode.Uri, key: string, revision?: number): Promise<void> {
+/** Opens live (left) against local (right), both normalised: only data differences show. A section file compares with that live section. */
+export async function openCompareWithLive(liveDocs: LiveDocumentsProvider, source: vscode.Uri, key: string, revision?: number, section?: string): Promise<void> {
   liveDocs.refreshLive(key);
-  const left = LiveDocumentsProvider.liveUri(key, revision);
+  const left = LiveDocumentsProvider.liveUri(key, revision, section);
   const right = LiveDocumentsProvider.normalisedUri(source);
-  const title = `${key}${revision === undefined ? '' : ` (revision ${revision})`} ↔ ${vscode.workspace.asRelativePath(source)}`;
+  const title = `${key}${section ? ` ${section}` : ''}${revision === undefined ? '' : ` (revision ${revision})`} ↔ ${vscode.workspace.asRelativePath(source)}`;
   await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
 }
 
@@ -28,6 +28,6 @@ export function registerCompareWithLive(documents: DriftDocuments, connection: L
       void vscode.window.showErrorMessage(`Cannot read ${target.key}: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
-    await openCompareWithLive(liveDocs, target.document.uri, target.key, revision);
+    await openCompareWithLive(liveDocs, target.document.uri, target.key, revision, target.section);
   });
 }

@@ -102,6 +102,8 @@ function registerActiveEditorContext(documents: DriftDocuments): vscode.Disposab
     const kind = document ? documents.kindOf(document) : undefined;
     void vscode.commands.executeCommand('setContext', 'driftlens.isDriftDocument', kind !== undefined);
     void vscode.commands.executeCommand('setContext', 'driftlens.isConfigDocument', kind === 'config');
+    // A bare section file publishes (and compares) as that section of the live document.
+    void vscode.commands.executeCommand('setContext', 'driftlens.isPublishable', kind === 'config' || kind === 'pools' || kind === 'timeouts');
   };
   update();
   return vscode.Disposable.from(vscode.window.onDidChangeActiveTextEditor(update), documents.onDidAnalyze(update));

@@ -24,8 +24,10 @@ export class LiveDocumentsProvider implements vscode.TextDocumentContentProvider
     this.subscription = documents.onDidAnalyze((entry) => this.changed.fire(LiveDocumentsProvider.normalisedUri(entry.uri)));
   }
 
-  static liveUri(key: string, revision?: number): vscode.Uri {
-    return vscode.Uri.from({ scheme: LIVE_SCHEME, path: `/${key.replace(/:/g, '.')}.yaml`, query: key, fragment: revision === undefined ? '' : String(revision) });
+  /** With a section: only that section of the live data (what a bare section file compares with). */
+  static liveUri(key: string, revision?: number, section?: string): vscode.Uri {
+    const fragment = `${revision === undefined ? '' : String(revision)}${section ? `;${section}` : ''}`;
+    return vscode.Uri.from({ scheme: LIVE_SCHEME, path: `/${key.replace(/:/g, '.')}${section ? `.${section}` : ''}.yaml`, query: key, fragment });
   }
 
   static normalisedUri(source: vscode.Uri): vscode.Uri {
@@ -50,12 +52,14 @@ export class LiveDocumentsProvider implements vscode.TextDocumentContentProvider
       const live = await store.read(key);
       if (!live) return `# ${key} does not exist in Redis yet\n`;
       // The title names a revision: show that one, from history, once live has moved past it.
-      const wanted = uri.fragment === '' ? undefined : Number(uri.fragment);
+      const [revision, section] = uri.fragment.split(';');
+      const wanted = revision === '' ? undefined : Number(revision);
+      const render = (data: { [key: string]: JsonValue }) => (section ? (data[section] === undefined ? `# ${key} has no ${section} section\n` : renderForDiff(data[section])) : renderForDiff(data));
       if (wanted !== undefined && wanted !== live.envelope.revision) {
         const earlier = (await store.history(key)).find((e) => e.revision === wanted);
-        if (earlier) return renderForDiff(earlier.data);
+        if (earlier) return render(earlier.data);
       }
-      return renderForDiff(live.envelope.data);
+      return render(live.envelope.data);
     } catch (e) {
       return `# cannot read ${key}: ${e instanceof Error ? e.message : String(e)}\n`;
     }

@@ -1,12 +1,11 @@
-import { hostname, userInfo } from 'node:os';
 import * as vscode from 'vscode';
-import { formatDuration } from '../core/duration';
 import { restampEnvelope } from '../core/envelopeStamp';
-import { describePlan, planPublish, type PublishPlan } from '../core/publishPlan';
+import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, publishTargetProblem, type LiveRevision, type PublishSource } from '../core/publishFlow';
+import { describePlan, type PublishPlan } from '../core/publishPlan';
 import { RevisionConflictError } from '../live/configStore';
 import type { ConfigEnvelope } from '../live/envelope';
-import { LiveDocumentError } from '../live/envelope';
-import { publishDocument, type PublishOutcome } from '../live/publisher';
+import { LiveDocumentError, unusableLiveDocumentMessage } from '../live/envelope';
+import { NotificationUnavailableError, publishDocument, type PublishOutcome } from '../live/publisher';
 import { configTarget, type ConfigTarget } from './configTarget';
 import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
@@ -31,17 +30,14 @@ export interface PublishOptions {
   onConflict?: 'ask' | 'report';
 }
 
-function publisher(): string {
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `unknown@${hostname()}`;
-  }
+function previewDetail(plan: PublishPlan, live: ConfigEnvelope | undefined, section: string | undefined): string {
+  const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''}.` : 'The key does not exist yet.';
+  const scope = section ? `\nFrom a ${section} section file: only the live document's ${section} section is replaced.` : '';
+  return [`${base}\nThis publish creates revision ${plan.newRevision}.${scope}`, '', ...describePlan(plan, 'sentences')].join('\n');
 }
 
-function previewDetail(plan: PublishPlan, live: ConfigEnvelope | undefined): string {
-  const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''}.` : 'The key does not exist yet.';
-  return [`${base}\nThis publish creates revision ${plan.newRevision}.`, '', ...describePlan(plan, 'sentences')].join('\n');
+function sourceOf(target: ConfigTarget): PublishSource {
+  return target.section ? { kind: 'section', section: target.section, value: target.data } : { kind: 'document', data: target.data, fileRevision: target.localRevision };
 }
 
 export function registerPublishCommand(documents: DriftDocuments, connection: LiveConnection, liveDocs: LiveDocumentsProvider, log: ComponentLog): vscode.Disposable {
@@ -77,54 +73,66 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
     return runPublish(target, options);
   };
 
+  const failed = (message: string): PublishResult => {
+    log.error(message);
+    void vscode.window.showErrorMessage(message, 'Show Log').then((c) => c && vscode.commands.executeCommand('driftlens.showLog'));
+    return { status: 'failed', reason: message };
+  };
+
   const runPublish = async (target: ConfigTarget, options: PublishOptions): Promise<PublishResult> => {
     const settings = await connection.settings();
+    const problem = publishTargetProblem({ key: target.key, subject: settings.policy.subject });
+    if (problem) return failed(`Cannot publish: ${problem}. Nothing was written.`);
+    // Both connections first: NATS refusing or unreachable stops the publish before the write, and
+    // the notification then leaves right after the write instead of after a dial.
+    const natsReady = connection.nats();
+    natsReady.catch(() => undefined); // awaited below, after Redis
     let store;
     let live: ConfigEnvelope | undefined;
     try {
       store = await connection.store();
       live = (await store.read(target.key))?.envelope;
     } catch (e) {
-      const message = e instanceof LiveDocumentError ? `The live document at ${target.key} is unreadable (${e.message}). DriftLens will not overwrite it; inspect it with redis-cli GET ${target.key}.` : `Cannot read ${target.key}: ${e instanceof Error ? e.message : String(e)}`;
-      log.error(message);
-      void vscode.window.showErrorMessage(message, 'Show Log').then((c) => c && vscode.commands.executeCommand('driftlens.showLog'));
-      return { status: 'failed', reason: message };
+      return failed(e instanceof LiveDocumentError ? `${unusableLiveDocumentMessage(e, target.key)}.` : `Cannot read ${target.key}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const expected = options.expectRevision ?? target.localRevision ?? live?.revision ?? 0;
-    const plan = planPublish(target.key, target.data, live, settings.policy.sections, expected);
-    if (live && plan.identical && live.revision === expected) {
-      void vscode.window.showInformationMessage(`Nothing to publish: ${target.key} revision ${live.revision} already holds this data.`);
+    let nats;
+    try {
+      nats = await natsReady;
+    } catch (e) {
+      return failed(natsUnreachableMessage(e instanceof Error ? e.message : String(e)));
+    }
+    const decision = decidePublish(target.key, sourceOf(target), live, { sections: settings.policy.sections, expectRevision: options.expectRevision });
+    if (decision.action === 'no-live-document') {
+      void vscode.window.showWarningMessage(decision.message);
+      return { status: 'refused', reason: decision.message };
+    }
+    if (decision.action === 'conflict') return conflict(target, live, decision.basedOn, options);
+    if (decision.action === 'unchanged') {
+      void vscode.window.showInformationMessage(`${decision.message.charAt(0).toUpperCase()}${decision.message.slice(1)}.`);
       return { status: 'unchanged', reason: 'identical' };
     }
+    const { plan } = decision;
     if (!options.assumeYes) {
       for (;;) {
-        const choice = await vscode.window.showInformationMessage(`Publish ${target.key} revision ${plan.newRevision}?`, { modal: true, detail: previewDetail(plan, live) }, 'Publish', 'Show Diff');
+        const choice = await vscode.window.showInformationMessage(`Publish ${target.key} revision ${plan.newRevision}?`, { modal: true, detail: previewDetail(plan, live, target.section) }, 'Publish', 'Show Diff');
         if (choice === 'Show Diff') {
-          await openCompareWithLive(liveDocs, target.document.uri, target.key, live?.revision);
+          await openCompareWithLive(liveDocs, target.document.uri, target.key, live?.revision, target.section);
           continue;
         }
         if (choice !== 'Publish') return { status: 'cancelled', reason: 'not confirmed' };
         break;
       }
     }
+    const identity = publisherIdentity('vscode');
     let outcome: PublishOutcome;
     try {
       outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Publishing ${target.key} revision ${plan.newRevision}…` }, () =>
-        publishDocument(store, () => connection.nats(), {
-          key: target.key,
-          data: target.data,
-          expectedRevision: expected,
-          meta: { published_by: publisher(), tool: 'driftlens' },
-          subject: settings.policy.subject,
-          senderId: `driftlens-vscode@${hostname()}`,
-        }),
+        publishDocument(store, nats, { key: target.key, data: decision.data, expectedRevision: plan.expectedRevision, meta: publishMeta(identity), subject: settings.policy.subject, senderId: identity.senderId }),
       );
     } catch (e) {
-      if (e instanceof RevisionConflictError) return conflict(target, e, expected, options);
-      const message = `Publish failed, nothing was written: ${e instanceof Error ? e.message : String(e)}`;
-      log.error(message);
-      void vscode.window.showErrorMessage(message);
-      return { status: 'failed', reason: message };
+      if (e instanceof RevisionConflictError) return conflict(target, e.current, plan.expectedRevision, options);
+      if (e instanceof NotificationUnavailableError) return failed(`${e.message}.`);
+      return failed(`Publish failed, nothing was written: ${e instanceof Error ? e.message : String(e)}`);
     }
     log.info(`published ${target.key} revision ${outcome.envelope.revision}${outcome.notified ? `, notified ${settings.policy.subject} (trace ${outcome.traceId})` : `; notification failed: ${outcome.notifyError}`}`);
     await restamp(target, outcome.envelope);
@@ -133,29 +141,19 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
       void vscode.window.showInformationMessage(`Published ${target.key} revision ${outcome.envelope.revision}; replicas notified on ${settings.policy.subject}.`);
       return { status: 'published', revision: outcome.envelope.revision, notified: true, traceId: outcome.traceId };
     }
-    const bound = settings.policy.slo.notificationLost;
-    void vscode.window.showWarningMessage(
-      `Published ${target.key} revision ${outcome.envelope.revision}, but the change notification failed (${outcome.notifyError}). The write stands: replicas pick it up on their next poll, within ${formatDuration(settings.policy.pollIntervalMs)} (policy: notification_lost ${bound.inclusive ? '<=' : '<'} ${formatDuration(bound.ms)}).`,
-    );
+    void vscode.window.showWarningMessage(`Published ${target.key} revision ${outcome.envelope.revision}, but ${notificationFailedSentence(settings.policy.subject, outcome.notifyError, settings.policy)}`);
     return { status: 'published', revision: outcome.envelope.revision, notified: false };
   };
 
-  /** Someone published first: say who and when, offer the diff and a re-based publish. */
-  const conflict = async (target: ConfigTarget, e: RevisionConflictError, basedOn: number, options: PublishOptions): Promise<PublishResult> => {
-    const current = e.current;
-    // A missing document is revision 0: it was deleted since this file's revision was read.
+  /** The live revision is not the one this publish is based on: say who and when, offer the diff and a re-based publish. */
+  const conflict = async (target: ConfigTarget, current: Omit<LiveRevision, 'data'> | undefined, basedOn: number, options: PublishOptions): Promise<PublishResult> => {
+    // A missing document is revision 0: re-basing on it creates the document.
     const liveRevision = current?.revision ?? 0;
-    const who = current?.meta?.published_by ? ` by ${current.meta.published_by}` : '';
     log.warn(`revision conflict on ${target.key}: live revision ${liveRevision}, based on ${basedOn}`);
     if (options.onConflict === 'report') return { status: 'conflict', liveRevision, basedOn };
-    const what = current ? `revision ${liveRevision} was published at ${current.updatedAt}${who}` : 'the document was deleted from Redis';
-    const choice = await vscode.window.showWarningMessage(
-      `${target.key} changed since revision ${basedOn}: ${what}. Nothing was written.`,
-      'Compare with Live',
-      'Re-base and Publish…',
-    );
-    if (choice === 'Compare with Live') await openCompareWithLive(liveDocs, target.document.uri, target.key, liveRevision);
-    if (choice === 'Re-base and Publish…') return runPublish(target, { expectRevision: liveRevision });
+    const choice = await vscode.window.showWarningMessage(`Revision conflict: ${conflictSentence(target.key, current, basedOn)}`, 'Compare with Live', current ? 'Re-base and Publish…' : 'Create It…');
+    if (choice === 'Compare with Live') await openCompareWithLive(liveDocs, target.document.uri, target.key, liveRevision, target.section);
+    if (choice === 'Re-base and Publish…' || choice === 'Create It…') return runPublish(target, { expectRevision: liveRevision });
     return { status: 'conflict', liveRevision, basedOn };
   };
 

@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
 import * as vscode from 'vscode';
 import type { JsonValue } from '../core/canonical';
+import { publisherIdentity } from '../core/publishFlow';
 import { renderForDiff } from '../core/publishPlan';
 import { computeSectionHash, isSectionName } from '../core/sectionHash';
 import { notifyChange } from '../live/publisher';
@@ -63,7 +63,7 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
           void vscode.window.showWarningMessage(`${key} does not exist in Redis: nothing to notify about.`);
           return undefined;
         }
-        const outcome = await notifyChange(() => connection.nats(), key, settings.policy.subject, `driftlens-vscode@${hostname()}`, live);
+        const outcome = await notifyChange(() => connection.nats(), key, settings.policy.subject, publisherIdentity('vscode').senderId, live);
         if (!outcome.notified) throw new Error(outcome.notifyError);
         log.info(`re-notified ${settings.policy.subject} for ${key} revision ${live.revision} (trace ${outcome.traceId})`);
         vscode.window.setStatusBarMessage(`$(broadcast) Re-notified replicas of ${key} (revision ${live.revision})`, 4000);

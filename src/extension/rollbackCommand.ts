@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import * as vscode from 'vscode';
+import { natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta } from '../core/publishFlow';
 import { describePlan, planPublish } from '../core/publishPlan';
 import { RevisionConflictError } from '../live/configStore';
-import { notifyChange } from '../live/publisher';
+import { rollbackDocument } from '../live/publisher';
 import type { LiveConnection } from './liveConnection';
 import type { LiveDocumentsProvider } from './liveDocuments';
 import type { ComponentLog } from './log';
@@ -13,7 +13,8 @@ export function registerRollbackCommand(connection: LiveConnection, liveDocs: Li
     const settings = await connection.settings();
     const key = options?.key ?? settings.configKeyOverride ?? settings.policy.configKey;
     try {
-      const store = await connection.store();
+      // NATS too, before anything is written: see publisher.ts.
+      const [store, nats] = await Promise.all([connection.store(), connection.nats().catch((e: unknown) => Promise.reject(new Error(natsUnreachableMessage(e instanceof Error ? e.message : String(e)))))]);
       const [history, live] = await Promise.all([store.history(key), store.read(key)]);
       if (history.length === 0) {
         void vscode.window.showInformationMessage(`No history for ${key}: DriftLens records revisions when it publishes (driftlens.history.limit).`);
@@ -39,12 +40,15 @@ export function registerRollbackCommand(connection: LiveConnection, liveDocs: Li
         const ok = await vscode.window.showWarningMessage(`Roll ${key} back to the data of revision ${revision}?`, { modal: true, detail: [`It is published as revision ${plan.newRevision}.`, '', ...describePlan(plan, 'sentences')].join('\n') }, 'Roll Back');
         if (ok !== 'Roll Back') return undefined;
       }
-      const envelope = await store.rollback(key, revision, plan.expectedRevision, { published_by: `vscode@${hostname()}`, tool: 'driftlens', rollback_of: String(revision) });
-      const outcome = await notifyChange(() => connection.nats(), key, settings.policy.subject, `driftlens-vscode@${hostname()}`, envelope);
+      const identity = publisherIdentity('vscode');
+      const meta = publishMeta(identity, { rollback_of: String(revision) });
+      const outcome = await rollbackDocument(store, nats, { key, revision, expectedRevision: plan.expectedRevision, meta, subject: settings.policy.subject, senderId: identity.senderId });
+      const { envelope } = outcome;
       liveDocs.refreshLive(key);
       log.info(`rolled ${key} back to revision ${revision} as revision ${envelope.revision}`);
-      const note = outcome.notified ? 'replicas notified' : `the notification failed (${outcome.notifyError}); replicas converge on their next poll`;
-      void vscode.window.showInformationMessage(`Rolled ${key} back to revision ${revision}: now revision ${envelope.revision}; ${note}.`);
+      const done = `Rolled ${key} back to revision ${revision}: now revision ${envelope.revision}`;
+      if (outcome.notified) void vscode.window.showInformationMessage(`${done}; replicas notified.`);
+      else void vscode.window.showWarningMessage(`${done}, but ${notificationFailedSentence(settings.policy.subject, outcome.notifyError, settings.policy)}`);
       return envelope.revision;
     } catch (e) {
       const message = e instanceof RevisionConflictError ? `${key} changed while rolling back; nothing was written. Try again.` : `Rollback failed: ${e instanceof Error ? e.message : String(e)}`;

@@ -218,7 +218,7 @@ function decodeLive(raw: string, key: string, consequence?: string): ConfigEnvel
   try {
     return decodeEnvelope(raw);
   } catch (err) {
-    if (err instanceof LiveDocumentError) throw new LiveDocumentError(err.reason, key, consequence);
+    if (err instanceof LiveDocumentError) throw err.at(key, consequence);
     throw err;
   }
 }

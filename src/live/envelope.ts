@@ -7,9 +7,7 @@
 
 import { canonicalJson, quoteGoString } from '../core/canonical';
 import type { JsonValue } from '../core/canonical';
-
-export const CONFIG_SCOPES = ['system', 'org', 'team', 'workflow', 'step'] as const;
-export type ConfigScope = (typeof CONFIG_SCOPES)[number];
+import { CONFIG_SCOPES, configKeyProblem, isScope, type ConfigScope } from '../core/documentKey';
 
 export interface ConfigEnvelope {
   scope: ConfigScope;
@@ -31,11 +29,47 @@ export class LiveDocumentError extends Error {
     readonly reason: string,
     readonly key?: string,
     /** What the caller did about it, e.g. "nothing was written". */
-    consequence?: string,
+    readonly consequence?: string,
   ) {
     super(`${key ? `the live value at ${key}` : 'the value'} is not a Cordum config envelope: ${reason}${consequence ? `; ${consequence}` : ''}`);
     this.name = 'LiveDocumentError';
   }
+
+  /** The same finding about the value stored at `key`. */
+  at(key: string, consequence?: string): LiveDocumentError {
+    return new LiveDocumentError(this.reason, key, consequence);
+  }
+}
+
+/** The largest revision DriftLens can read, compare and increment exactly (2^53 − 1). */
+export const MAX_REVISION = Number.MAX_SAFE_INTEGER;
+
+/**
+ * An envelope whose revision is a number but not one DriftLens can use: negative, fractional, or
+ * beyond 2^53 − 1 (where JavaScript numbers stop being exact, so revision + 1 could equal the
+ * revision). Go may read it, so it is not called a broken envelope; it is still never overwritten.
+ */
+export class UnusableRevisionError extends LiveDocumentError {
+  constructor(
+    /** The revision exactly as stored (the JSON number text, not a rounded double). */
+    readonly storedRevision: string,
+    key?: string,
+    consequence?: string,
+  ) {
+    super(`its revision is ${storedRevision}, not a whole number DriftLens can use (0 to ${MAX_REVISION})`, key, consequence);
+    this.message = `${key ? `the live document at ${key}` : 'the live document'} has revision ${storedRevision}, not a whole number DriftLens can use (0 to ${MAX_REVISION})${consequence ? `; ${consequence}` : ''}`;
+    this.name = 'UnusableRevisionError';
+  }
+
+  override at(key: string, consequence?: string): LiveDocumentError {
+    return new UnusableRevisionError(this.storedRevision, key, consequence);
+  }
+}
+
+/** What to tell a person about an unusable live document (the CLI and the extension say the same). */
+export function unusableLiveDocumentMessage(error: LiveDocumentError, key: string): string {
+  const sentence = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+  return `${sentence}. DriftLens will not overwrite it; inspect it with redis-cli GET ${key}`;
 }
 
 export class ConfigKeyError extends Error {
@@ -81,9 +115,9 @@ export function decodeEnvelope(text: string): ConfigEnvelope {
     throw new LiveDocumentError(data === undefined ? 'it has no "data" object' : `"data" is ${describe(data)}, not an object`);
   }
   if (revision === undefined) throw new LiveDocumentError('it has no "revision"');
-  if (typeof revision !== 'number' || !Number.isSafeInteger(revision)) {
-    throw new LiveDocumentError(`"revision" is ${describe(revision)}, not an integer`);
-  }
+  if (typeof revision !== 'number') throw new LiveDocumentError(`"revision" is ${describe(revision)}, not an integer`);
+  // JSON.parse has already rounded 2^53 + 1 to 2^53: the message quotes the stored digits instead.
+  if (!Number.isSafeInteger(revision) || revision < 0) throw new UnusableRevisionError(topLevelNumberText(text, 'revision') ?? String(revision));
   if (typeof scope !== 'string' || !isScope(scope)) {
     throw new LiveDocumentError(`"scope" is ${describe(scope)}, not one of ${CONFIG_SCOPES.join(', ')}`);
   }
@@ -111,10 +145,6 @@ export function decodeEnvelope(text: string): ConfigEnvelope {
   return envelope;
 }
 
-export function isScope(value: string): value is ConfigScope {
-  return (CONFIG_SCOPES as readonly string[]).includes(value);
-}
-
 /** `cfg:<scope>:<id>`; for `system` an empty id means `default`, as in Cordum. */
 export function configKey(scope: ConfigScope, id: string): string {
   if (!isScope(scope)) throw new ConfigKeyError(`unknown config scope "${scope}": expected one of ${CONFIG_SCOPES.join(', ')}`);
@@ -125,14 +155,12 @@ export function configKey(scope: ConfigScope, id: string): string {
   return `cfg:${scope}:${id}`;
 }
 
-/** Inverse of {@link configKey}. The id is everything after the second colon (ids may contain colons). */
+/** Inverse of {@link configKey}; the rules are {@link configKeyProblem}'s. */
 export function parseConfigKey(key: string): { scope: ConfigScope; scopeId: string } {
-  const match = /^cfg:([^:]*):(.*)$/s.exec(key);
-  if (!match) throw new ConfigKeyError(`"${key}" is not a config key: expected cfg:<scope>:<id>, e.g. cfg:system:default`);
-  const [, scope, scopeId] = match;
-  if (!isScope(scope)) throw new ConfigKeyError(`"${key}" has unknown scope "${scope}": expected one of ${CONFIG_SCOPES.join(', ')}`);
-  if (scopeId === '') throw new ConfigKeyError(`"${key}" has an empty id (the system document is cfg:system:default)`);
-  return { scope, scopeId };
+  const problem = configKeyProblem(key);
+  if (problem) throw new ConfigKeyError(problem);
+  const [, scope, scopeId] = /^cfg:([^:]*):(.*)$/s.exec(key)!;
+  return { scope: scope as ConfigScope, scopeId };
 }
 
 /**
@@ -161,6 +189,32 @@ export function formatRfc3339Nano(epochNanos: bigint): string {
 export function nowRfc3339Nano(): string {
   const subMillisecond = process.hrtime.bigint() % 1_000_000n;
   return formatRfc3339Nano(BigInt(Date.now()) * 1_000_000n + subMillisecond);
+}
+
+/**
+ * The source text of the number a top-level member of valid JSON holds (the last such member, as
+ * JSON.parse keeps the last), for messages that must quote a value exactly.
+ */
+function topLevelNumberText(text: string, member: string): string | undefined {
+  let depth = 0;
+  let lastString: string | undefined;
+  let found: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      lastString = JSON.parse(text.slice(i, end + 1)) as string;
+      i = end;
+    } else if (c === '{' || c === '[') {
+      depth++;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ':' && depth === 1 && lastString === member) {
+      found = /^\s*(-?[0-9][0-9.eE+-]*)/.exec(text.slice(i + 1, i + 400))?.[1] ?? found;
+    }
+  }
+  return found;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -121,6 +121,15 @@ function busPacket(): protobuf.Type {
   return busPacketType;
 }
 
+/**
+ * Loads protobufjs and resolves the schema now. A publisher calls it before its write: done on the
+ * first notification instead, it cost a fresh CLI process tens of milliseconds between the write
+ * and the notification, which every replica's convergence clock pays.
+ */
+export function prepareConfigChanged(): void {
+  busPacket();
+}
+
 export interface ConfigChangedInput {
   /** The config scope that changed, e.g. `system`. */
   scope: string;
@@ -256,16 +265,22 @@ export function whyReceiversDrop(packet: DecodedBusPacket): string | undefined {
 export async function publishConfigChanged(nc: NatsConnection, subject: string, input: ConfigChangedInput): Promise<{ traceId: string }> {
   const traceId = input.traceId ?? randomUUID();
   nc.publish(subject, encodeConfigChanged({ ...input, traceId }));
-  // Bounded: on a half-open socket the client would wait for its reconnect, while the person
-  // publishing waits on a write that already stands. Past the bound the notification counts as failed.
+  await boundedFlush(nc, 'the notification');
+  return { traceId };
+}
+
+/**
+ * A PING/PONG round trip, bounded: on a half-open socket the client would wait for its reconnect,
+ * while a person waits on it. Past FLUSH_TIMEOUT_MS it rejects, saying what was not confirmed.
+ */
+export async function boundedFlush(nc: NatsConnection, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`NATS did not confirm the notification within ${FLUSH_TIMEOUT_MS / 1000}s`)), FLUSH_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`NATS did not confirm ${what} within ${FLUSH_TIMEOUT_MS / 1000}s`)), FLUSH_TIMEOUT_MS);
   });
   try {
     await Promise.race([nc.flush(), timeout]);
   } finally {
     clearTimeout(timer);
   }
-  return { traceId };
 }

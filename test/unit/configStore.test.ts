@@ -120,7 +120,10 @@ test('decodeEnvelope says what is wrong with a value that is not an envelope', (
     ['{"scope":"system","revision":3}', /no "data" object/],
     ['{"scope":"system","data":[],"revision":3}', /"data" is an array/],
     ['{"scope":"system","data":{},"revision":"3"}', /"revision" is the string "3", not an integer/],
-    ['{"scope":"system","data":{},"revision":1.5}', /"revision" is the number 1.5, not an integer/],
+    ['{"scope":"system","data":{},"revision":1.5}', /has revision 1\.5, not a whole number DriftLens can use \(0 to 9007199254740991\)/],
+    // The stored digits, not JSON.parse's rounding (2^53 + 1 reads as 2^53).
+    ['{"scope":"system","data":{"revision":1},"revision":9007199254740993}', /has revision 9007199254740993, not a whole number/],
+    ['{"scope":"system","revision" : -5,"data":{}}', /has revision -5, not a whole number/],
     ['{"scope":"system","data":{}}', /no "revision"/],
     ['{"scope":"galaxy","data":{},"revision":1}', /"scope" is the string "galaxy"/],
     ['{"scope":"system","data":{},"revision":1,"updated_at":"yesterday"}', /"updated_at" .* not an RFC 3339 time/],

@@ -120,19 +120,26 @@ suite('Publish Config against real Redis and NATS', () => {
     assert.equal((await store.read(KEY))?.raw, before?.raw);
   });
 
-  test('with NATS unreachable the write stands and the result says it was not notified', async () => {
+  test('with NATS unreachable nothing is written (NATS is connected before the write); with NATS back the publish goes through', async () => {
     await vscode.workspace.getConfiguration('driftlens').update('nats.servers', ['nats://127.0.0.1:1'], vscode.ConfigurationTarget.Global);
+    const editor = await open('cfg.system.default.yaml');
     try {
-      const editor = await open('cfg.system.default.yaml');
       await replaceText(editor, 'revision: 7', 'revision: 9');
       await replaceText(editor, 'scan_interval_seconds: 30', 'scan_interval_seconds: 15');
-      const result = await vscode.commands.executeCommand<PublishResult>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
-      assert.deepEqual({ status: result.status, revision: result.revision, notified: result.notified }, { status: 'published', revision: 10, notified: false });
-      assert.equal((await store.read(KEY))?.envelope.revision, 10);
-      await revert(editor);
+      const before = await store.read(KEY);
+      const result = await vscode.commands.executeCommand<PublishResult & { reason?: string }>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+      assert.equal(result.status, 'failed');
+      assert.match(result.reason ?? '', /NATS at nats:\/\/127\.0\.0\.1:1.* Nothing was written: DriftLens connects to NATS before it writes/);
+      assert.equal((await store.read(KEY))?.raw, before?.raw);
+      assert.match(editor.document.getText(), /^revision: 9$/m, 'the file is not restamped');
     } finally {
       await vscode.workspace.getConfiguration('driftlens').update('nats.servers', [NATS_URL], vscode.ConfigurationTarget.Global);
     }
+    const sub = nats.subscribe('sys.config.changed', { max: 1 });
+    const retried = await vscode.commands.executeCommand<PublishResult>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+    assert.deepEqual({ status: retried.status, revision: retried.revision, notified: retried.notified }, { status: 'published', revision: 10, notified: true });
+    await firstMessage(sub);
+    await revert(editor);
   });
 
   test('Pull Live Config writes the live envelope with its revision, and it validates', async () => {
@@ -159,5 +166,48 @@ suite('Publish Config against real Redis and NATS', () => {
     const live = await store.read(KEY);
     assert.deepEqual(live?.envelope.data, eighth.data);
     assert.equal(live?.envelope.meta?.rollback_of, '8');
+  });
+
+  test('a bare section file (config/pools.yaml) publishes as the pools section of the live document', async () => {
+    const before = await store.read(KEY);
+    assert.ok(before, 'a live document exists');
+    const editor = await open('config/pools.yaml');
+    try {
+      await replaceText(editor, 'job.default: default', 'job.default: fraud-detection');
+      const sub = nats.subscribe('sys.config.changed', { max: 1 });
+      const result = await vscode.commands.executeCommand<PublishResult & { reason?: string }>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+      assert.deepEqual({ status: result.status, revision: result.revision, notified: result.notified }, { status: 'published', revision: before.envelope.revision + 1, notified: true });
+      await firstMessage(sub);
+      const live = await store.read(KEY);
+      const pools = analyzeDocument(editor.document.getText(), 'yaml', 'pools').data;
+      assert.deepEqual(live?.envelope.data.pools, pools);
+      assert.deepEqual(Object.keys(live!.envelope.data), Object.keys(before.envelope.data));
+      for (const k of Object.keys(before.envelope.data)) if (k !== 'pools') assert.deepEqual(live?.envelope.data[k], before.envelope.data[k], k);
+      assert.doesNotMatch(editor.document.getText(), /revision/, 'a section file is not restamped');
+
+      // Compare with Live on a section file compares it with the live section, not the whole document.
+      await vscode.commands.executeCommand('driftlens.compareWithLive', editor.document.uri);
+      const diff = await waitFor(
+        'the Compare with Live diff editor of the pools section',
+        () => {
+          const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+          return input instanceof vscode.TabInputTextDiff && input.original.scheme === 'driftlens-live' && input.original.path.endsWith('.pools.yaml') ? input : undefined;
+        },
+        [vscode.window.tabGroups.onDidChangeTabs, vscode.window.onDidChangeVisibleTextEditors],
+      );
+      const left = await vscode.workspace.openTextDocument(diff.original);
+      assert.equal(left.getText(), renderForDiff(live!.envelope.data.pools));
+      assert.equal((await vscode.workspace.openTextDocument(diff.modified)).getText(), left.getText(), 'the published file matches the live section');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
+      // The key without a document: a section alone is not a document.
+      await vscode.workspace.getConfiguration('driftlens').update('configKey', 'cfg:team:no-such-document', vscode.ConfigurationTarget.Global);
+      const refused = await vscode.commands.executeCommand<PublishResult & { reason?: string }>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+      assert.equal(refused.status, 'refused');
+      assert.equal(refused.reason, 'cfg:team:no-such-document does not exist in Redis: a pools section alone is not a document. Publish a whole config document to cfg:team:no-such-document first, then its sections.');
+    } finally {
+      await vscode.workspace.getConfiguration('driftlens').update('configKey', undefined, vscode.ConfigurationTarget.Global);
+      await revert(editor);
+    }
   });
 });

@@ -65,7 +65,7 @@ module.exports = [
     },
   },
   {
-    name: 'a conflicting publish says who changed it and opens Compare with Live',
+    name: 'a stale file is a conflict before any preview: it says who changed it and opens Compare with Live',
     async run({ page, shot, servers }) {
       // Bob publishes revision 9 from elsewhere; the local file still says revision 8.
       await withStore(servers, async (store) => {
@@ -75,9 +75,8 @@ module.exports = [
       });
       await openFile(page, 'cfg.system.default.yaml');
       await runCommand(page, 'DriftLens: Publish Config');
-      const dialog = await waitForText(page, '.monaco-dialog-box', `Publish ${KEY} revision 9?`, { timeoutMs: 20e3, what: 'the publish preview dialog' });
-      await dialog.locator('.monaco-button', { hasText: /^Publish$/ }).first().click();
-      const message = 'changed since revision 8';
+      // Known before writing: no preview promising a revision 9 the write could not create.
+      const message = `Revision conflict: ${KEY} is at revision 9`;
       await waitForText(page, '.notification-toast, .notifications-toasts', message, { timeoutMs: 20e3, what: 'the conflict warning' }).catch(() => undefined);
       await shot('09-conflict');
       await clickNotificationButton(page, message, 'Compare with Live');
