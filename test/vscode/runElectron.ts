@@ -14,15 +14,18 @@ async function main(): Promise<void> {
   // A scratch copy of the workspace, as scripts/test-all.sh gives the code-server launcher: the
   // suite publishes (which restamps files) and edits, and the repository must stay as it is.
   const workspace = scratchWorkspace(root);
+  // VS Code's logs in a known folder: a suite test reads what the extension host logged.
+  const logs = mkdtempSync(path.join(tmpdir(), 'dl-electron-logs-'));
   try {
     await runTests({
       extensionDevelopmentPath: root,
       extensionTestsPath: path.join(root, 'out/test/vscode/suite/index.js'),
-      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust'],
-      extensionTestsEnv: { DRIFTLENS_TEST_REPORT: report },
+      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--logsPath', logs],
+      extensionTestsEnv: { DRIFTLENS_TEST_REPORT: report, DRIFTLENS_TEST_VSCODE_LOGS: logs },
     });
   } finally {
     rmSync(workspace, { recursive: true, force: true });
+    rmSync(logs, { recursive: true, force: true });
   }
 }
 
