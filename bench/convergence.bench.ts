@@ -38,6 +38,7 @@ import { decodeEnvelope, encodeEnvelope } from '../src/live/envelope';
 import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT, encodeConfigChanged, publishConfigChanged, whyReceiversDrop } from '../src/live/notifier';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
+import { endRun, runLine, saveRun, type SavedRun } from './results';
 import { announceRun, loadavg, MB, median, ms, quantile, runChildCase, stopOnSignals } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -413,8 +414,21 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
   }
+  const run = endRun<ConvergenceResults>('convergence', 'npm run bench:convergence', { machineLine, servers, loadBefore }, started, { cases: results, failures, cost: checkCost() });
+  for (const [id, text] of Object.entries(renderConvergence(saveRun(run)))) console.log(`\n<!-- ${id} -->\n${text}`);
+  if (failures.length) process.exitCode = 1;
+}
 
-  const lines: string[] = [];
+export interface ConvergenceResults {
+  cases: CaseResult[];
+  failures: string[];
+  cost: ReturnType<typeof checkCost>;
+}
+
+/** The sections of BENCHMARKS.md generated from a saved run (see bench/report.ts). */
+export function renderConvergence(run: SavedRun<ConvergenceResults>): Record<string, string> {
+  const { cases: results, failures, cost } = run.results;
+  const lines: string[] = [runLine(run), ''];
   const on = results.filter((r) => r.spec.mode === 'on');
   lines.push('Notifications on: t0 just before ConfigStore.write → the last agent\'s \'applied\' (pools, new hash).');
   lines.push('');
@@ -465,7 +479,6 @@ async function main(): Promise<void> {
         `p50 ${ms(interval / 2)}, p90 ${ms(0.9 * interval)}, max ${ms(interval)} | ${triggerText(r.triggers)} | ${r.droppedNotifications} |`,
     );
   }
-  const cost = checkCost();
   const perCheck = cost.decodeNotification + cost.decodeEnvelope + cost.hashPools + cost.hashTimeouts;
   lines.push('');
   lines.push('CPU of one notification-triggered check, no I/O (median µs per call, measured in the parent after the cases):');
@@ -480,11 +493,8 @@ async function main(): Promise<void> {
     `Document: the real pools.yaml + timeouts.yaml as the pools and timeouts sections (${results[0]?.bytes ?? '?'} bytes of JSON data); every publish renames pool ${RENAMED_POOL} (and its topic). ` +
       `One shared Redis connection for the agents, one NATS connection per ${AGENTS_PER_NATS} agents; the publisher on its own connections in the same process. Percentiles are nearest rank.`,
   );
-  lines.push(`Machine: ${machineLine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
-  lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   for (const f of failures) lines.push(`FAILED: ${f}`);
-  console.log('\n' + lines.join('\n'));
-  if (failures.length) process.exitCode = 1;
+  return { 'convergence-table': lines.join('\n') };
 }
 
 async function child(index: number, redisUrl: string, natsUrl: string): Promise<void> {
@@ -498,7 +508,7 @@ if (process.argv[2] === '--child') {
     console.error(error);
     process.exit(1);
   });
-} else {
+} else if (require.main === module) {
   main().catch((error) => {
     console.error(error);
     process.exitCode = 1;

@@ -41,6 +41,7 @@ import { decodeBusPacket, DEFAULT_CONFIG_CHANGED_SUBJECT, publishConfigChanged }
 import { publishDocument } from '../src/live/publisher';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
+import { endRun, runLine, saveRun, type SavedRun } from './results';
 import { announceRun, loadavg, MB, median, ms, quantile, runChildCase, stopOnSignals } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -437,8 +438,14 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
   }
+  const run = endRun<SizeResult[]>('publish', 'npm run bench:publish', { machineLine, servers, loadBefore }, started, results);
+  for (const [id, text] of Object.entries(renderPublish(saveRun(run)))) console.log(`\n<!-- ${id} -->\n${text}`);
+}
 
-  const lines: string[] = [];
+/** The sections of BENCHMARKS.md generated from a saved run (see bench/report.ts). */
+export function renderPublish(run: SavedRun<SizeResult[]>): Record<string, string> {
+  const results = run.results;
+  const lines: string[] = [runLine(run), ''];
   lines.push('| document | history | stage | p50 | p90 | p99 | max |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const r of results) {
@@ -497,9 +504,7 @@ async function main(): Promise<void> {
     `Documents: ${results.map((r) => `${sizeLabel(r.bytes)} envelope (${r.bytes} bytes, ${r.teams} scaled teams, ${r.spec.warmup} warm-ups)`).join(', ')}; ` +
       'history and no-history publishes interleaved (ABBA) in one process; the history list pre-filled to its cap before timing.',
   );
-  lines.push(`Machine: ${machineLine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
-  lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
-  console.log('\n' + lines.join('\n'));
+  return { 'publish-table': lines.join('\n') };
 }
 
 async function child(index: number, redisUrl: string, natsUrl: string): Promise<void> {
@@ -512,7 +517,7 @@ if (process.argv[2] === '--child') {
     console.error(error);
     process.exit(1);
   });
-} else {
+} else if (require.main === module) {
   main().catch((error) => {
     console.error(error);
     process.exitCode = 1;

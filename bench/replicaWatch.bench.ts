@@ -43,6 +43,7 @@ import { DEFAULT_CONFIG_CHANGED_SUBJECT } from '../src/live/notifier';
 import { closeRedis, connectRedis } from '../src/live/redisConnection';
 import { decodeReplicaReport, publishReplicaReport, readReplicaReports, REPLICA_STATUS_VERSION, type ReplicaReport } from '../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../test/support/servers';
+import { endRun, runLine, saveRun, type SavedRun } from './results';
 import { announceRun, children, loadavg, MB, median, ms, quantile, stopOnSignals } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -443,9 +444,20 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
   }
+  const run = endRun<ReplicaWatchResults>('replicaWatch', 'npm run bench:replica-watch', { machineLine, servers, loadBefore }, started, { watch: result, publisher: pubStats, hashes });
+  for (const [id, text] of Object.entries(renderReplicaWatch(saveRun(run)))) console.log(`\n<!-- ${id} -->\n${text}`);
+}
 
-  const r = result;
-  const lines: string[] = [];
+export interface ReplicaWatchResults {
+  watch: WatchResult;
+  publisher: PublisherStats;
+  hashes: Hashes;
+}
+
+/** The sections of BENCHMARKS.md generated from a saved run (see bench/report.ts). */
+export function renderReplicaWatch(run: SavedRun<ReplicaWatchResults>): Record<string, string> {
+  const { watch: r, publisher: pubStats, hashes } = run.results;
+  const lines: string[] = [runLine(run), ''];
   lines.push(`DriftWatcher in one process, ${REPLICAS} replicas reporting every ${PERIOD_MS / 1000} s from another; ${ms(r.seconds * 1000)} measured after a ${WARMUP_MS / 1000} s warm-up.`);
   lines.push('');
   lines.push('| measure | value |');
@@ -467,9 +479,7 @@ async function main(): Promise<void> {
   lines.push(`Last model: ${r.lastSummary}. Most replicas seen per state: ${Object.entries(r.countsSeen).map(([s, n]) => `${s} ${n}`).join(', ')}.`);
   if (r.errors.length) lines.push(`Watcher errors: ${r.errors.length} (first: ${r.errors[0]}).`);
   lines.push(`Live pools hash ${hashes.live.slice(0, 12)}…, previous ${hashes.previous.slice(0, 12)}…; latency uses the wall clock of both processes (reported_at has ms precision in the model).`);
-  lines.push(`Machine: ${machineLine}; ${servers}; load average (1/5/15 min) ${loadBefore} at start, ${loadavg()} at end.`);
-  lines.push(`Bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
-  console.log('\n' + lines.join('\n'));
+  return { 'replica-watch-table': lines.join('\n') };
 }
 
 const [role, ...args] = process.argv.slice(2);
@@ -485,7 +495,7 @@ if (role === '--publisher') {
     console.error(error);
     process.exit(1);
   });
-} else {
+} else if (require.main === module) {
   main().catch((error) => {
     console.error(error);
     process.exitCode = 1;

@@ -3,12 +3,13 @@ import { configTarget } from './configTarget';
 import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
 import { LiveDocumentsProvider } from './liveDocuments';
+import { NormalisedDocumentsProvider } from './normalisedDocuments';
 
 /** Opens live (left) against local (right), both normalised: only data differences show. A section file compares with that live section. */
 export async function openCompareWithLive(liveDocs: LiveDocumentsProvider, source: vscode.Uri, key: string, revision?: number, section?: string): Promise<void> {
   liveDocs.refreshLive(key);
   const left = LiveDocumentsProvider.liveUri(key, revision, section);
-  const right = LiveDocumentsProvider.normalisedUri(source);
+  const right = NormalisedDocumentsProvider.normalisedUri(source);
   const title = `${key}${section ? ` ${section}` : ''}${revision === undefined ? '' : ` (revision ${revision})`} ↔ ${vscode.workspace.asRelativePath(source)}`;
   await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
 }

@@ -6,7 +6,8 @@ import { registerDiagnostics } from './diagnostics';
 import { DriftDocuments } from './driftDocuments';
 import { registerHashCommands } from './hashCommands';
 import { LiveConnection, type ConnectionState } from './liveConnection';
-import { LIVE_SCHEME, LiveDocumentsProvider, NORMALISED_SCHEME } from './liveDocuments';
+import { LiveDocumentsProvider } from './liveDocuments';
+import { NormalisedDocumentsProvider } from './normalisedDocuments';
 import { Log } from './log';
 import { registerPublishCommand } from './publishCommand';
 import { registerPullLiveConfig } from './pullLiveConfig';
@@ -43,7 +44,8 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   const secrets = new Secrets(context.secrets);
   const connection = new LiveConnection(secrets, log.for('connection'));
   closeConnections = () => connection.close();
-  const liveDocs = new LiveDocumentsProvider(connection, documents);
+  const liveDocs = new LiveDocumentsProvider(connection);
+  const normalisedDocs = new NormalisedDocumentsProvider(documents);
   const replicaModel = new ReplicaModel(connection, log.for('replicas'));
   const replicaTree = new ReplicaTreeProvider(replicaModel);
   const replicaView = vscode.window.createTreeView('driftlens.replicas', { treeDataProvider: replicaTree, showCollapseAll: true });
@@ -61,8 +63,9 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     connection,
     registerConnectionStatusBar(connection),
     liveDocs,
-    vscode.workspace.registerTextDocumentContentProvider(LIVE_SCHEME, liveDocs),
-    vscode.workspace.registerTextDocumentContentProvider(NORMALISED_SCHEME, liveDocs),
+    liveDocs.register(),
+    normalisedDocs,
+    normalisedDocs.register(),
     registerPublishCommand(documents, connection, liveDocs, log.for('publish')),
     registerCompareWithLive(documents, connection, liveDocs),
     registerPullLiveConfig(connection),

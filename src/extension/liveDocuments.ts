@@ -1,28 +1,21 @@
 import * as vscode from 'vscode';
 import type { JsonValue } from '../core/canonical';
 import { renderForDiff } from '../core/publishPlan';
-import type { DriftDocument, DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
 
 export const LIVE_SCHEME = 'driftlens-live';
-export const NORMALISED_SCHEME = 'driftlens-normalised';
 
 /**
- * Read-only normalised renderings for Compare with Live: the live data map read from Redis
- * (driftlens-live:/<key>.yaml) and the local document's data map (driftlens-normalised:...).
- * Both sorted and styled the same way, so the diff shows data, not formatting.
+ * The live side of Compare with Live (driftlens-live:/<key>.yaml): the data map read from Redis,
+ * rendered as the local side is (normalisedDocuments.ts), so the diff shows data, not formatting.
+ * Its change event carries only driftlens-live URIs: VS Code ignores (and logs) an event whose
+ * scheme is not the provider's own.
  */
 export class LiveDocumentsProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
-  private readonly subscription: vscode.Disposable;
 
-  constructor(
-    private readonly connection: LiveConnection,
-    private readonly documents: DriftDocuments,
-  ) {
-    this.subscription = documents.onDidAnalyze((entry) => this.changed.fire(LiveDocumentsProvider.normalisedUri(entry.uri)));
-  }
+  constructor(private readonly connection: LiveConnection) {}
 
   /** With a section: only that section of the live data (what a bare section file compares with). */
   static liveUri(key: string, revision?: number, section?: string): vscode.Uri {
@@ -30,8 +23,9 @@ export class LiveDocumentsProvider implements vscode.TextDocumentContentProvider
     return vscode.Uri.from({ scheme: LIVE_SCHEME, path: `/${key.replace(/:/g, '.')}${section ? `.${section}` : ''}.yaml`, query: key, fragment });
   }
 
-  static normalisedUri(source: vscode.Uri): vscode.Uri {
-    return vscode.Uri.from({ scheme: NORMALISED_SCHEME, path: source.path.replace(/\.(ya?ml|json)$/i, '') + '.normalised.yaml', query: source.toString() });
+  /** Registers this provider for its own scheme (and only that one). */
+  register(): vscode.Disposable {
+    return vscode.workspace.registerTextDocumentContentProvider(LIVE_SCHEME, this);
   }
 
   /** Re-reads the live side (after a publish, or before showing a fresh diff). */
@@ -40,12 +34,6 @@ export class LiveDocumentsProvider implements vscode.TextDocumentContentProvider
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    if (uri.scheme === NORMALISED_SCHEME) {
-      const source = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.query);
-      const entry: DriftDocument | undefined = source ? this.documents.get(source) : undefined;
-      if (!entry || entry.analysis.data === undefined) return '# the local document is closed or does not parse\n';
-      return renderForDiff(entry.analysis.data as JsonValue);
-    }
     const key = uri.query;
     try {
       const store = await this.connection.store();
@@ -67,6 +55,5 @@ export class LiveDocumentsProvider implements vscode.TextDocumentContentProvider
 
   dispose(): void {
     this.changed.dispose();
-    this.subscription.dispose();
   }
 }

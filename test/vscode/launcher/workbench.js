@@ -315,7 +315,9 @@ async function startWorkbench(o) {
     if (extensionDevelopmentPath) payload.push(['extensionDevelopmentPath', remote(extensionDevelopmentPath)]);
     if (extensionTestsPath) {
       payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
-      payload.push(['extensionEnvironment', JSON.stringify(o.extensionEnvironment || {})]);
+      // DRIFTLENS_TEST_VSCODE_LOGS: where VS Code writes its logs, so a test can check what the
+      // extension host logged (a warning there is a bug the user would otherwise never see).
+      payload.push(['extensionEnvironment', JSON.stringify({ DRIFTLENS_TEST_VSCODE_LOGS: path.join(dirs.userData, 'logs'), ...(o.extensionEnvironment || {}) })]);
     }
     let url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(path.resolve(workspaceFolder))}`;
     if (payload.length) url += `&payload=${encodeURIComponent(JSON.stringify(payload))}`;

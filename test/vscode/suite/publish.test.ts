@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import { readdirSync, readFileSync, watch } from 'node:fs';
+import * as path from 'node:path';
 import type { NatsConnection, Subscription } from 'nats';
 import * as vscode from 'vscode';
 import { analyzeDocument } from '../../../src/core/analysis';
@@ -210,4 +212,77 @@ suite('Publish Config against real Redis and NATS', () => {
       await revert(editor);
     }
   });
+
+  test('Compare with Live follows edits of the local file and publishes, and each provider fires only for its own scheme', async () => {
+    const document = (await open('cfg.system.default.yaml')).document;
+    const live = (await store.read(KEY))!.envelope;
+    await replaceInDocument(document, 'revision: 7', `revision: ${live.revision}`);
+    const { right } = await compareWithLive(document, live.revision);
+    assert.equal(right.getText(), renderForDiff(analyzeDocument(document.getText(), 'yaml', 'config').data as JsonValue));
+    // An edit of the local file shows in the open diff.
+    await replaceInDocument(document, 'max_retries: 2', 'max_retries: 6');
+    await waitFor('the normalised local side to show the edit', () => right.getText().includes('max_retries: 6'), [vscode.workspace.onDidChangeTextDocument]);
+    // A publish: the diff against the new live revision shows no difference.
+    const result = await vscode.commands.executeCommand<PublishResult>('driftlens.publishConfig', document.uri, { assumeYes: true });
+    assert.equal(result.revision, live.revision + 1);
+    const after = await compareWithLive(document, live.revision + 1);
+    assert.equal(after.left.getText(), after.right.getText());
+    assert.match(after.left.getText(), /max_retries: 6/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await revert(await vscode.window.showTextDocument(document));
+    // VS Code drops (and logs) a content-change event whose scheme is not the provider's own: the
+    // view it was meant for would not refresh.
+    assert.deepEqual(await extensionHostLogLines(/Provider for scheme 'driftlens-[\w-]+' is firing event for schema/), []);
+  });
 });
+
+async function replaceInDocument(document: vscode.TextDocument, from: string, to: string): Promise<void> {
+  const at = document.getText().indexOf(from);
+  assert.ok(at >= 0, `"${from}" is in ${document.uri.path}`);
+  const edit = new vscode.WorkspaceEdit();
+  edit.replace(document.uri, new vscode.Range(document.positionAt(at), document.positionAt(at + from.length)), to);
+  assert.ok(await vscode.workspace.applyEdit(edit));
+}
+
+/** Runs Compare with Live on the document; both sides of the diff it opens against that live revision. */
+async function compareWithLive(document: vscode.TextDocument, revision: number): Promise<{ left: vscode.TextDocument; right: vscode.TextDocument }> {
+  await vscode.commands.executeCommand('driftlens.compareWithLive', document.uri);
+  const diff = await waitFor(
+    `the Compare with Live diff editor against revision ${revision}`,
+    () => {
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      return input instanceof vscode.TabInputTextDiff && input.original.scheme === 'driftlens-live' && input.original.fragment === String(revision) ? input : undefined;
+    },
+    [vscode.window.tabGroups.onDidChangeTabs, vscode.window.onDidChangeVisibleTextEditors],
+  );
+  return { left: await vscode.workspace.openTextDocument(diff.original), right: await vscode.workspace.openTextDocument(diff.modified) };
+}
+
+/**
+ * The extension host's log lines that match, up to now. VS Code writes its log with a delay: a
+ * marker, logged by VS Code itself after everything the test did, shows when all earlier lines are
+ * on disk (it is a dropped event of a provider registered here for that purpose).
+ */
+async function extensionHostLogLines(pattern: RegExp): Promise<string[]> {
+  const folder = process.env.DRIFTLENS_TEST_VSCODE_LOGS;
+  assert.ok(folder, 'the launcher names VS Code\'s log folder in DRIFTLENS_TEST_VSCODE_LOGS');
+  const marker = `dl-marker-${Date.now()}`;
+  const emitter = new vscode.EventEmitter<vscode.Uri>();
+  const registration = vscode.workspace.registerTextDocumentContentProvider(marker, { onDidChange: emitter.event, provideTextDocumentContent: () => '' });
+  const hostLogs = () => (readdirSync(folder, { recursive: true }) as string[]).filter((f) => /exthost\.log$/.test(f)).map((f) => readFileSync(path.join(folder, f), 'utf8'));
+  const watcher = watch(folder, { recursive: true });
+  const written = new vscode.EventEmitter<void>();
+  watcher.on('change', () => written.fire());
+  try {
+    emitter.fire(vscode.Uri.from({ scheme: `${marker}-elsewhere`, path: '/x' }));
+    const text = await waitFor(`VS Code's extension host log (in ${folder}) to show the marker ${marker}`, () => hostLogs().find((t) => t.includes(marker)), [written.event]);
+    return text
+      .split('\n')
+      .filter((line) => pattern.test(line) && !line.includes(marker));
+  } finally {
+    watcher.close();
+    written.dispose();
+    registration.dispose();
+    emitter.dispose();
+  }
+}

@@ -2,7 +2,8 @@
 'use strict';
 // UI scenarios in the real workbench, driven as a person would (keyboard, palette, clicks).
 // Each scenario saves a screenshot to the artifacts folder (git-ignored); a failing step saves
-// one too, plus the workbench logs. Prints "ui: N passed, N failed" last.
+// one too, plus the workbench logs. Prints "ui: N passed, N failed, N skipped" last (skipped: the
+// scenarios that need servers, when none are given).
 //
 //   node test/vscode/ui/scenarios.js [--artifacts <dir>]
 //
@@ -22,10 +23,11 @@ async function main() {
   fs.mkdirSync(artifacts, { recursive: true });
   const servers = { redisUrl: process.env.DRIFTLENS_TEST_REDIS_URL, natsUrl: process.env.DRIFTLENS_TEST_NATS_URL };
   const live = Boolean(servers.redisUrl && servers.natsUrl);
-  if (!live) console.log('  (no DRIFTLENS_TEST_REDIS_URL: publishing, replica and trust scenarios not run)');
   const untrusted = require('./untrusted');
   // Trust is decided when the workbench starts: the restricted-mode scenarios get their own.
   const replicas = require('./replicas');
+  const skipped = live ? 0 : require('./publish').length + replicas.scenarios.length + untrusted.scenarios.length;
+  if (!live) console.log(`  (no DRIFTLENS_TEST_REDIS_URL: ${skipped} publishing, replica and trust scenarios not run)`);
   const groups = [
     { untrusted: false, scenarios: [...require('./authoring'), ...(live ? [...require('./publish'), ...replicas.scenarios] : [])], prepare: live ? replicas.prepare : undefined },
     ...(live ? [{ untrusted: true, scenarios: untrusted.scenarios, prepare: untrusted.prepare }] : []),
@@ -66,7 +68,7 @@ async function main() {
     }
   }
   console.log(`screenshots: ${artifacts}`);
-  console.log(`ui: ${passed} passed, ${failed} failed`);
+  console.log(`ui: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
 }
 
