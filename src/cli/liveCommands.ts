@@ -9,15 +9,15 @@ import { restampEnvelope } from '../core/envelopeStamp';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
 import { pulledYaml } from '../core/pulledDocument';
 import { formatDuration } from '../core/duration';
-import { TextLines } from '../core/textLines';
 import { ConfigStore, RevisionConflictError } from '../live/configStore';
 import { redactSecrets } from '../live/connections';
 import { LiveDocumentError, type ConfigEnvelope } from '../live/envelope';
 import { connectNats } from '../live/natsConnection';
 import { notifyChange, publishDocument, type PublishOutcome } from '../live/publisher';
 import { connectRedis } from '../live/redisConnection';
-import { CliError, EXIT, formatProblem, loadDocument } from './documentInput';
+import { CliError, EXIT, formatProblems, loadDocument } from './documentInput';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
+import { uninterruptible } from './outputPipe';
 
 type DataMap = { [key: string]: JsonValue };
 
@@ -34,7 +34,8 @@ async function withLive<T>(flags: LiveFlags, work: (live: LiveSettings, store: C
   let natsConnection: import('nats').NatsConnection | undefined;
   const nats = async () => (natsConnection ??= await connectNats(live.nats, { name: 'driftlens-cli', maxReconnectAttempts: 0 }));
   try {
-    return await work(live, new ConfigStore(redis, { historyLimit: live.historyLimit }), nats);
+    // A reader closing our output (`| head`) must not stop a publish between its write and its notification.
+    return await uninterruptible(() => work(live, new ConfigStore(redis!, { historyLimit: live.historyLimit }), nats));
   } catch (e) {
     if (e instanceof LiveDocumentError) throw new CliError(`the live document at ${live.key} is unreadable: ${e.message}. DriftLens will not overwrite it; inspect it with redis-cli GET ${live.key}.`, EXIT.unavailable);
     if (e instanceof CliError) throw e;
@@ -96,8 +97,7 @@ async function loadConfigData(file: string): Promise<{ text: string; data: DataM
   const { text, analysis } = await loadDocument(file, 'config');
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0) {
-    const lines = new TextLines(text);
-    for (const p of errors) process.stderr.write(formatProblem(file, lines, p) + '\n');
+    for (const line of formatProblems(file, text, errors)) process.stderr.write(line + '\n');
     throw new CliError(`${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was published`, EXIT.problems);
   }
   const data = analysis.data as DataMap;

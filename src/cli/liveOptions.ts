@@ -4,8 +4,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { resolveEndpoints } from '../live/endpoints';
-import { CliError, formatProblem, loadDocument } from './documentInput';
-import { TextLines } from '../core/textLines';
+import { CliError, formatProblems, loadDocument } from './documentInput';
 
 /**
  * Connection options shared by publish, diff, pull, rollback and history. Flags win over
@@ -71,8 +70,7 @@ async function readPolicy(file: string | undefined): Promise<DriftPolicy> {
   const { text, analysis } = await loadDocument(path, 'policy');
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0 || !analysis.policy) {
-    const lines = new TextLines(text);
-    throw new CliError(`the drift policy ${path} is invalid:\n${errors.map((p) => '  ' + formatProblem(path, lines, p)).join('\n')}`);
+    throw new CliError(`the drift policy ${path} is invalid:\n${formatProblems(path, text, errors).map((line) => '  ' + line).join('\n')}`);
   }
   return analysis.policy;
 }
