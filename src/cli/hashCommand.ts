@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { HASH_GATED_SECTIONS, isSectionName, type SectionName } from '../core/sectionHash';
-import { TextLines } from '../core/textLines';
 import type { DocumentKind } from '../core/classify';
-import { CliError, EXIT, formatProblem, loadDocument, parseKind } from './documentInput';
+import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 
 interface HashLine {
   section: SectionName;
@@ -42,11 +41,10 @@ Examples:
       if (only && analysis.kind !== 'config' && analysis.kind !== only) {
         throw new CliError(`${file}: is a ${analysis.kind} file, not a ${only} section (use --kind to say otherwise)`);
       }
-      const lines = new TextLines(text);
       // Problems of the text itself (syntax, what JSON cannot hold): the data is not what replicas read.
-      const syntax = analysis.parsed.problems.filter((p) => p.severity === 'error').sort((a, b) => a.span.start - b.span.start);
+      const syntax = analysis.parsed.problems.filter((p) => p.severity === 'error');
       if (syntax.length > 0 || analysis.parsed.located.value === undefined) {
-        for (const p of syntax) process.stderr.write(formatProblem(file, lines, p) + '\n');
+        for (const line of formatProblems(file, text, syntax)) process.stderr.write(line + '\n');
         throw new CliError(`${file}: cannot compute hashes until the errors above are fixed (the data is not what replicas would read)`, EXIT.problems);
       }
       const results = collect(analysis, only);

@@ -12,15 +12,15 @@ import { subjectProblem } from '../core/natsSubject';
 import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, type PublishSource } from '../core/publishFlow';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
 import { pulledYaml } from '../core/pulledDocument';
-import { TextLines } from '../core/textLines';
 import { ConfigStore, RevisionConflictError } from '../live/configStore';
 import { redactSecrets } from '../live/connections';
 import { LiveDocumentError, MAX_REVISION, unusableLiveDocumentMessage, type ConfigEnvelope } from '../live/envelope';
 import { connectNats } from '../live/natsConnection';
 import { publishDocument, rollbackDocument, type PublishOutcome } from '../live/publisher';
 import { connectRedis } from '../live/redisConnection';
-import { CliError, EXIT, formatProblem, loadDocument, parseKind } from './documentInput';
+import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
+import { uninterruptible } from './outputPipe';
 
 type DataMap = { [key: string]: JsonValue };
 
@@ -59,7 +59,8 @@ async function withLive<T>(flags: LiveFlags, session: SessionOptions, work: (liv
     throw new CliError(natsUnreachableMessage(message((nats as PromiseRejectedResult).reason)), EXIT.unavailable);
   }
   try {
-    return await work(live, new ConfigStore(redis.value, { historyLimit: live.historyLimit }), nats.value);
+    // A reader closing our output (`| head`) must not stop a publish between its write and its notification.
+    return await uninterruptible(() => work(live, new ConfigStore(redis.value, { historyLimit: live.historyLimit }), nats.value));
   } catch (e) {
     if (e instanceof LiveDocumentError) throw new CliError(unusableLiveDocumentMessage(e, live.key), EXIT.unavailable);
     if (e instanceof CliError) throw e;
@@ -130,8 +131,7 @@ async function loadPublishable(file: string, kind?: DocumentKind): Promise<Local
   if (analysis.kind === 'policy') throw new CliError(`${file} is a drift policy, not a config document or section file (use --kind to say otherwise)`);
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0) {
-    const lines = new TextLines(text);
-    for (const p of errors) process.stderr.write(formatProblem(file, lines, p) + '\n');
+    for (const line of formatProblems(file, text, errors)) process.stderr.write(line + '\n');
     throw new CliError(`${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was published`, EXIT.problems);
   }
   if (analysis.kind !== 'config') return { text, analysis, source: { kind: 'section', section: analysis.kind, value: analysis.data ?? null } };

@@ -5,8 +5,7 @@ import { redactSecrets, type NatsEndpoint, type RedisEndpoint } from '../live/co
 import { endpointFieldsFromPolicy, resolveEndpoints, type EndpointOverrides } from '../live/endpoints';
 import { checkNatsEndpoint } from '../live/natsConnection';
 import { checkRedisEndpoint } from '../live/redisConnection';
-import { CliError, formatProblem, loadDocument } from './documentInput';
-import { TextLines } from '../core/textLines';
+import { CliError, formatProblems, loadDocument } from './documentInput';
 
 /**
  * Connection options shared by publish, diff, pull, rollback and history. Flags win over
@@ -71,8 +70,7 @@ async function readPolicy(file: string | undefined): Promise<{ policy: DriftPoli
   const { text, analysis } = await loadDocument(path, 'policy');
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0 || !analysis.policy) {
-    const lines = new TextLines(text);
-    throw new CliError(`the drift policy ${path} is invalid:\n${errors.map((p) => '  ' + formatProblem(path, lines, p)).join('\n')}`);
+    throw new CliError(`the drift policy ${path} is invalid:\n${formatProblems(path, text, errors).map((line) => '  ' + line).join('\n')}`);
   }
   return { policy: analysis.policy, path };
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './documentInput';
 import { registerHashCommand } from './hashCommand';
 import { registerLiveCommands } from './liveCommands';
+import { stopQuietlyWhenOutputCloses } from './outputPipe';
 import { registerReplicaCommands } from './replicaCommands';
 import { registerValidateCommand } from './validateCommand';
 
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  stopQuietlyWhenOutputCloses();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { DocumentKind } from '../core/classify';
-import { TextLines } from '../core/textLines';
-import { formatProblem, loadDocument, parseKind } from './documentInput';
+import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -14,7 +13,9 @@ export function registerValidateCommand(program: Command): void {
       'after',
       `
 Prints one line per problem: file:line:col: error|warning: message [code]
-Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file could not be read.
+(at most 1000 per file, errors first; the last line then says how many more there are).
+Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file could not be read
+(the other files are still checked).
 
 Examples:
   driftlens validate cfg.system.default.yaml drift-policy.yaml
@@ -24,21 +25,32 @@ Examples:
     .action(async (files: string[], options: { kind?: DocumentKind; quiet?: boolean }) => {
       let errors = 0;
       let warnings = 0;
+      let unreadable = 0;
       for (const file of files) {
-        const { text, analysis } = await loadDocument(file, options.kind);
-        const lines = new TextLines(text);
-        const sorted = [...analysis.problems].sort((a, b) => a.span.start - b.span.start);
-        for (const p of sorted) {
+        let loaded;
+        try {
+          loaded = await loadDocument(file, options.kind);
+        } catch (e) {
+          if (!(e instanceof CliError)) throw e;
+          // One unreadable file must not hide the problems of the others.
+          process.stderr.write(`driftlens: ${e.message}\n`);
+          unreadable++;
+          continue;
+        }
+        const { text, analysis } = loaded;
+        for (const p of analysis.problems) {
           if (p.severity === 'error') errors++;
           else warnings++;
-          if (options.quiet && p.severity !== 'error') continue;
-          process.stdout.write(formatProblem(file, lines, p) + '\n');
         }
+        const listed = options.quiet ? analysis.problems.filter((p) => p.severity === 'error') : analysis.problems;
+        for (const line of formatProblems(file, text, listed)) process.stdout.write(line + '\n');
       }
       if (!options.quiet) {
-        const summary = `${files.length} file${files.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+        const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+        const checked = files.length - unreadable;
+        const summary = `${plural(checked, 'file')} checked${unreadable > 0 ? `, ${unreadable} could not be read` : ''}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
         process.stderr.write(summary + '\n');
       }
-      process.exitCode = errors > 0 ? 1 : 0;
+      process.exitCode = unreadable > 0 ? EXIT.usage : errors > 0 ? EXIT.problems : EXIT.ok;
     });
 }

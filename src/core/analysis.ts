@@ -1,6 +1,6 @@
 import type { JsonValue } from './canonical';
 import type { DocumentKind } from './classify';
-import { parseDocumentText, type DocumentFormat, type ParsedDocument } from './document';
+import { parseDocumentText, refusedDocument, type DocumentFormat, type ParsedDocument } from './document';
 import type { JsonPath } from './documentModel';
 import { policyFromData, policySemanticProblems, type DriftPolicy } from './policy';
 import { problem, type Problem, type Span } from './problems';
@@ -41,19 +41,29 @@ export interface DocumentAnalysis {
 export interface AnalyzeOptions {
   /** Which sections are hash-gated (from the drift policy); Cordum gates pools and timeouts. */
   sections?: readonly SectionName[];
+  /** Problems of the bytes the text was decoded from (bytes that are not UTF-8): the data is not what the file says. */
+  encodingProblems?: readonly Problem[];
 }
 
 type Obj = { [key: string]: JsonValue };
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const SYNTAX_CODES = new Set(['yaml-syntax', 'json-syntax', 'document-too-large']);
+const SYNTAX_CODES = new Set(['yaml-syntax', 'json-syntax', 'document-too-large', 'nesting-too-deep', 'yaml-multiple-documents']);
 
 function firstLine(span: Span, text: string): Span {
-  const lineEnd = text.indexOf('\n', span.start);
+  const lineBreak = /[\r\n]/g;
+  lineBreak.lastIndex = span.start;
+  const lineEnd = lineBreak.exec(text)?.index ?? -1;
   return { start: span.start, end: lineEnd === -1 ? Math.max(span.start, span.end) : Math.min(Math.max(span.end, span.start), lineEnd) };
 }
 
+/** The analysis of a document that was not read (too large, say): the one problem that says why. */
+export function refusedDocumentAnalysis(kind: DocumentKind, format: DocumentFormat, reason: Problem): DocumentAnalysis {
+  return { kind, parsed: refusedDocument(format, reason), problems: [reason], sections: [], isEnvelope: false };
+}
+
 export function analyzeDocument(text: string, format: DocumentFormat, kind: DocumentKind, options: AnalyzeOptions = {}): DocumentAnalysis {
-  const parsed = parseDocumentText(text, format);
+  let parsed = parseDocumentText(text, format);
+  if (options.encodingProblems?.length) parsed = { ...parsed, problems: [...options.encodingProblems, ...parsed.problems] };
   const problems: Problem[] = [...parsed.problems];
   const analysis: DocumentAnalysis = { kind, parsed, problems, sections: [], isEnvelope: false };
   const root = parsed.located.value;

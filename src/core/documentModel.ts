@@ -23,6 +23,37 @@ export interface NodeLocation {
 export type JsonPath = readonly (string | number)[];
 
 /**
+ * How deep objects and arrays may nest, in every reader (JSON, both YAML readers, a document read
+ * from Redis). Every later stage recurses once per level (schema validation, canonical JSON, the
+ * YAML that `pull` and `diff` write, whose writer runs out of stack near 650 levels), and the `yaml`
+ * parser slows down sharply on deep nesting. Real config documents nest about ten levels deep.
+ */
+export const MAX_NESTING_DEPTH = 256;
+
+/** The problem at the start of the first object or array that is nested too deep. */
+export function nestingTooDeep(span: Span): Problem {
+  return problem(
+    span,
+    `Objects and arrays nest deeper than ${MAX_NESTING_DEPTH} levels here; DriftLens reads documents nested up to ${MAX_NESTING_DEPTH} levels and stops at this point.`,
+    'nesting-too-deep',
+  );
+}
+
+/** Whether a JSON value nests deeper than the limit. Iterative, so that asking about any depth is safe. */
+export function nestsTooDeep(value: unknown, max = MAX_NESTING_DEPTH): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === 'object') pending.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
  * The JSON data of a document with a side table of source spans, so that every later stage
  * (schema validation, section hashes, lenses) speaks about the text without parsing it again.
  */

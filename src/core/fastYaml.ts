@@ -1,5 +1,5 @@
 import type { JsonValue } from './canonical';
-import { LocatedBuilder, LocatedValue } from './documentModel';
+import { LocatedBuilder, LocatedValue, MAX_NESTING_DEPTH } from './documentModel';
 import type { Span } from './problems';
 
 /**
@@ -9,8 +9,8 @@ import type { Span } from './problems';
  *
  * Why: the `yaml` package's parser costs about 0.5 s per MB here, far over the authoring budget.
  * Anything outside the subset (anchors, tags, block scalars, multi-line scalars, directives, any
- * syntax error) makes this reader give up, and the caller parses with `yaml`, which reports errors
- * precisely. Property tests check that both readers agree wherever this one answers.
+ * syntax error, nesting past the limit) makes this reader give up, and the caller parses with
+ * `yaml`, which reports errors precisely. Property tests check that both readers agree wherever this one answers.
  */
 
 class Unsupported {}
@@ -71,6 +71,7 @@ const INDICATOR_START = new Set(['[', ']', '{', '}', ',', '#', '&', '*', '!', '|
 
 class FastReader {
   private pos = 0;
+  private depth = 0;
   readonly builder = new LocatedBuilder();
 
   constructor(private readonly text: string) {}
@@ -152,6 +153,11 @@ class FastReader {
     if (p < lineEnd && !(this.text.charCodeAt(p) === 35 && p > from)) throw UNSUPPORTED;
   }
 
+  /** One more level of nesting; past the limit the complete reader reports it at its place. */
+  private enter(): void {
+    if (++this.depth > MAX_NESTING_DEPTH) throw UNSUPPORTED;
+  }
+
   private skipBlanks(p: number, lineEnd: number): number {
     while (p < lineEnd && isBlank(this.text.charCodeAt(p))) p++;
     return p;
@@ -161,6 +167,7 @@ class FastReader {
     const text = this.text;
     const builder = this.builder;
     const start = firstKey ? firstKey.at : (this.peekContent() as Line).contentStart;
+    this.enter();
     const object = builder.newObject(start);
     let pending = firstKey;
     for (;;) {
@@ -196,6 +203,7 @@ class FastReader {
       }
     }
     builder.finish(object, this.lastEnd);
+    this.depth--;
     return object;
   }
 
@@ -219,6 +227,7 @@ class FastReader {
     const text = this.text;
     const builder = this.builder;
     const first = this.peekContent() as Line;
+    this.enter();
     const array = builder.newArray(first.contentStart);
     for (;;) {
       const line = this.peekContent();
@@ -243,6 +252,7 @@ class FastReader {
       builder.addItem(array, value, span.start, span.end);
     }
     builder.finish(array, this.lastEnd);
+    this.depth--;
     return array;
   }
 
@@ -393,10 +403,12 @@ class FastReader {
     const builder = this.builder;
     const isSequence = text[p] === '[';
     const close = isSequence ? ']' : '}';
+    this.enter();
     const container = isSequence ? builder.newArray(p) : builder.newObject(p);
     let q = this.skipBlanks(p + 1, lineEnd);
     if (text[q] === close) {
       builder.finish(container, q + 1);
+      this.depth--;
       return [container, q + 1];
     }
     for (;;) {
@@ -434,6 +446,7 @@ class FastReader {
       }
       if (text[q] === close) {
         builder.finish(container, q + 1);
+        this.depth--;
         return [container, q + 1];
       }
       throw UNSUPPORTED;

@@ -1,5 +1,5 @@
 import type { JsonValue } from './canonical';
-import { LocatedBuilder, LocatedValue } from './documentModel';
+import { LocatedBuilder, LocatedValue, MAX_NESTING_DEPTH, nestingTooDeep } from './documentModel';
 import { problem, type Problem } from './problems';
 
 /**
@@ -10,6 +10,8 @@ import { problem, type Problem } from './problems';
 export function parseJsonLocated(text: string): { located: LocatedValue; problems: Problem[] } {
   const reader = new JsonReader(text);
   try {
+    // A UTF-8 byte-order mark (Windows editors write one) says nothing about the data; YAML allows it too.
+    if (text.charCodeAt(0) === 0xfeff) reader.pos = 1;
     reader.skipWhitespace();
     const start = reader.pos;
     const value = reader.readValue();
@@ -19,7 +21,8 @@ export function parseJsonLocated(text: string): { located: LocatedValue; problem
     return { located: new LocatedValue(value, { start, end }, reader.builder.locations), problems: reader.builder.problems };
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
-    const problems = [...reader.builder.problems, problem({ start: e.offset, end: Math.min(e.offset + 1, text.length) }, e.message, 'json-syntax')];
+    const span = { start: e.offset, end: Math.min(e.offset + 1, text.length) };
+    const problems = [...reader.builder.problems, e instanceof JsonTooDeep ? nestingTooDeep(span) : problem(span, e.message, 'json-syntax')];
     return { located: new LocatedValue(undefined, { start: 0, end: 0 }, reader.builder.locations), problems };
   }
 }
@@ -31,6 +34,16 @@ class JsonSyntaxError extends Error {
   ) {
     super(message);
   }
+}
+
+class JsonTooDeep extends JsonSyntaxError {}
+
+/** A character as a message shows it: quoted, or by code point when it is invisible (a BOM, a control character). */
+function showCharacter(text: string, at: number): string {
+  const code = text.codePointAt(at)!;
+  const character = String.fromCodePoint(code);
+  if (/^[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cn}\p{Cs}]$/u.test(character)) return `the invisible character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return JSON.stringify(character);
 }
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
@@ -59,7 +72,7 @@ class JsonReader {
   }
 
   private describe(at: number): string {
-    return at >= this.text.length ? 'the end of the file' : JSON.stringify(this.text[at]);
+    return at >= this.text.length ? 'the end of the file' : showCharacter(this.text, at);
   }
 
   readValue(): JsonValue {
@@ -81,7 +94,7 @@ class JsonReader {
   }
 
   private enter(): void {
-    if (++this.depth > 1000) this.fail('The document nests deeper than 1000 levels.');
+    if (++this.depth > MAX_NESTING_DEPTH) throw new JsonTooDeep('nesting', this.pos);
   }
 
   private readObject(): JsonValue {

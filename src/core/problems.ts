@@ -18,3 +18,39 @@ export interface Problem {
 export function problem(span: Span, message: string, code: string, severity: Severity = 'error'): Problem {
   return { span, severity, message, code };
 }
+
+/**
+ * How many problems one file shows, as VS Code shows an extension's diagnostics: at most 1000 per
+ * file (its own cap), errors first. Beyond that a list helps nobody (a generated file with 900,000
+ * duplicate keys printed 130 MB), and the editor would spend its time on ranges no one reads.
+ */
+export const MAX_PROBLEMS_PER_FILE = 1000;
+
+const SEVERITY_ORDER: readonly Severity[] = ['error', 'warning', 'info'];
+
+/**
+ * The problems to show for one file, in document order: all of them when they fit, otherwise
+ * errors before warnings before infos up to one less than the cap, leaving the last place to the
+ * line that counts the rest ({@link hiddenProblemsNote}).
+ */
+export function problemsToShow(problems: readonly Problem[]): { shown: Problem[]; hidden: Problem[] } {
+  const byPosition = [...problems].sort((a, b) => a.span.start - b.span.start);
+  if (byPosition.length <= MAX_PROBLEMS_PER_FILE) return { shown: byPosition, hidden: [] };
+  const shown = new Set<Problem>();
+  for (const severity of SEVERITY_ORDER) {
+    for (const p of byPosition) {
+      if (shown.size === MAX_PROBLEMS_PER_FILE - 1) break;
+      if (p.severity === severity) shown.add(p);
+    }
+  }
+  return { shown: byPosition.filter((p) => shown.has(p)), hidden: byPosition.filter((p) => !shown.has(p)) };
+}
+
+/** "… and 899,001 more problems not shown (899,001 errors)". */
+export function hiddenProblemsNote(hidden: readonly Problem[]): string {
+  const count = (n: number, what: string) => `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+  const bySeverity = SEVERITY_ORDER.map((severity) => [severity, hidden.filter((p) => p.severity === severity).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([severity, n]) => count(n, severity === 'info' ? 'note' : severity));
+  return `… and ${count(hidden.length, 'more problem')} not shown (${bySeverity.join(', ')}); DriftLens shows up to ${MAX_PROBLEMS_PER_FILE.toLocaleString('en-US')} per file, errors first.`;
+}

@@ -1,13 +1,21 @@
-/** Offset <-> line/character conversion (0-based, UTF-16 characters, as VS Code counts). */
+/**
+ * Offset <-> line/character conversion (0-based, UTF-16 characters, as VS Code counts). Lines end
+ * at LF, CRLF or a CR alone, as in VS Code and YAML 1.2.
+ */
 export class TextLines {
   private readonly lineStarts: number[];
 
   constructor(private readonly text: string) {
     const starts = [0];
-    let i = text.indexOf('\n');
-    while (i !== -1) {
-      starts.push(i + 1);
-      i = text.indexOf('\n', i + 1);
+    if (text.includes('\r')) {
+      const lineBreak = /\r\n?|\n/g;
+      for (let match = lineBreak.exec(text); match; match = lineBreak.exec(text)) starts.push(match.index + match[0].length);
+    } else {
+      let i = text.indexOf('\n');
+      while (i !== -1) {
+        starts.push(i + 1);
+        i = text.indexOf('\n', i + 1);
+      }
     }
     this.lineStarts = starts;
   }

@@ -1,7 +1,8 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { Composer as YamlComposer, isAlias, isMap, isScalar, isSeq, Lexer, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Node as YamlNode } from 'yaml';
 import type { JsonValue } from './canonical';
-import { LocatedBuilder, LocatedValue } from './documentModel';
+import { LocatedBuilder, LocatedValue, MAX_NESTING_DEPTH, nestingTooDeep } from './documentModel';
 import { problem, type Problem, type Span } from './problems';
+import { YamlNestingScanner, YamlTooDeep } from './yamlNesting';
 
 /**
  * The complete reader: any YAML 1.2 (or JSON) text through the `yaml` package, turned into JSON
@@ -12,28 +13,86 @@ import { problem, type Problem, type Span } from './problems';
 /** How many nodes alias expansion may add before the document counts as an alias bomb. */
 export const MAX_ALIAS_EXPANSION_NODES = 100_000;
 
+const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  uniqueKeys: false, // the builder detects duplicates in linear time (yaml's check is quadratic)
+  prettyErrors: false,
+  strict: true,
+  merge: false,
+  version: '1.2',
+  schema: 'core',
+};
+
 export function parseYamlComplete(text: string): { located: LocatedValue; problems: Problem[] } {
-  const document = parseDocument(text, {
-    uniqueKeys: false, // the builder detects duplicates in linear time (yaml's check is quadratic)
-    prettyErrors: false,
-    strict: true,
-    merge: false,
-    version: '1.2',
-    schema: 'core',
-  });
+  let read: { document: Document; documents: number; secondDocumentAt?: number };
+  try {
+    read = readFirstDocument(text);
+  } catch (e) {
+    if (!(e instanceof YamlTooDeep)) throw e;
+    return tooDeep(e.offset, text);
+  }
+  const { document } = read;
   const problems: Problem[] = [];
+  if (read.secondDocumentAt !== undefined) {
+    const at = read.secondDocumentAt;
+    problems.push(
+      problem(lineFrom(at, text), `This file has ${read.documents} YAML documents; DriftLens reads exactly one (one config document, section file or drift policy per file).`, 'yaml-multiple-documents'),
+    );
+  }
   for (const error of document.errors) {
     problems.push(problem(spanOf(error.pos, text), humanizeYamlMessage(error.message), 'yaml-syntax'));
   }
   for (const warning of document.warnings) {
     problems.push(problem(spanOf(warning.pos, text), humanizeYamlMessage(warning.message), 'yaml-warning', 'warning'));
   }
-  const composer = new Composer(document, text);
+  const converter = new JsonConverter(document, text);
   const contents = document.contents as YamlNode | null;
-  const value = contents ? composer.convert(contents) : null;
+  let value: JsonValue;
+  try {
+    value = contents ? converter.convert(contents) : null;
+  } catch (e) {
+    if (!(e instanceof TooDeepAt)) throw e;
+    return tooDeep(e.span.start, text);
+  }
   const rootSpan = contents?.range ? { start: contents.range[0], end: contents.range[1] } : { start: 0, end: 0 };
-  problems.push(...composer.builder.problems);
-  return { located: new LocatedValue(value, rootSpan, composer.builder.locations), problems };
+  problems.push(...converter.builder.problems);
+  return { located: new LocatedValue(value, rootSpan, converter.builder.locations), problems };
+}
+
+/**
+ * The `yaml` package's parseDocument, with the nesting depth checked on the lexer's tokens before
+ * the parser sees them, and the documents after the first only counted.
+ */
+function readFirstDocument(text: string): { document: Document; documents: number; secondDocumentAt?: number } {
+  const composer = new YamlComposer(YAML_OPTIONS);
+  const composed: Document[] = [];
+  let documents = 0;
+  let secondDocumentAt: number | undefined;
+  for (const token of scannedTokens(text)) {
+    if (token.type === 'document' && ++documents === 2) secondDocumentAt = token.offset;
+    if (documents <= 1) for (const document of composer.next(token)) composed.push(document as Document);
+  }
+  for (const document of composer.end(true, text.length)) composed.push(document as Document);
+  return { document: composed[0], documents, secondDocumentAt };
+}
+
+function* scannedTokens(text: string): Generator<CST.Token> {
+  const depth = new YamlNestingScanner();
+  const parser = new Parser();
+  for (const lexeme of new Lexer().lex(text)) {
+    depth.next(lexeme);
+    yield* parser.next(lexeme);
+  }
+  yield* parser.end();
+}
+
+function tooDeep(offset: number, text: string): { located: LocatedValue; problems: Problem[] } {
+  return { located: new LocatedValue(undefined, { start: 0, end: 0 }, new WeakMap()), problems: [nestingTooDeep({ start: offset, end: Math.min(offset + 1, text.length) })] };
+}
+
+/** From `at` to the end of its line. */
+function lineFrom(at: number, text: string): Span {
+  const end = text.indexOf('\n', at);
+  return { start: at, end: end === -1 ? text.length : end };
 }
 
 function spanOf(pos: [number, number], text: string): Span {
@@ -46,7 +105,14 @@ function humanizeYamlMessage(message: string): string {
   return message.replace(/ at line \d+, column \d+[\s\S]*$/, '').trim();
 }
 
-class Composer {
+/** Thrown when aliases expand a value deeper than the limit; `span` is the outermost alias expanding. */
+class TooDeepAt extends Error {
+  constructor(public span: Span) {
+    super('too deep');
+  }
+}
+
+class JsonConverter {
   readonly builder = new LocatedBuilder();
   private expandedNodes = 0;
   private readonly inProgress = new Set<YamlNode>();
@@ -66,7 +132,7 @@ class Composer {
     return { start: range[0], end };
   }
 
-  convert(node: YamlNode, insideAlias = false): JsonValue {
+  convert(node: YamlNode, insideAlias = false, depth = 0): JsonValue {
     if (insideAlias && ++this.expandedNodes > MAX_ALIAS_EXPANSION_NODES) throw new AliasBomb();
     if (isScalar(node)) {
       const value = node.value;
@@ -86,8 +152,10 @@ class Composer {
       }
       this.inProgress.add(target);
       try {
-        return this.convert(target, true);
+        return this.convert(target, true, depth);
       } catch (e) {
+        // The text nests within the limit (the scanner saw to that): only aliases can go deeper.
+        if (e instanceof TooDeepAt && !insideAlias) e.span = span;
         if (!(e instanceof AliasBomb) || insideAlias) throw e;
         if (!this.bombReported) {
           this.bombReported = true;
@@ -102,6 +170,7 @@ class Composer {
     }
     if (isMap(node)) {
       const span = this.span(node, 0);
+      if (depth >= MAX_NESTING_DEPTH) throw new TooDeepAt(span);
       const object = this.builder.newObject(span.start);
       this.builder.finish(object, span.end);
       for (const pair of node.items) {
@@ -109,7 +178,7 @@ class Composer {
         const valueNode = pair.value as YamlNode | null;
         const keySpan = this.span(keyNode, span.start);
         const valueSpan = this.span(valueNode, keySpan.end);
-        const value = valueNode ? this.convert(valueNode, insideAlias) : null;
+        const value = valueNode ? this.convert(valueNode, insideAlias, depth + 1) : null;
         if (keyNode === null || (isScalar(keyNode) && keyNode.value === null && keyNode.source === '')) {
           this.builder.problems.push(problem(keySpan, 'This entry has no key; JSON object keys must be strings.', 'json-non-string-key'));
         } else if (isScalar(keyNode)) {
@@ -127,12 +196,13 @@ class Composer {
     }
     if (isSeq(node)) {
       const span = this.span(node, 0);
+      if (depth >= MAX_NESTING_DEPTH) throw new TooDeepAt(span);
       const array = this.builder.newArray(span.start);
       this.builder.finish(array, span.end);
       for (const item of node.items) {
         const itemNode = item as YamlNode | null;
         const itemSpan = this.span(itemNode, span.start);
-        this.builder.addItem(array, itemNode ? this.convert(itemNode, insideAlias) : null, itemSpan.start, itemSpan.end);
+        this.builder.addItem(array, itemNode ? this.convert(itemNode, insideAlias, depth + 1) : null, itemSpan.start, itemSpan.end);
       }
       return array;
     }

@@ -1,8 +1,14 @@
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { analyzeDocument, type DocumentAnalysis } from '../core/analysis';
+import { analyzeDocument, refusedDocumentAnalysis, type DocumentAnalysis } from '../core/analysis';
 import { classifyDocument, matchablePath, type DocumentKind } from '../core/classify';
-import { formatForFileName } from '../core/document';
+import { documentTooLarge, formatForFileName, MAX_DOCUMENT_BYTES, type DocumentFormat } from '../core/document';
+import type { Problem } from '../core/problems';
+import { decodeDocumentBytes } from '../core/textDecoding';
 import type { ComponentLog } from './log';
+
+/** classifyDocument reads no further than this. */
+const CLASSIFY_HEAD_CHARS = 2048;
 
 export interface DriftDocument {
   uri: vscode.Uri;
@@ -52,7 +58,8 @@ export class DriftDocuments implements vscode.Disposable {
     const associations = vscode.workspace.getConfiguration('driftlens').get<Record<string, string>>('files.associations') ?? {};
     const folder = vscode.workspace.getWorkspaceFolder(document.uri);
     const path = folder ? vscode.workspace.asRelativePath(document.uri, false) : matchablePath(document.uri.path);
-    return classifyDocument(path, document.getText(0 < document.lineCount ? new vscode.Range(0, 0, Math.min(document.lineCount, 64), 0) : undefined), associations);
+    // Only the head decides (a modeline, the drift_control key): a one-line 40 MB file is not copied to find out.
+    return classifyDocument(path, document.getText(new vscode.Range(new vscode.Position(0, 0), document.positionAt(CLASSIFY_HEAD_CHARS))), associations);
   }
 
   /**
@@ -102,7 +109,7 @@ export class DriftDocuments implements vscode.Disposable {
       return undefined;
     }
     const started = performance.now();
-    const analysis = analyzeDocument(document.getText(), formatForFileName(document.uri.path), kind);
+    const analysis = analyzeOpenDocument(document, kind, formatForFileName(document.uri.path));
     const entry: DriftDocument = { uri: document.uri, version: document.version, kind, analysis };
     this.cache.set(key, entry);
     this.log.trace(`${vscode.workspace.asRelativePath(document.uri)} v${document.version} (${kind}, ${analysis.parsed.reader}): ${analysis.problems.length} problem(s) in ${(performance.now() - started).toFixed(1)} ms`);
@@ -120,5 +127,30 @@ export class DriftDocuments implements vscode.Disposable {
   dispose(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+/**
+ * A document over the size limit is refused from its length alone, without copying its text (VS Code
+ * hands extensions documents up to 50 MB). The file's bytes are read again only when the text shows
+ * replacement characters, to say where the bytes that are not UTF-8 are, as the CLI does.
+ */
+function analyzeOpenDocument(document: vscode.TextDocument, kind: DocumentKind, format: DocumentFormat): DocumentAnalysis {
+  const length = document.offsetAt(document.lineAt(document.lineCount - 1).range.end);
+  if (length > MAX_DOCUMENT_BYTES) return refusedDocumentAnalysis(kind, format, documentTooLarge(length));
+  const text = document.getText();
+  return analyzeDocument(text, format, kind, { encodingProblems: encodingProblemsOf(document, text) });
+}
+
+function encodingProblemsOf(document: vscode.TextDocument, text: string): Problem[] | undefined {
+  if (!text.includes('\ufffd') || document.uri.scheme !== 'file' || document.isDirty) return undefined;
+  try {
+    const bytes = readFileSync(document.uri.fsPath);
+    if (bytes.length > MAX_DOCUMENT_BYTES) return undefined;
+    const decoded = decodeDocumentBytes(bytes);
+    // The offsets hold only if the editor decoded the file the same way (as UTF-8, not a guessed encoding).
+    return decoded.text === text ? decoded.problems : undefined;
+  } catch {
+    return undefined; // the file went away or cannot be read: the text is all there is
   }
 }

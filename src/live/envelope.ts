@@ -8,6 +8,7 @@
 import { canonicalJson, quoteGoString } from '../core/canonical';
 import type { JsonValue } from '../core/canonical';
 import { CONFIG_SCOPES, configKeyProblem, isScope, type ConfigScope } from '../core/documentKey';
+import { MAX_NESTING_DEPTH, nestsTooDeep } from '../core/documentModel';
 
 export interface ConfigEnvelope {
   scope: ConfigScope;
@@ -109,6 +110,8 @@ export function decodeEnvelope(text: string): ConfigEnvelope {
     throw new LiveDocumentError(`it is not valid JSON (${(err as Error).message})`);
   }
   if (!isObject(parsed)) throw new LiveDocumentError(`it is JSON ${describe(parsed)}, not an object`);
+  // Go reads up to 10,000 levels; DriftLens stops where its own readers do (every later step recurses).
+  if (nestsTooDeep(parsed)) throw new LiveDocumentError(`it nests deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`);
 
   const { scope, scope_id: scopeId, data, revision, updated_at: updatedAt, meta } = parsed;
   if (!isObject(data)) {

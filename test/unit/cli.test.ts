@@ -98,7 +98,7 @@ test('validate reports syntax errors with their position, warnings do not fail',
 test('unreadable files and bad options exit 2 with one clear line', () => {
   const missing = driftlens('validate', 'nope.yaml');
   assert.equal(missing.code, 2);
-  assert.equal(missing.stderr, 'driftlens: nope.yaml: no such file\n');
+  assert.equal(missing.stderr, 'driftlens: nope.yaml: no such file\n0 files checked, 1 could not be read: 0 errors, 0 warnings\n');
   const badSection = driftlens('hash', 'test/fixtures/config/cfg.system.default.yaml', '--section', 'routing');
   assert.equal(badSection.code, 2);
   assert.equal(badSection.stderr, 'driftlens: --section must be one of pools, timeouts, not "routing"\n');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeDocument } from '../../src/core/analysis';
-import { MAX_DOCUMENT_CHARS, parseDocumentText } from '../../src/core/document';
+import { MAX_DOCUMENT_BYTES, parseDocumentText } from '../../src/core/document';
 import { fixture, problemsAt } from './helpers';
 
 // Each expectation: start-end (1-based line:col) severity code, in document order.
@@ -115,7 +115,7 @@ test('section files: the real Cordum pools and timeouts files validate and hash'
 });
 
 test('an oversized document is refused with a clear message and nothing else', () => {
-  const text = 'a: "' + 'x'.repeat(MAX_DOCUMENT_CHARS) + '"\n';
+  const text = 'a: "' + 'x'.repeat(MAX_DOCUMENT_BYTES) + '"\n';
   const parsed = parseDocumentText(text, 'yaml');
   assert.equal(parsed.problems.length, 1);
   assert.equal(parsed.problems[0].code, 'document-too-large');

@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { open, replaceText, revert } from './editing';
+import { open, replaceText, revert, workspaceFile } from './editing';
 import { waitFor } from './waitFor';
 
 const EXTENSION_ID = 'driftlens.driftlens';
@@ -155,5 +155,44 @@ suite('DriftLens authoring in a real VS Code', () => {
     assert.deepEqual(seen, ['8:15-8:25 error pattern', '15:22-15:26 error pattern']);
     assert.deepEqual(diagnosticsOf(unrelated.document.uri), []);
     assert.deepEqual(await lensesOf(unrelated.document.uri), []);
+  });
+
+  test('YAML nested 3,000 deep: one diagnostic where 256 levels are passed, and the editor stays usable', async () => {
+    let deep = '# driftlens: config\n';
+    for (let i = 0; i < 3000; i++) deep += ' '.repeat(i) + 'k:\n';
+    const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: deep });
+    await vscode.window.showTextDocument(document);
+    const seen = await waitFor('the nesting diagnostic', () => diagnosticsOf(document.uri).length > 0 && diagnosticsOf(document.uri), [vscode.languages.onDidChangeDiagnostics]);
+    // Line 1 is the modeline; the mapping on line 258 (indented 256) is the 257th level.
+    assert.deepEqual(seen, ['258:257-258:258 error nesting-too-deep']);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('bytes that are not UTF-8 are marked on the replacement character, with their byte offset', async () => {
+    const uri = workspaceFile('latin1.yaml');
+    writeFileSync(uri.fsPath, Buffer.concat([Buffer.from('# driftlens: pools\ntopics:\n  job.a: "caf'), Buffer.from([0xe9]), Buffer.from('"\npools: {}\n')]));
+    try {
+      const editor = await open('latin1.yaml');
+      const seen = await waitFor('the invalid-utf8 diagnostic', () => diagnosticsOf(editor.document.uri).length > 0 && diagnosticsOf(editor.document.uri), [vscode.languages.onDidChangeDiagnostics]);
+      assert.deepEqual(seen, ['3:14-3:15 error invalid-utf8']);
+      assert.match(vscode.languages.getDiagnostics(editor.document.uri)[0].message, /^Byte 0xE9 at byte offset 40 is not valid UTF-8/);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      rmSync(uri.fsPath, { force: true });
+    }
+  });
+
+  test('thousands of problems: 1,000 diagnostics, the last one counting the rest (as the CLI lists them)', async () => {
+    const document = await vscode.workspace.openTextDocument({ language: 'yaml', content: '# driftlens: config\n' + 'a: 1\n'.repeat(5000) });
+    await vscode.window.showTextDocument(document);
+    const seen = await waitFor('the capped diagnostics', () => {
+      const all = vscode.languages.getDiagnostics(document.uri).filter((d) => d.source === 'DriftLens');
+      return all.length > 0 && all;
+    }, [vscode.languages.onDidChangeDiagnostics]);
+    assert.equal(seen.length, 1000);
+    const note = seen.find((d) => d.code === 'more-problems');
+    assert.match(note?.message ?? '', /^… and [\d,]+ more problems not shown \([\d,]+ errors\); DriftLens shows up to 1,000 per file, errors first\.$/);
+    assert.equal(seen.filter((d) => d.code === 'duplicate-key').length, 999);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
