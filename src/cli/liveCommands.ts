@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import type { JsonValue } from '../core/canonical';
+import { displayText } from '../core/displayText';
 import { documentConfigKey } from '../core/documentKey';
 import { restampEnvelope } from '../core/envelopeStamp';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
@@ -51,7 +52,7 @@ async function readLive(store: ConfigStore, key: string): Promise<ConfigEnvelope
 }
 
 function printPlan(plan: PublishPlan, live: ConfigEnvelope | undefined): void {
-  const base = live ? `revision ${live.revision} (updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''})` : 'no document yet';
+  const base = live ? `revision ${live.revision} (updated ${live.updatedAt}${live.meta?.published_by ? ` by ${displayText(live.meta.published_by)}` : ''})` : 'no document yet';
   process.stdout.write(`${plan.key}: ${base} -> revision ${plan.newRevision}\n`);
   for (const line of describePlan(plan)) process.stdout.write(`  ${line}\n`);
 }
@@ -83,7 +84,7 @@ function reportOutcome(outcome: PublishOutcome, live: LiveSettings): number {
 
 function conflictError(e: RevisionConflictError, key: string, file: string | undefined, based: number): CliError {
   const current = e.current;
-  const who = current?.meta?.published_by ? ` by ${current.meta.published_by}` : '';
+  const who = current?.meta?.published_by ? ` by ${displayText(current.meta.published_by)}` : '';
   const when = current ? ` at ${current.updatedAt}` : '';
   return new CliError(
     `revision conflict: ${key} is at revision ${current?.revision ?? '?'} (published${when}${who}), this publish was based on revision ${based}. Nothing was written.\n` +
@@ -212,7 +213,7 @@ notification failed (replicas converge on their next poll), 6 not confirmed.
       for (const e of entries) {
         const plan = planPublish(live.key, e.data, undefined, live.policy.sections);
         const hashes = plan.sections.map((s) => `${s.name} ${s.localHash?.slice(0, 12) ?? '(invalid)'}`).join('  ');
-        process.stdout.write(`r${e.revision}  ${e.updatedAt}  ${e.meta?.published_by ?? ''}  ${hashes}\n`);
+        process.stdout.write(`r${e.revision}  ${e.updatedAt}  ${displayText(e.meta?.published_by ?? '')}  ${hashes}\n`);
       }
       return EXIT.ok;
     });

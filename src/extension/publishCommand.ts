@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import * as vscode from 'vscode';
+import { displayText } from '../core/displayText';
 import { formatDuration } from '../core/duration';
 import { restampEnvelope } from '../core/envelopeStamp';
 import { describePlan, planPublish, type PublishPlan } from '../core/publishPlan';
@@ -38,7 +39,7 @@ function publisher(): string {
 }
 
 function previewDetail(plan: PublishPlan, live: ConfigEnvelope | undefined): string {
-  const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''}.` : 'The key does not exist yet.';
+  const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${displayText(live.meta.published_by)}` : ''}.` : 'The key does not exist yet.';
   return [`${base}\nThis publish creates revision ${plan.newRevision}.`, '', ...describePlan(plan, 'sentences')].join('\n');
 }
 
@@ -135,7 +136,7 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
     const current = e.current;
     // A missing document is revision 0: it was deleted since this file's revision was read.
     const liveRevision = current?.revision ?? 0;
-    const who = current?.meta?.published_by ? ` by ${current.meta.published_by}` : '';
+    const who = current?.meta?.published_by ? ` by ${displayText(current.meta.published_by)}` : '';
     log.warn(`revision conflict on ${target.key}: live revision ${liveRevision}, based on ${basedOn}`);
     if (options.onConflict === 'report') return { status: 'conflict', liveRevision, basedOn };
     const what = current ? `revision ${liveRevision} was published at ${current.updatedAt}${who}` : 'the document was deleted from Redis';
