@@ -24,7 +24,8 @@
  *     "sections": {                             // only sections applied at least once
  *       "pools": { "hash": "<64 lowercase hex>", "applied_at": "<RFC 3339>", "trigger": "poll", "revision": 41 }
  *     },
- *     "last_error": null                        // or { "at", "message", "kind", "section"?, "hash"? }
+ *     "last_error": null,                       // or { "at", "message", "kind", "section"?, "hash"? }
+ *     "simulated": true                         // optional: only simulated replicas send it (see below)
  *   }
  *
  * - `sections.<name>.hash` is the Cordum section hash (SHA-256 hex of the Go-canonical JSON of the
@@ -37,6 +38,9 @@
  *   read), `live-unreadable` (the value at the key is not a config envelope). A replica keeps
  *   running its last good config in every case. `last_error` describes the latest check: a check
  *   that reads the document and applies without error resets it to null.
+ * - `simulated`: `true` for a replica that is not a real service (`driftlens replicas`, tests).
+ *   It reports like any replica, possibly into the same Redis as the real fleet, so every view marks
+ *   it. Absent (the v1 form before this field existed) or `false` means a real replica.
  *
  * ## Durable report (Redis)
  *
@@ -58,7 +62,7 @@
  */
 
 import type { NatsConnection } from 'nats';
-import type { RedisClient } from './redisConnection';
+import { endpointLabel, isConnectionError, RedisUnavailableError, type RedisClient } from './redisConnection';
 
 export const REPLICA_STATUS_VERSION = 1;
 /** Core NATS subject of the live event. */
@@ -107,6 +111,8 @@ export interface ReplicaReport {
   lastCheckTrigger: CheckTrigger | null;
   sections: Record<string, AppliedSection>;
   lastError: ReplicaError | null;
+  /** Sent by simulators only; absent for a real replica. */
+  simulated?: boolean;
 }
 
 /** A value that is not a version-1 replica report; the message says which field and why. */
@@ -187,6 +193,8 @@ export function encodeReplicaReport(report: ReplicaReport): string {
     last_error: e
       ? { at: e.at, message: e.message, ...(e.section !== undefined ? { section: e.section } : {}), ...(e.hash !== undefined ? { hash: e.hash } : {}), kind: e.kind }
       : null,
+    // Written only when true, so a real replica's report is byte for byte what readers knew before.
+    ...(report.simulated ? { simulated: true } : {}),
   };
   // Validating our own output keeps a buggy producer from publishing what every reader would refuse.
   fromWire(wire);
@@ -248,7 +256,8 @@ function fromWire(value: unknown): ReplicaReport {
     if (rawError.hash !== undefined) lastError.hash = field(rawError, 'hash', isHash, '64 lowercase hex digits (SHA-256)', where) as string;
   }
 
-  return { v: REPLICA_STATUS_VERSION, replicaId, service, configKey, revision, reason, reportedAt, startedAt, pollIntervalMs, lastCheckAt, lastCheckTrigger, sections, lastError };
+  const simulated = o.simulated === undefined ? false : (field(o, 'simulated', (x) => typeof x === 'boolean', 'true or false') as boolean);
+  return { v: REPLICA_STATUS_VERSION, replicaId, service, configKey, revision, reason, reportedAt, startedAt, pollIntervalMs, lastCheckAt, lastCheckTrigger, sections, lastError, ...(simulated ? { simulated } : {}) };
 }
 
 function field(o: Record<string, unknown>, name: string, ok: (x: unknown) => boolean, expected: string, within?: string): unknown {
@@ -362,8 +371,20 @@ export interface ReadReplicaReportsOptions {
   now?: number;
 }
 
-/** Lists the replicas of a document: one MULTI (trim + ZRANGE) and one MGET. */
+/**
+ * Lists the replicas of a document: one ZRANGE and one MGET. A dropped connection rejects with a
+ * RedisUnavailableError in our words (ioredis would say "Stream isn't writeable...").
+ */
 export async function readReplicaReports(redis: RedisClient, configKey: string, options: ReadReplicaReportsOptions = {}): Promise<ReplicaReports> {
+  try {
+    return await readReports(redis, configKey, options);
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    throw new RedisUnavailableError(`cannot read the replica reports of ${configKey}: Redis at ${endpointLabel(redis)} is not reachable`, endpointLabel(redis));
+  }
+}
+
+async function readReports(redis: RedisClient, configKey: string, options: ReadReplicaReportsOptions): Promise<ReplicaReports> {
   const index = replicaIndexKey(configKey);
   const cutoff = (options.now ?? Date.now()) - (options.retentionMs ?? DEFAULT_INDEX_RETENTION_MS);
   // Plain reads, no MULTI: an EXEC on a connection shared with a publisher would drop the
