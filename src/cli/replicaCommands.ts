@@ -18,7 +18,7 @@ interface Connections {
   /** Undefined when it was not needed, or (status --watch) not reachable: then Redis alone is read. */
   nats: NatsConnection | undefined;
   /** Since when Redis has been unreachable (epoch ms), undefined while it is up. */
-  redisDownSince: number | undefined;
+  readonly redisDownSince: number | undefined;
   close(): Promise<void>;
 }
 
@@ -31,22 +31,23 @@ async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optio
   const live = await resolveLive(flags);
   const secrets = [live.redis.password, live.nats.password, live.nats.token];
   const failure = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
-  const connections: Connections = { live, redis: undefined as unknown as RedisClient, nats: undefined, redisDownSince: undefined, close: async () => undefined };
+  let redisDownSince: number | undefined;
+  let redis: RedisClient;
   try {
-    connections.redis = await connectRedis(live.redis, {
+    redis = await connectRedis(live.redis, {
       name,
       onStatus: (status) => {
-        if (status === 'ready') connections.redisDownSince = undefined;
-        else if (status === 'close' || status === 'reconnecting' || status === 'end') connections.redisDownSince ??= Date.now();
+        if (status === 'ready') redisDownSince = undefined;
+        else if (status === 'close' || status === 'reconnecting' || status === 'end') redisDownSince ??= Date.now();
       },
     });
   } catch (e) {
     throw new CliError(failure(e), EXIT.unavailable);
   }
-  const redis = connections.redis;
+  let nc: NatsConnection | undefined;
   if (nats !== 'unused') {
     try {
-      connections.nats = await connectNats(live.nats, { name });
+      nc = await connectNats(live.nats, { name });
     } catch (e) {
       if (nats === 'required') {
         redis.disconnect();
@@ -55,9 +56,15 @@ async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optio
       process.stderr.write(`driftlens: ${displayText(failure(e))}\ndriftlens: watching without live events: the replica reports are re-read from Redis every 5s\n`);
     }
   }
-  const nc = connections.nats;
-  connections.close = async () => void (await Promise.allSettled([nc?.close(), Promise.resolve(redis.disconnect())]));
-  return connections;
+  return {
+    live,
+    redis,
+    nats: nc,
+    get redisDownSince() {
+      return redisDownSince;
+    },
+    close: async () => void (await Promise.allSettled([nc?.close(), Promise.resolve(redis.disconnect())])),
+  };
 }
 
 /** Why the replicas could not be read, in our words: a dropped connection is not worth ioredis's "Stream isn't writeable". */

@@ -67,9 +67,11 @@ test('the simulator converges: by notification, by poll where notifications are 
 
   const changed = path.join(mkdtempSync(path.join(tmpdir(), 'dl-sim-')), 'cfg.system.default.yaml');
   writeFileSync(changed, readFileSync(path.join(ROOT, 'test/fixtures/config/cfg.system.default.yaml'), 'utf8').replace('job.default: default', 'job.default: fraud-detection'));
+  // Listen before publishing: the replicas may all converge before the publish command has exited.
+  const inSync = simulatorLine(simulator, /revision 2 {2}4\/4 in sync$/, 'all four replicas in sync on revision 2');
   const second = await driftlens(['publish', changed, '--yes', '--no-write-back', '--expect-revision', '1']);
   assert.equal(second.code, 0, second.stderr);
-  await simulatorLine(simulator, /revision 2 {2}4\/4 in sync$/, 'all four replicas in sync on revision 2');
+  await inSync;
 
   const status = await driftlens(['status', '--json']);
   assert.equal(status.code, 0, status.stdout);
