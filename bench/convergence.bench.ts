@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { NatsConnection } from 'nats';
 import { parse } from 'yaml';
-import { ReplicaAgent, type AgentEvent } from '../src/agent/replicaAgent';
+import { SimulatedReplicaAgent, type SimulatedAgentEvent } from '../src/simulator/simulatedReplicaAgent';
 import { analyzeDocument } from '../src/core/analysis';
 import type { JsonValue } from '../src/core/canonical';
 import { computeSectionHash } from '../src/core/sectionHash';
@@ -171,7 +171,7 @@ async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promi
   assertValid(factory.make(total));
   const bytes = Buffer.byteLength(JSON.stringify(factory.make(0)));
 
-  const agents: ReplicaAgent[] = [];
+  const agents: SimulatedReplicaAgent[] = [];
   const natsConns: NatsConnection[] = [];
   let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
   let pubRedis: Awaited<ReturnType<typeof connectRedis>> | undefined;
@@ -179,7 +179,7 @@ async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promi
   const triggers: Record<string, number> = {};
   let waiter: Waiter | undefined;
 
-  const onEvent = (i: number, event: AgentEvent) => {
+  const onEvent = (i: number, event: SimulatedAgentEvent) => {
     const w = waiter;
     if (event.type === 'applied') {
       if (!w || event.section !== 'pools' || event.hash !== w.hash || !Number.isNaN(w.applied[i])) return;
@@ -209,7 +209,7 @@ async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promi
     for (let c = 0; c < Math.ceil(spec.agents / AGENTS_PER_NATS); c++) natsConns.push(await connectNats({ servers: [natsUrl] }, { name: `driftlens-bench-agents-${c}` }));
     for (let i = 0; i < spec.agents; i++) {
       agents.push(
-        new ReplicaAgent({
+        new SimulatedReplicaAgent({
           configKey: key,
           service: 'bench',
           replicaId: `r-${String(i + 1).padStart(4, '0')}`,
@@ -221,6 +221,8 @@ async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promi
           nats: natsConns[Math.floor(i / AGENTS_PER_NATS)],
           reportStatus: spec.reportStatus,
           faults: spec.mode === 'lost' ? { dropNotifications: 1 } : {},
+          // The starts below are staggered evenly over the interval; the first poll one interval after each start keeps that spread.
+          pollPhaseMs: spec.pollIntervalMs,
           apply: () => undefined,
           onEvent: (e) => onEvent(i, e),
         }),
@@ -311,7 +313,7 @@ async function runCase(spec: CaseSpec, redisUrl: string, natsUrl: string): Promi
       heapAfterStart: mem.heapUsed,
       samples,
       triggers: { ...triggers },
-      droppedNotifications: agents.reduce((n, a) => n + a.counters.droppedNotifications, 0),
+      droppedNotifications: agents.reduce((n, a) => n + a.simulatedCounters.droppedNotifications, 0),
       reports: reportsBefore() - reports0,
       loopDelay: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       cpuShare,

@@ -17,7 +17,7 @@
 
 import type { NatsConnection, Subscription } from 'nats';
 import type { JsonValue } from '../core/canonical';
-import { parseGoDuration } from '../core/duration';
+import { MIN_POLL_INTERVAL_MS, parseTimerDuration } from '../core/duration';
 import { DEFAULT_POLICY } from '../core/policy';
 import { computeSectionHash, HASH_GATED_SECTIONS } from '../core/sectionHash';
 import type { SectionName } from '../core/sectionHash';
@@ -49,24 +49,12 @@ export interface ApplyContext {
  */
 export type ApplySection = (section: SectionName, value: JsonValue, context: ApplyContext) => void | Promise<void>;
 
-/** Transport faults to simulate, read on every notification and check; mutate `agent.faults` at run time. */
-export interface AgentFaults {
-  /** Fraction 0..1 of valid notifications silently dropped (still counted). */
-  dropNotifications?: number;
-  /** Delay before a notification triggers its check. */
-  delayNotificationsMs?: number;
-  /** While true every trigger (notification, poll) is ignored, as in a hung reload loop; heartbeats continue. */
-  stalled?: boolean;
-  /** While true the setter is not called and the apply fails, as if the service refused the section. */
-  rejectApply?: boolean;
-}
-
 export type AgentEvent =
   | { type: 'check'; trigger: CheckTrigger; revision: number | null; applied: SectionName[]; errors: ReplicaError[]; durationMs: number }
   | { type: 'applied'; section: SectionName; hash: string; previousHash: string | undefined; revision: number; trigger: CheckTrigger }
   | { type: 'rejected'; section: SectionName; kind: 'invalid' | 'apply-failed'; hash: string | undefined; message: string; trigger: CheckTrigger }
   | { type: 'error'; kind: 'redis-unavailable' | 'live-unreadable' | 'subscription'; message: string; trigger?: CheckTrigger }
-  | { type: 'notification'; outcome: 'accepted' | 'invalid' | 'dropped' | 'ignored'; reason?: string }
+  | { type: 'notification'; outcome: 'accepted' | 'invalid'; reason?: string }
   | { type: 'report'; reason: ReportReason; durable: boolean; live: boolean; error?: string }
   | { type: 'warning'; message: string };
 
@@ -101,7 +89,6 @@ export interface ReplicaAgentOptions {
   apply: ApplySection;
   /** Publish replica status reports. Default true. */
   reportStatus?: boolean;
-  faults?: AgentFaults;
   /** Wall clock (epoch ms) for timestamps. Default Date.now with nanosecond-style stamps. */
   clock?: { now(): number };
   onEvent?: (event: AgentEvent) => void;
@@ -112,10 +99,6 @@ export interface AgentCounters {
   notifications: number;
   /** Packets Cordum's receivers would drop (undecodable, or missing trace_id / sender_id / payload). */
   invalidNotifications: number;
-  /** Valid notifications discarded by the dropNotifications fault. */
-  droppedNotifications: number;
-  /** Triggers ignored while stalled. */
-  ignoredTriggers: number;
   /** Triggers folded into an already pending check. */
   coalescedTriggers: number;
   checks: number;
@@ -144,8 +127,6 @@ export class ReplicaAgent {
   readonly counters: AgentCounters = {
     notifications: 0,
     invalidNotifications: 0,
-    droppedNotifications: 0,
-    ignoredTriggers: 0,
     coalescedTriggers: 0,
     checks: 0,
     applies: 0,
@@ -153,7 +134,6 @@ export class ReplicaAgent {
     reports: 0,
     reportFailures: 0,
   };
-  faults: AgentFaults;
 
   private readonly options: ReplicaAgentOptions;
   private readonly readTimeoutMs: number;
@@ -163,10 +143,9 @@ export class ReplicaAgent {
   private ownsNats = false;
   private store: ConfigStore | undefined;
   private subscription: Subscription | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private stopPolls: (() => void) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private reportsPending = 0;
-  private readonly delayTimers = new Set<NodeJS.Timeout>();
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
 
@@ -206,18 +185,17 @@ export class ReplicaAgent {
     this.reportTtlMs = positive(options.reportTtlMs ?? 3 * this.heartbeatMs, 'reportTtlMs');
     this.readTimeoutMs = positive(options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, 'readTimeoutMs');
     this.reportStatus = options.reportStatus ?? true;
-    this.faults = { ...(options.faults ?? {}) };
 
     let poll = positive(options.pollIntervalMs ?? DEFAULT_POLICY.pollIntervalMs, 'pollIntervalMs');
     const variable = options.envOverride === undefined ? DEFAULT_POLICY.envOverride : options.envOverride;
     const raw = variable ? (options.env ?? process.env)[variable] : undefined;
     if (variable && raw !== undefined && raw !== '') {
       // The operator's environment overrides the code default, as SCHEDULER_CONFIG_RELOAD_INTERVAL does in Cordum.
-      const parsed = parseGoDuration(raw);
-      if (parsed === undefined || parsed < 1) {
-        this.warnings.push(`${variable}="${raw}" is not a positive Go duration (e.g. 30s, 1m30s, 250ms); ignored, polling every ${poll} ms`);
+      const parsed = parseTimerDuration(raw, MIN_POLL_INTERVAL_MS);
+      if (parsed.error !== undefined) {
+        this.warnings.push(`${variable}="${raw}" ${parsed.error}; ignored, polling every ${poll} ms`);
       } else {
-        poll = Math.round(parsed);
+        poll = Math.round(parsed.ms);
       }
     }
     this.pollIntervalMs = poll;
@@ -253,7 +231,7 @@ export class ReplicaAgent {
     this.state = 'running';
     await this.requestCheck('startup');
     if (this.isStopped()) return;
-    this.pollTimer = setInterval(() => void this.requestCheck('poll'), this.pollIntervalMs);
+    this.stopPolls = this.startPollTicker(() => void this.requestCheck('poll'));
     if (this.reportStatus) this.heartbeatTimer = setInterval(() => this.report('heartbeat'), this.heartbeatMs);
   }
 
@@ -306,10 +284,8 @@ export class ReplicaAgent {
   private async shutdown(deregister: boolean): Promise<void> {
     this.state = 'stopped';
     this.pendingTrigger = undefined;
-    clearInterval(this.pollTimer);
+    this.stopPolls?.();
     clearInterval(this.heartbeatTimer);
-    for (const timer of this.delayTimers) clearTimeout(timer);
-    this.delayTimers.clear();
     try {
       this.subscription?.unsubscribe();
     } catch {
@@ -333,7 +309,7 @@ export class ReplicaAgent {
     if (this.ownsRedis && this.redis) await closeRedis(this.redis);
   }
 
-  private isStopped(): boolean {
+  protected isStopped(): boolean {
     return this.state === 'stopped';
   }
 
@@ -357,37 +333,27 @@ export class ReplicaAgent {
       this.emit({ type: 'notification', outcome: 'invalid', reason: why });
       return;
     }
-    const drop = this.faults.dropNotifications ?? 0;
-    if (drop > 0 && Math.random() < drop) {
-      this.counters.droppedNotifications++;
-      this.emit({ type: 'notification', outcome: 'dropped' });
-      return;
-    }
-    if (this.faults.stalled) {
-      this.counters.ignoredTriggers++;
-      this.emit({ type: 'notification', outcome: 'ignored', reason: 'stalled' });
-      return;
-    }
+    this.onValidNotification();
+  }
+
+  /** A notification Cordum's receivers would accept arrived: check now. (A simulator overrides it to lose or delay some.) */
+  protected onValidNotification(): void {
     this.emit({ type: 'notification', outcome: 'accepted' });
-    const delay = this.faults.delayNotificationsMs ?? 0;
-    if (delay > 0) {
-      const timer = setTimeout(() => {
-        this.delayTimers.delete(timer);
-        void this.requestCheck('notification');
-      }, delay);
-      this.delayTimers.add(timer);
-    } else {
-      void this.requestCheck('notification');
-    }
+    void this.requestCheck('notification');
+  }
+
+  /**
+   * Starts the fallback poll ticker; returns what stops it. A real replica starts it when its
+   * process starts, so a fleet's polls are spread over the interval by itself.
+   */
+  protected startPollTicker(tick: () => void): () => void {
+    const timer = setInterval(tick, this.pollIntervalMs);
+    return () => clearInterval(timer);
   }
 
   /** Starts a check, or leaves one pending behind the running one; resolves when the check it started or joined has run. */
-  private requestCheck(trigger: CheckTrigger): Promise<void> {
+  protected requestCheck(trigger: CheckTrigger): Promise<void> {
     if (this.isStopped()) return Promise.resolve();
-    if (this.faults.stalled && trigger !== 'startup') {
-      this.counters.ignoredTriggers++;
-      return Promise.resolve();
-    }
     if (this.state === 'starting' && trigger !== 'startup') {
       // A notification between subscribing and the startup check runs after it, never before.
       this.pendingTrigger ??= trigger;
@@ -489,7 +455,6 @@ export class ReplicaAgent {
     if (result.hash === previous?.hash) return false;
 
     try {
-      if (this.faults.rejectApply) throw new Error('apply refused (rejectApply fault)');
       await this.options.apply(section, result.normalised.value, { hash: result.hash, revision, trigger, previousHash: previous?.hash });
     } catch (err) {
       // The previous hash stays, so the next check sees the difference and tries again.
@@ -507,7 +472,7 @@ export class ReplicaAgent {
 
   // ---------------------------------------------------------------- reports
 
-  private snapshot(reason: ReportReason, seq = this.reportSeq): ReplicaReport {
+  protected snapshot(reason: ReportReason, seq = this.reportSeq): ReplicaReport {
     const sections: Record<string, AppliedSection> = {};
     for (const [name, s] of this.applied) sections[name] = { ...s };
     return {
@@ -560,7 +525,7 @@ export class ReplicaAgent {
     return clock ? formatRfc3339Nano(BigInt(Math.floor(clock.now())) * 1_000_000n) : nowRfc3339Nano();
   }
 
-  private emit(event: AgentEvent): void {
+  protected emit(event: AgentEvent): void {
     try {
       this.options.onEvent?.(event);
     } catch {

@@ -1,7 +1,12 @@
 import { STATE_LABELS, type DriftModel, type DriftState, type SectionView } from '../core/convergence';
-import { formatDuration } from '../core/duration';
+import { displayText } from '../core/displayText';
+import { formatAge, formatDuration } from '../core/duration';
 
-/** The drift model as a terminal table: what `driftlens status` and the simulator print. */
+/**
+ * The drift model as a terminal table: what `driftlens status` and the simulator print. Every
+ * string that came from Redis or NATS goes through displayText: a replica id or an error message
+ * must not be able to drive the terminal.
+ */
 
 const COLOR: Record<DriftState, string> = {
   'in-sync': '32', // green
@@ -41,11 +46,11 @@ export function renderDriftTable(model: DriftModel, options: { color: boolean; n
     const hashes = Object.entries(live.sections)
       .map(([name, hash]) => `${name} ${hash ? hash.slice(0, 12) : '(invalid)'}`)
       .join('  ');
-    lines.push(`${live.key}  revision ${live.revision}  published ${formatDuration(nowMs - live.publishedAtMs)} ago${live.publishedBy ? ` by ${live.publishedBy}` : ''}  ${hashes}`);
+    lines.push(`${displayText(live.key)}  revision ${live.revision}  published ${formatAge(nowMs - live.publishedAtMs)}${live.publishedBy ? ` by ${displayText(live.publishedBy)}` : ''}  ${hashes}`);
   } else {
     lines.push('no live document');
   }
-  lines.push(`${model.summary}${model.breaches ? `  ·  ${model.breaches} over budget` : ''}`);
+  lines.push(`${model.summary}${model.breaches ? `  ·  ${model.breaches} over budget` : ''}${model.simulated ? `  ·  ${model.simulated} simulated (not real services)` : ''}`);
   lines.push('');
   const sections = live ? Object.keys(live.sections) : [];
   lines.push([pad('REPLICA', 28), pad('STATE', 15), ...sections.map((s) => pad(s.toUpperCase(), 26)), pad('REPORT', 9), 'LAST ERROR'].join(' '));
@@ -55,9 +60,10 @@ export function renderDriftTable(model: DriftModel, options: { color: boolean; n
       const s = r.sections.find((x) => x.section === name);
       return pad(s ? paint(sectionCell(s), s.state, color) : '-', 26);
     });
-    const age = r.lastReportMs === undefined ? 'never' : `${formatDuration(nowMs - r.lastReportMs)} ago`;
-    const error = r.lastError ? `${r.lastError.kind}: ${r.lastError.message}`.slice(0, 60) : '';
-    lines.push([pad(r.member, 28), pad(paint(STATE_LABELS[r.state], r.state, color), 15), ...cells, pad(age, 9), error].join(' '));
+    const age = r.lastReportMs === undefined ? 'never' : formatAge(nowMs - r.lastReportMs);
+    // Cut before escaping, so that a cut never leaves half an escape behind.
+    const error = r.lastError ? displayText(`${r.lastError.kind}: ${r.lastError.message}`.slice(0, 60)) : '';
+    lines.push([pad(displayText(r.member) + (r.simulated ? ' (simulated)' : ''), 28), pad(paint(STATE_LABELS[r.state], r.state, color), 15), ...cells, pad(age, 9), error].join(' '));
   }
   if (rows.length < model.replicas.length) lines.push(`… and ${model.replicas.length - rows.length} more (problems are listed first)`);
   return lines.join('\n') + '\n';

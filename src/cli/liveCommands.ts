@@ -6,6 +6,7 @@ import { createTwoFilesPatch } from 'diff';
 import type { NatsConnection } from 'nats';
 import type { DocumentKind } from '../core/classify';
 import type { JsonValue } from '../core/canonical';
+import { displayText } from '../core/displayText';
 import { configKeyProblem, documentConfigKey } from '../core/documentKey';
 import { restampEnvelope } from '../core/envelopeStamp';
 import { subjectProblem } from '../core/natsSubject';
@@ -76,7 +77,7 @@ async function readLive(store: ConfigStore, key: string): Promise<ConfigEnvelope
 }
 
 function printPlan(plan: PublishPlan, live: ConfigEnvelope | undefined, section?: string): void {
-  const base = live ? `revision ${live.revision} (updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''})` : 'no document yet';
+  const base = live ? `revision ${live.revision} (updated ${live.updatedAt}${live.meta?.published_by ? ` by ${displayText(live.meta.published_by)}` : ''})` : 'no document yet';
   process.stdout.write(`${plan.key}: ${base} -> revision ${plan.newRevision}${section ? ` (its ${section} section from a section file; the rest stays as it is)` : ''}\n`);
   for (const line of describePlan(plan)) process.stdout.write(`  ${line}\n`);
 }
@@ -252,7 +253,7 @@ failed (replicas converge on their next poll), 6 not confirmed.
       for (const e of entries) {
         const plan = planPublish(live.key, e.data, undefined, live.policy.sections);
         const hashes = plan.sections.map((s) => `${s.name} ${s.localHash?.slice(0, 12) ?? '(invalid)'}`).join('  ');
-        process.stdout.write(`r${e.revision}  ${e.updatedAt}  ${e.meta?.published_by ?? ''}  ${hashes}\n`);
+        process.stdout.write(`r${e.revision}  ${e.updatedAt}  ${displayText(e.meta?.published_by ?? '')}  ${hashes}\n`);
       }
       return EXIT.ok;
     });

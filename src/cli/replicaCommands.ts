@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import type { NatsConnection } from 'nats';
-import { ReplicaAgent, type AgentFaults } from '../agent/replicaAgent';
 import type { DriftModel } from '../core/convergence';
-import { formatDuration, parseGoDuration } from '../core/duration';
+import { displayText, terminalSafeJson } from '../core/displayText';
+import { formatDuration, MIN_HEARTBEAT_MS, MIN_POLL_INTERVAL_MS, parseTimerDuration } from '../core/duration';
 import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
-import { connectRedis, type RedisClient } from '../live/redisConnection';
+import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
+import { SimulatedReplicaAgent, type AgentFaults } from '../simulator/simulatedReplicaAgent';
 import { CliError, EXIT } from './documentInput';
 import { renderDriftTable } from './driftTable';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
@@ -14,32 +15,70 @@ import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from '
 interface Connections {
   live: LiveSettings;
   redis: RedisClient;
-  nats: NatsConnection;
+  /** Undefined when it was not needed, or (status --watch) not reachable: then Redis alone is read. */
+  nats: NatsConnection | undefined;
+  /** Since when Redis has been unreachable (epoch ms), undefined while it is up. */
+  readonly redisDownSince: number | undefined;
   close(): Promise<void>;
 }
 
-async function connectBoth(flags: LiveFlags, name: string): Promise<Connections> {
+/**
+ * Redis, the source of truth, must be reachable. NATS is `required` for the simulator (replicas
+ * must hear notifications), `optional` for `status --watch` (live events are only faster than
+ * its periodic reads) and `unused` by a one-shot `status`, which needs nothing but the reports in Redis.
+ */
+async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optional' | 'unused'): Promise<Connections> {
   const live = await resolveLive(flags);
   const secrets = [live.redis.password, live.nats.password, live.nats.token];
+  const failure = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
+  let redisDownSince: number | undefined;
+  let redis: RedisClient;
   try {
-    const redis = await connectRedis(live.redis, { name });
-    let nats: NatsConnection;
-    try {
-      nats = await connectNats(live.nats, { name });
-    } catch (e) {
-      redis.disconnect();
-      throw e;
-    }
-    return { live, redis, nats, close: async () => void (await Promise.allSettled([nats.close(), Promise.resolve(redis.disconnect())])) };
+    redis = await connectRedis(live.redis, {
+      name,
+      onStatus: (status) => {
+        if (status === 'ready') redisDownSince = undefined;
+        else if (status === 'close' || status === 'reconnecting' || status === 'end') redisDownSince ??= Date.now();
+      },
+    });
   } catch (e) {
-    throw new CliError(redactSecrets(e instanceof Error ? e.message : String(e), secrets), EXIT.unavailable);
+    throw new CliError(failure(e), EXIT.unavailable);
   }
+  let nc: NatsConnection | undefined;
+  if (nats !== 'unused') {
+    try {
+      nc = await connectNats(live.nats, { name });
+    } catch (e) {
+      if (nats === 'required') {
+        redis.disconnect();
+        throw new CliError(failure(e), EXIT.unavailable);
+      }
+      process.stderr.write(`driftlens: ${displayText(failure(e))}\ndriftlens: watching without live events: the replica reports are re-read from Redis every 5s\n`);
+    }
+  }
+  return {
+    live,
+    redis,
+    nats: nc,
+    get redisDownSince() {
+      return redisDownSince;
+    },
+    close: async () => void (await Promise.allSettled([nc?.close(), Promise.resolve(redis.disconnect())])),
+  };
 }
 
-function duration(value: string, what: string): number {
-  const ms = parseGoDuration(value);
-  if (ms === undefined) throw new CliError(`${what} must be a Go duration such as 5s or 250ms, not "${value}"`);
-  return ms;
+/** Why the replicas could not be read, in our words: a dropped connection is not worth ioredis's "Stream isn't writeable". */
+function readFailure(connections: Connections, e: unknown): string {
+  if (e instanceof RedisUnavailableError || isConnectionError(e) || connections.redisDownSince !== undefined) {
+    return `Redis at ${describeEndpoint(connections.live.redis)} is not reachable`;
+  }
+  return displayText(e instanceof Error ? e.message : String(e));
+}
+
+function duration(value: string, what: string, minMs = 0): number {
+  const parsed = parseTimerDuration(value, minMs);
+  if (parsed.error !== undefined) throw new CliError(`${what} ${parsed.error}, not "${displayText(value)}"`);
+  return parsed.ms;
 }
 
 /** "1,3-4:drop" -> replicas 1, 3, 4 (1-based) get dropNotifications 1. */
@@ -61,15 +100,18 @@ export function parseFault(spec: string, count: number): { replicas: number[]; f
     return { replicas: [...replicas], fault, apply: (f) => (f.dropNotifications = fraction) };
   }
   if (fault.startsWith('delay')) {
-    const ms = duration(match[4], `--fault "${spec}" delay`);
+    const ms = duration(match[4], `--fault "${spec}" delay`, 1);
     return { replicas: [...replicas], fault, apply: (f) => (f.delayNotificationsMs = ms) };
   }
   if (fault === 'stall') return { replicas: [...replicas], fault, apply: (f) => (f.stalled = true) };
   if (fault === 'reject') return { replicas: [...replicas], fault, apply: (f) => (f.rejectApply = true) };
-  return { replicas: [...replicas], fault, apply: () => undefined, crashEveryMs: duration(match[5], `--fault "${spec}" crash`) };
+  return { replicas: [...replicas], fault, apply: () => undefined, crashEveryMs: duration(match[5], `--fault "${spec}" crash`, MIN_CRASH_EVERY_MS) };
 }
 
-function watch(connections: Connections, onModel: (model: DriftModel) => void, staleAfterMs?: number): DriftWatcher {
+/** Restarting a replica takes a connect and a startup check: more often than this it would never run. */
+const MIN_CRASH_EVERY_MS = 1000;
+
+function watch(connections: Connections, onModel: (model: DriftModel) => void, options: { staleAfterMs?: number; onError?: (e: Error) => void } = {}): DriftWatcher {
   const { live } = connections;
   return new DriftWatcher({
     redis: connections.redis,
@@ -78,9 +120,9 @@ function watch(connections: Connections, onModel: (model: DriftModel) => void, s
     sections: live.policy.sections,
     policy: live.policy.slo,
     subject: live.subject,
-    staleAfterMs,
+    staleAfterMs: options.staleAfterMs,
     onModel,
-    onError: (e) => process.stderr.write(`driftlens: ${e.message}\n`),
+    onError: options.onError ?? ((e) => process.stderr.write(`driftlens: cannot read the replicas of ${displayText(live.key)}: ${readFailure(connections, e)}\n`)),
   });
 }
 
@@ -93,13 +135,15 @@ function modelToJson(model: DriftModel): unknown {
     summary: model.summary,
     counts: model.counts,
     breaches: model.breaches,
+    simulated: model.simulated,
     replicas: model.replicas.map((r) => ({
       member: r.member,
+      ...(r.simulated ? { simulated: true } : {}),
       state: r.state,
       revision: r.revision,
       last_report_ms: r.lastReportMs,
       last_error: r.lastError,
-      sections: Object.fromEntries(r.sections.map((s) => [s.section, { state: s.state, hash: s.hash, live_hash: s.liveHash, trigger: s.trigger, convergence_ms: s.convergenceMs, within_budget: s.withinBudget, why: s.why }])),
+      sections: Object.fromEntries(r.sections.map((s) => [s.section, { state: s.state, hash: s.hash, live_hash: s.liveHash, trigger: s.trigger, applied_at_ms: s.appliedAtMs, convergence_ms: s.convergenceMs, within_budget: s.withinBudget, why: s.why }])),
     })),
   };
 }
@@ -112,30 +156,65 @@ export function registerReplicaCommands(program: Command): void {
       .option('-w, --watch', 'keep updating (live status events + periodic reads)')
       .option('--json', 'print the model as JSON'),
   )
-    .addHelpText('after', '\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin.\nExit status (without --watch): 0 all in sync, 1 any other state, 4 Redis or NATS unreachable.\n')
+    .addHelpText('after', '\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin. Simulated replicas (driftlens replicas) are marked.\nExit status (without --watch): 0 all in sync, 1 any other state, 4 Redis unreachable. Reading needs only Redis; --watch also listens on NATS for live events when it can.\n')
     .action(async (options: LiveFlags & { watch?: boolean; json?: boolean }) => {
-      const connections = await connectBoth(options, 'driftlens-status');
+      const connections = await connect(options, 'driftlens-status', options.watch ? 'optional' : 'unused');
       const color = process.stdout.isTTY === true && !options.json;
       if (!options.watch) {
         const model = await new Promise<DriftModel>((resolve, reject) => {
-          const watcher = watch(connections, (m) => {
+          const fail = (e: unknown) => {
             watcher.stop();
-            resolve(m);
-          });
-          watcher.start().catch((e: unknown) => {
-            watcher.stop();
-            reject(new CliError(`cannot read the replicas of ${connections.live.key}: ${e instanceof Error ? e.message : String(e)}`, EXIT.unavailable));
-          });
+            reject(new CliError(`cannot read the replicas of ${displayText(connections.live.key)}: ${readFailure(connections, e)}`, EXIT.unavailable));
+          };
+          const watcher = watch(
+            connections,
+            (m) => {
+              watcher.stop();
+              resolve(m);
+            },
+            { onError: fail },
+          );
+          watcher.start().catch(fail);
         }).finally(() => void connections.close());
-        process.stdout.write(options.json ? JSON.stringify(modelToJson(model), null, 2) + '\n' : renderDriftTable(model, { color, nowMs: Date.now() }));
+        process.stdout.write(options.json ? terminalSafeJson(modelToJson(model), 2) + '\n' : renderDriftTable(model, { color, nowMs: Date.now() }));
         process.exitCode = model.replicas.length > 0 && model.counts['in-sync'] === model.replicas.length ? EXIT.ok : EXIT.problems;
         return;
       }
-      const watcher = watch(connections, (model) => {
-        if (options.json) process.stdout.write(JSON.stringify(modelToJson(model)) + '\n');
-        else process.stdout.write((color ? '\x1b[H\x1b[2J' : '\n') + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: color ? Math.max(5, (process.stdout.rows ?? 40) - 6) : undefined }));
-      });
-      await watcher.start();
+      // While Redis is down the watcher keeps showing the last reports it read, which age into
+      // "stale": the banner says why, in our words, and goes away when Redis is back.
+      const outage = () => {
+        const since = connections.redisDownSince;
+        return since === undefined ? undefined : `Redis at ${describeEndpoint(connections.live.redis)} is not reachable since ${new Date(since).toISOString()}; reconnecting. The replicas below are as last read.`;
+      };
+      let reportedOutage: string | undefined;
+      const watcher = watch(
+        connections,
+        (model) => {
+          const down = outage();
+          if (options.json) {
+            process.stdout.write(terminalSafeJson({ ...(modelToJson(model) as object), ...(down ? { redis_unreachable_since_ms: connections.redisDownSince } : {}) }) + '\n');
+            return;
+          }
+          const banner = down ? `${color ? '\x1b[31m' : ''}${down}${color ? '\x1b[0m' : ''}\n` : '';
+          process.stdout.write((color ? '\x1b[H\x1b[2J' : '\n') + banner + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: color ? Math.max(5, (process.stdout.rows ?? 40) - 7) : undefined }));
+        },
+        {
+          onError: (e) => {
+            // One line per outage, not one per failed read; the table's banner shows it meanwhile.
+            const why = readFailure(connections, e);
+            if (why === reportedOutage) return;
+            reportedOutage = why;
+            process.stderr.write(`driftlens: cannot read the replicas of ${displayText(connections.live.key)}: ${why}\n`);
+          },
+        },
+      );
+      try {
+        await watcher.start();
+      } catch (e) {
+        watcher.stop();
+        await connections.close();
+        throw new CliError(`cannot read the replicas of ${displayText(connections.live.key)}: ${readFailure(connections, e)}`, EXIT.unavailable);
+      }
       await new Promise<void>((resolve) => process.once('SIGINT', resolve));
       watcher.stop();
       await connections.close();
@@ -171,10 +250,10 @@ Examples:
     .action(async (options: LiveFlags & { count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean }) => {
       const count = options.count;
       const faults = options.fault.map((f) => parseFault(f, count));
-      const pollMs = options.poll ? duration(options.poll, '--poll') : undefined;
-      const heartbeatMs = duration(options.heartbeat, '--heartbeat');
-      const stopAfter = options.for ? duration(options.for, '--for') : undefined;
-      const connections = await connectBoth(options, 'driftlens-replicas');
+      const pollMs = options.poll ? duration(options.poll, '--poll', MIN_POLL_INTERVAL_MS) : undefined;
+      const heartbeatMs = duration(options.heartbeat, '--heartbeat', MIN_HEARTBEAT_MS);
+      const stopAfter = options.for ? duration(options.for, '--for', 1) : undefined;
+      const connections = await connect(options, 'driftlens-replicas', 'required');
       const extraNats: NatsConnection[] = [];
       const natsFor = async (i: number) => {
         const slot = Math.floor(i / 50);
@@ -183,13 +262,14 @@ Examples:
         return extraNats[slot - 1];
       };
       const { live } = connections;
-      const agents: ReplicaAgent[] = [];
+      const agents: SimulatedReplicaAgent[] = [];
       const timers: NodeJS.Timeout[] = [];
       let stopping = false;
       const makeAgent = async (i: number) => {
         const agentFaults: AgentFaults = {};
         for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
-        const agent = new ReplicaAgent({
+        // Each replica gets its own poll phase (the agent's default): as in a fleet whose processes started at different times.
+        const agent = new SimulatedReplicaAgent({
           configKey: live.key,
           service: options.service,
           replicaId: `sim-${String(i + 1).padStart(String(count).length, '0')}`,
@@ -235,10 +315,10 @@ Examples:
             process.stdout.write(`${new Date().toISOString()}  revision ${model.live?.revision ?? '-'}  ${model.summary}\n`);
           }
         },
-        3 * heartbeatMs,
+        { staleAfterMs: 3 * heartbeatMs },
       );
       await watcher.start();
-      process.stderr.write(`${count} replicas of ${options.service} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}). Ctrl-C stops them.\n`);
+      process.stderr.write(`${count} simulated replicas of ${options.service} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}). Ctrl-C stops them.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

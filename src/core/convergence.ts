@@ -1,5 +1,5 @@
 import type { Bound } from './duration';
-import { formatDuration, withinBound } from './duration';
+import { CLOCK_JITTER_MS, formatAge, formatDuration, withinBound } from './duration';
 
 /**
  * The drift model: replica reports + the live document + the policy + a clock -> a state per
@@ -37,6 +37,8 @@ export interface ReplicaObservation {
   lastCheckTrigger: Trigger | null;
   sections: Record<string, { hash: string; appliedAtMs: number; trigger: Trigger; revision: number }>;
   lastError: { atMs: number; message: string; kind: string; section?: string; hash?: string } | null;
+  /** The report says it comes from a simulator, not a real service. */
+  simulated?: boolean;
 }
 
 export interface LiveSnapshot {
@@ -82,6 +84,8 @@ export interface ReplicaView {
   revision?: number | null;
   lastError?: ReplicaObservation['lastError'];
   pollIntervalMs?: number;
+  /** A simulated replica (the report's `simulated`): every view marks it. */
+  simulated?: boolean;
 }
 
 export interface DriftModel {
@@ -94,6 +98,8 @@ export interface DriftModel {
   breaches: number;
   /** Time since the live revision was published. */
   changeAgeMs?: number;
+  /** How many of the replicas are simulated. */
+  simulated: number;
 }
 
 export interface ModelInput {
@@ -133,10 +139,15 @@ function sectionView(section: string, report: ReplicaObservation, live: LiveSnap
     return { ...base, state: 'unknown-origin', why: 'runs a hash that is neither live nor in the published history' };
   }
   if (withinBound(sinceMs, policy.notificationLost)) {
-    return { ...base, state: 'converging', budget: { name: 'notification_lost', bound: policy.notificationLost }, why: `not yet on the live hash, ${formatDuration(sinceMs)} after the publish (budget ${formatDuration(policy.notificationLost.ms)})` };
+    return { ...base, state: 'converging', budget: { name: 'notification_lost', bound: policy.notificationLost }, why: `not yet on the live hash, ${afterPublish(sinceMs)} (budget ${formatDuration(policy.notificationLost.ms)})` };
   }
   const revision = live.knownHashes.get(applied.hash);
-  return { ...base, state: 'drifted', budget: { name: 'notification_lost', bound: policy.notificationLost }, withinBudget: false, why: `still on ${revision === undefined ? 'an older hash' : `revision ${revision}`} ${formatDuration(sinceMs)} after the publish, past the ${formatDuration(policy.notificationLost.ms)} budget` };
+  return { ...base, state: 'drifted', budget: { name: 'notification_lost', bound: policy.notificationLost }, withinBudget: false, why: `still on ${revision === undefined ? 'an older hash' : `revision ${revision}`} ${afterPublish(sinceMs)}, past the ${formatDuration(policy.notificationLost.ms)} budget` };
+}
+
+/** "12s after the publish"; a publish dated ahead of our clock says so instead of a negative time. */
+function afterPublish(sinceMs: number): string {
+  return sinceMs <= -CLOCK_JITTER_MS ? `the publish is dated ${formatDuration(-sinceMs)} in the future (clock skew?)` : `${formatDuration(Math.max(0, sinceMs))} after the publish`;
 }
 
 function worst(states: DriftState[]): DriftState {
@@ -152,18 +163,19 @@ export function computeDriftModel(input: ModelInput): DriftModel {
     const replicaId = rest.join(':');
     if (!report || nowMs - report.reportedAtMs > staleAfterMs) {
       const since = report?.reportedAtMs ?? lastSeenMs;
-      const why = unreadable ? `its report does not decode: ${unreadable}` : since === undefined ? 'no report' : `no report for ${formatDuration(nowMs - since)}`;
-      return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since };
+      const why = unreadable ? `its report does not decode: ${unreadable}` : since === undefined ? 'no report' : nowMs - since > -CLOCK_JITTER_MS ? `no report for ${formatDuration(Math.max(0, nowMs - since))}` : `its report expired; the last one was dated ${formatAge(nowMs - since)}`;
+      return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since, ...(report?.simulated ? { simulated: true } : {}) };
     }
     const sections = live ? sectionNames.map((s) => sectionView(s, report, live, policy, nowMs)).filter((v): v is SectionView => v !== undefined) : [];
     const state = sections.length > 0 ? worst(sections.map((s) => s.state)) : 'not-checked';
-    return { member, service, replicaId, state, sections, lastReportMs: report.reportedAtMs, revision: report.revision, lastError: report.lastError, pollIntervalMs: report.pollIntervalMs };
+    return { member, service, replicaId, state, sections, lastReportMs: report.reportedAtMs, revision: report.revision, lastError: report.lastError, pollIntervalMs: report.pollIntervalMs, ...(report.simulated ? { simulated: true } : {}) };
   });
   replicas.sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state) || a.member.localeCompare(b.member));
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<DriftState, number>;
   for (const r of replicas) counts[r.state]++;
   const breaches = replicas.reduce((n, r) => n + r.sections.filter((s) => s.state === 'drifted' || s.withinBudget === false).length, 0);
-  return { live, replicas, counts, summary: summarize(counts, replicas.length), breaches, changeAgeMs: live ? nowMs - live.publishedAtMs : undefined };
+  const simulated = replicas.filter((r) => r.simulated).length;
+  return { live, replicas, counts, summary: summarize(counts, replicas.length), breaches, changeAgeMs: live ? nowMs - live.publishedAtMs : undefined, simulated };
 }
 
 export function summarize(counts: Record<DriftState, number>, total: number): string {

@@ -1,6 +1,6 @@
 import type { JsonValue } from './canonical';
 import type { LocatedValue } from './documentModel';
-import { formatDuration, parseBound, parseGoDuration, type Bound } from './duration';
+import { formatDuration, MIN_POLL_INTERVAL_MS, parseBound, parseGoDuration, type Bound } from './duration';
 import { problem, type Problem } from './problems';
 import type { SectionName } from './sectionHash';
 
@@ -100,6 +100,12 @@ export function policySemanticProblems(located: LocatedValue): Problem[] {
   const lostAt = located.locate(['drift_control', 'convergence_slo', 'notification_lost']);
   const okAt = located.locate(['drift_control', 'convergence_slo', 'notification_ok']);
   const { notificationOk, notificationLost } = policy.slo;
+  const intervalAt = located.locate(['drift_control', 'polling', 'interval']);
+  if (intervalAt.exact && policy.pollIntervalMs < MIN_POLL_INTERVAL_MS) {
+    // `1ns` is a valid Go duration, but every replica would re-read the document in a tight loop.
+    const written = obj(obj(obj(located.value).drift_control).polling).interval;
+    problems.push(problem(intervalAt.value, `A poll interval of ${String(written)} would make every replica re-read the document nonstop; use at least ${formatDuration(MIN_POLL_INTERVAL_MS)} (Cordum's default is 30s).`, 'poll-interval-too-short', 'error'));
+  }
   if (lostAt.exact && notificationLost.ms < policy.pollIntervalMs) {
     problems.push(
       problem(

@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import { displayText } from './displayText';
 import type { JsonValue } from './canonical';
 import { configKeyProblem } from './documentKey';
 import { formatDuration, type Bound } from './duration';
@@ -85,7 +86,7 @@ export function withSection(liveData: DataMap, section: SectionName, value: Json
 /** "KEY is at revision N (published at T by W), this publish was based on revision B. Nothing was written." */
 export function conflictSentence(key: string, live: Omit<LiveRevision, 'data'> | undefined, basedOn: number): string {
   if (!live) return `${key} does not exist in Redis (deleted, or never published to this key and database), this publish was based on revision ${basedOn}. Nothing was written.`;
-  const who = live.meta?.published_by ? ` by ${live.meta.published_by}` : '';
+  const who = live.meta?.published_by ? ` by ${displayText(live.meta.published_by)}` : '';
   return `${key} is at revision ${live.revision} (published at ${live.updatedAt}${who}), this publish was based on revision ${basedOn}. Nothing was written.`;
 }
 

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { displayText } from '../core/displayText';
 import type { ConnectionState, LinkState, LiveConnection } from './liveConnection';
 
 const ICON: Record<LinkState, string> = {
@@ -28,7 +29,7 @@ export function registerConnectionStatusBar(connection: LiveConnection): vscode.
     tooltip.appendMarkdown(`${ICON[state.nats]} NATS \`${state.natsLabel || '—'}\`: ${state.nats}\n\n`);
     if (state.policyLabel) tooltip.appendMarkdown(`Drift policy: \`${state.policyLabel}\`\n\n`);
     if (state.policyProblem) tooltip.appendText(`${state.policyProblem}\n\n`);
-    if (state.lastError) tooltip.appendText(`Last error: ${state.lastError}\n\n`);
+    if (state.lastError) tooltip.appendText(`Last error: ${displayText(state.lastError)}\n\n`);
     tooltip.appendMarkdown('Click to reconnect.');
     item.tooltip = tooltip;
     item.show();

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { displayText } from '../core/displayText';
 import { restampEnvelope } from '../core/envelopeStamp';
 import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, publishTargetProblem, type LiveRevision, type PublishSource } from '../core/publishFlow';
 import { describePlan, type PublishPlan } from '../core/publishPlan';
@@ -31,7 +32,7 @@ export interface PublishOptions {
 }
 
 function previewDetail(plan: PublishPlan, live: ConfigEnvelope | undefined, section: string | undefined): string {
-  const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${live.meta.published_by}` : ''}.` : 'The key does not exist yet.';
+  const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${displayText(live.meta.published_by)}` : ''}.` : 'The key does not exist yet.';
   const scope = section ? `\nFrom a ${section} section file: only the live document's ${section} section is replaced.` : '';
   return [`${base}\nThis publish creates revision ${plan.newRevision}.${scope}`, '', ...describePlan(plan, 'sentences')].join('\n');
 }

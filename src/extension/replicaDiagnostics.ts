@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { displayText } from '../core/displayText';
 import type { DriftDocuments } from './driftDocuments';
 import { toRange } from './ranges';
 import type { ReplicaModel } from './replicaModel';
@@ -26,7 +27,7 @@ export function registerReplicaDiagnostics(documents: DriftDocuments, replicas: 
       for (const section of entry.analysis.sections) {
         const refused = rejections.filter((x) => x.section === section.name && x.hash === section.hash);
         if (refused.length === 0) continue;
-        const names = refused.slice(0, 3).map((x) => `${x.member}: ${x.message}`).join('; ');
+        const names = refused.slice(0, 3).map((x) => `${displayText(x.member)}: ${displayText(x.message)}`).join('; ');
         const diagnostic = new vscode.Diagnostic(
           toRange(document, section.anchor),
           `${refused.length} replica${refused.length === 1 ? '' : 's'} rejected this ${section.name} section (hash ${section.hash?.slice(0, 12)}…): ${names}${refused.length > 3 ? '; …' : ''}`,

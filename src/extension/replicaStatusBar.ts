@@ -23,7 +23,7 @@ export function registerReplicaStatusBar(model: ReplicaModel): vscode.Disposable
     const problems = m.replicas.length - m.counts['in-sync'];
     item.text = `$(${problems === 0 ? 'pass' : 'warning'}) ${m.summary}`;
     item.backgroundColor = m.breaches > 0 || m.counts.rejected > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    item.tooltip = `${m.live?.key ?? ''} revision ${m.live?.revision ?? '—'}: ${m.summary}${m.breaches ? `; ${m.breaches} over the convergence budget` : ''}. Click to open the Replicas view.`;
+    item.tooltip = `${m.live?.key ?? ''} revision ${m.live?.revision ?? '—'}: ${m.summary}${m.breaches ? `; ${m.breaches} over the convergence budget` : ''}${m.simulated ? `; ${m.simulated} simulated (not real services)` : ''}. Click to open the Replicas view.`;
     item.show();
   };
   return vscode.Disposable.from(item, model.onDidChange(render));

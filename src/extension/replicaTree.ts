@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { STATE_LABELS, type DriftModel, type DriftState, type ReplicaView, type SectionView } from '../core/convergence';
-import { formatDuration } from '../core/duration';
+import { displayText } from '../core/displayText';
+import { formatAge, formatDuration } from '../core/duration';
 import type { ReplicaModel } from './replicaModel';
 
 /** Icon and colour per state; colours are contributed (driftlens.*) so themes can change them. */
@@ -19,10 +20,16 @@ function icon(state: DriftState): vscode.ThemeIcon {
   return new vscode.ThemeIcon(id, new vscode.ThemeColor(color));
 }
 
-/** Plain text inside Markdown (appendText would turn every space into &nbsp;). */
-const escape = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+/**
+ * Text from Redis or NATS (replica ids, services, error messages, published_by) as plain text inside
+ * Markdown: control characters and bidi overrides made visible (displayText), Markdown syntax and
+ * `$(icon)` escaped, so that a report cannot format, link or spoof the tooltip. (appendText would
+ * turn every space into &nbsp;.)
+ */
+const markdownText = (text: string) => displayText(text).replace(/[\\`*_{}[\]()#+\-.!|<>$~]/g, '\\$&');
 const short = (hash: string | undefined) => (hash ? hash.slice(0, 12) : '—');
-const ago = (ms: number | undefined, now: number) => (ms === undefined ? 'never' : `${formatDuration(Math.max(0, now - ms))} ago`);
+const ago = (ms: number | undefined, now: number) => (ms === undefined ? 'never' : formatAge(now - ms));
+const SIMULATED_NOTE = 'Simulated replica (`driftlens replicas` or a test), not a real service: its report says `simulated: true`.';
 
 export type ReplicaTreeNode =
   | { kind: 'document'; model: DriftModel }
@@ -41,8 +48,9 @@ function sectionDescription(s: SectionView, now: number): string {
 
 function sectionTooltip(r: ReplicaView, s: SectionView, model: DriftModel, now: number): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
-  md.appendMarkdown(`**${r.member}** · \`${s.section}\` · $(${ICONS[s.state][0]}) ${STATE_LABELS[s.state]}\n\n`);
-  md.appendMarkdown(`${escape(s.why)}\n\n`);
+  md.appendMarkdown(`**${markdownText(r.member)}** · \`${s.section}\` · $(${ICONS[s.state][0]}) ${STATE_LABELS[s.state]}\n\n`);
+  if (r.simulated) md.appendMarkdown(`${SIMULATED_NOTE}\n\n`);
+  md.appendMarkdown(`${markdownText(s.why)}\n\n`);
   md.appendMarkdown(`| | |\n|---|---|\n`);
   md.appendMarkdown(`| applied hash | \`${s.hash ?? '—'}\` |\n| live hash | \`${s.liveHash ?? '— (invalid live section)'}\` |\n`);
   if (s.appliedAtMs !== undefined) md.appendMarkdown(`| applied | ${new Date(s.appliedAtMs).toISOString()} (${ago(s.appliedAtMs, now)}) by ${s.trigger} |\n`);
@@ -51,19 +59,20 @@ function sectionTooltip(r: ReplicaView, s: SectionView, model: DriftModel, now: 
     md.appendMarkdown(`| convergence | ${formatDuration(s.convergenceMs)} against ${s.budget.name} ${s.budget.bound.inclusive ? '≤' : '<'} ${formatDuration(s.budget.bound.ms)} ${s.withinBudget ? '✓' : '**✗ over budget**'} |\n`);
   }
   if (s.trigger === 'poll' && s.convergenceMs !== undefined) md.appendMarkdown(`\nConverged by **poll**: the notification did not reach this replica.\n`);
-  if (r.lastError) md.appendMarkdown(`\nLast error (${r.lastError.kind}, ${ago(r.lastError.atMs, now)}): ${escape(r.lastError.message)}\n`);
+  if (r.lastError) md.appendMarkdown(`\nLast error (${r.lastError.kind}, ${ago(r.lastError.atMs, now)}): ${markdownText(r.lastError.message)}\n`);
   return md;
 }
 
 function replicaTooltip(r: ReplicaView, now: number): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
-  md.appendMarkdown(`**${r.replicaId}** (${r.service}) · $(${ICONS[r.state][0]}) ${STATE_LABELS[r.state]}\n\n`);
+  md.appendMarkdown(`**${markdownText(r.replicaId)}** (${markdownText(r.service)}) · $(${ICONS[r.state][0]}) ${STATE_LABELS[r.state]}\n\n`);
+  if (r.simulated) md.appendMarkdown(`${SIMULATED_NOTE}\n\n`);
   md.appendMarkdown(`Last report ${ago(r.lastReportMs, now)}`);
   if (r.revision !== undefined && r.revision !== null) md.appendMarkdown(` · read revision ${r.revision}`);
   if (r.pollIntervalMs) md.appendMarkdown(` · polls every ${formatDuration(r.pollIntervalMs)}`);
   md.appendMarkdown('\n\n');
-  for (const s of r.sections) md.appendMarkdown(`- \`${s.section}\`: ${STATE_LABELS[s.state]}, ${escape(s.why)}\n`);
-  if (r.lastError) md.appendMarkdown(`\nLast error (${r.lastError.kind}): ${escape(r.lastError.message)}\n`);
+  for (const s of r.sections) md.appendMarkdown(`- \`${s.section}\`: ${STATE_LABELS[s.state]}, ${markdownText(s.why)}\n`);
+  if (r.lastError) md.appendMarkdown(`\nLast error (${r.lastError.kind}): ${markdownText(r.lastError.message)}\n`);
   return md;
 }
 
@@ -71,10 +80,11 @@ function documentTooltip(model: DriftModel, now: number): vscode.MarkdownString 
   const md = new vscode.MarkdownString(undefined, true);
   const live = model.live;
   if (!live) return md.appendMarkdown('The config document does not exist in Redis yet.');
-  md.appendMarkdown(`**${live.key}** · revision ${live.revision}\n\n`);
-  md.appendMarkdown(`Published ${new Date(live.publishedAtMs).toISOString()} (${ago(live.publishedAtMs, now)})${live.publishedBy ? ` by ${live.publishedBy}` : ''}\n\n`);
+  md.appendMarkdown(`**${markdownText(live.key)}** · revision ${live.revision}\n\n`);
+  md.appendMarkdown(`Published ${new Date(live.publishedAtMs).toISOString()} (${ago(live.publishedAtMs, now)})${live.publishedBy ? ` by ${markdownText(live.publishedBy)}` : ''}\n\n`);
   for (const [name, hash] of Object.entries(live.sections)) md.appendMarkdown(`- \`${name}\` \`${hash ?? 'invalid: no hash'}\`\n`);
   md.appendMarkdown(`\n${model.summary}${model.breaches ? ` · **${model.breaches} over budget**` : ''}`);
+  if (model.simulated) md.appendMarkdown(`\n\n${model.simulated} of the replicas are simulated (\`driftlens replicas\`), not real services.`);
   return md;
 }
 
@@ -138,7 +148,7 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
         const m = node.model;
         const item = new vscode.TreeItem(m.live?.key ?? 'no live document', vscode.TreeItemCollapsibleState.Expanded);
         item.id = 'document';
-        item.description = m.live ? `revision ${m.live.revision} · ${m.summary}` : m.summary;
+        item.description = (m.live ? `revision ${m.live.revision} · ${m.summary}` : m.summary) + (m.simulated ? ` · ${m.simulated} simulated` : '');
         item.tooltip = documentTooltip(m, now);
         const worst = m.replicas[0]?.state ?? 'not-checked';
         item.iconPath = icon(worst);
@@ -148,18 +158,19 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
       case 'service': {
         const inSync = node.replicas.filter((r) => r.state === 'in-sync').length;
         const problems = node.replicas.length - inSync;
-        const item = new vscode.TreeItem(node.service, problems > 0 || node.replicas.length <= 20 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(displayText(node.service), problems > 0 || node.replicas.length <= 20 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `service:${node.service}`;
-        item.description = `${inSync}/${node.replicas.length} in sync`;
+        const simulated = node.replicas.filter((r) => r.simulated).length;
+        item.description = `${inSync}/${node.replicas.length} in sync${simulated === node.replicas.length ? ' · simulated' : simulated ? ` · ${simulated} simulated` : ''}`;
         item.iconPath = new vscode.ThemeIcon('server-environment');
         item.contextValue = 'service';
         return item;
       }
       case 'replica': {
         const r = node.replica;
-        const item = new vscode.TreeItem(r.replicaId, vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(displayText(r.replicaId), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `replica:${r.member}`;
-        item.description = `${STATE_LABELS[r.state]} · ${ago(r.lastReportMs, now)}`;
+        item.description = `${r.simulated ? 'simulated · ' : ''}${STATE_LABELS[r.state]} · ${ago(r.lastReportMs, now)}`;
         item.tooltip = replicaTooltip(r, now);
         item.iconPath = icon(r.state);
         item.contextValue = `replica:${r.state}`;
@@ -170,7 +181,7 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
         const item = new vscode.TreeItem(s.section, vscode.TreeItemCollapsibleState.None);
         item.id = `section:${node.replica.member}:${s.section}`;
         item.description = sectionDescription(s, now);
-        item.tooltip = sectionTooltip(node.replica, s, this.model.model ?? { replicas: [], counts: {} as DriftModel['counts'], summary: '', breaches: 0 }, now);
+        item.tooltip = sectionTooltip(node.replica, s, this.model.model ?? { replicas: [], counts: {} as DriftModel['counts'], summary: '', breaches: 0, simulated: 0 }, now);
         item.iconPath = icon(s.state);
         item.contextValue = `section:${s.state}`;
         return item;

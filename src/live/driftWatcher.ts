@@ -52,6 +52,7 @@ export function observationOf(report: ReplicaReport): ReplicaObservation {
     lastCheckTrigger: report.lastCheckTrigger,
     sections,
     lastError: report.lastError ? { atMs: rfc3339ToEpochMs(report.lastError.at), message: report.lastError.message, kind: report.lastError.kind, section: report.lastError.section, hash: report.lastError.hash } : null,
+    ...(report.simulated ? { simulated: true } : {}),
   };
 }
 

@@ -25,7 +25,8 @@
  *       "pools": { "hash": "<64 lowercase hex>", "applied_at": "<RFC 3339>", "trigger": "poll", "revision": 41 }
  *     },
  *     "last_error": null,                       // or { "at", "message", "kind", "section"?, "hash"? }
- *     "seq": 17                                 // optional: counts this process's reports (1, 2, …) since started_at
+ *     "seq": 17,                                // optional: counts this process's reports (1, 2, …) since started_at
+ *     "simulated": true                         // optional: only simulated replicas send it (see below)
  *   }
  *
  * - `sections.<name>.hash` is the Cordum section hash (SHA-256 hex of the Go-canonical JSON of the
@@ -42,6 +43,9 @@
  *   read), `live-unreadable` (the value at the key is not a config envelope). A replica keeps
  *   running its last good config in every case. `last_error` describes the latest check: a check
  *   that reads the document and applies without error resets it to null.
+ * - `simulated`: `true` for a replica that is not a real service (`driftlens replicas`, tests).
+ *   It reports like any replica, possibly into the same Redis as the real fleet, so every view marks
+ *   it. Absent (the v1 form before this field existed) or `false` means a real replica.
  *
  * ## Durable report (Redis)
  *
@@ -63,7 +67,7 @@
  */
 
 import type { NatsConnection } from 'nats';
-import type { RedisClient } from './redisConnection';
+import { endpointLabel, isConnectionError, RedisUnavailableError, type RedisClient } from './redisConnection';
 
 export const REPLICA_STATUS_VERSION = 1;
 /** Core NATS subject of the live event. */
@@ -114,6 +118,8 @@ export interface ReplicaReport {
   lastError: ReplicaError | null;
   /** Reports sent by this process so far, this one included (optional on the wire). */
   seq?: number;
+  /** Sent by simulators only; absent for a real replica. */
+  simulated?: boolean;
 }
 
 /** A value that is not a version-1 replica report; the message says which field and why. */
@@ -195,6 +201,8 @@ export function encodeReplicaReport(report: ReplicaReport): string {
       ? { at: e.at, message: e.message, ...(e.section !== undefined ? { section: e.section } : {}), ...(e.hash !== undefined ? { hash: e.hash } : {}), kind: e.kind }
       : null,
     ...(report.seq !== undefined ? { seq: report.seq } : {}),
+    // Written only when true, so a real replica's report is byte for byte what readers knew before.
+    ...(report.simulated ? { simulated: true } : {}),
   };
   // Validating our own output keeps a buggy producer from publishing what every reader would refuse.
   fromWire(wire);
@@ -257,6 +265,8 @@ function fromWire(value: unknown): ReplicaReport {
   }
 
   const report: ReplicaReport = { v: REPLICA_STATUS_VERSION, replicaId, service, configKey, revision, reason, reportedAt, startedAt, pollIntervalMs, lastCheckAt, lastCheckTrigger, sections, lastError };
+  const simulated = o.simulated === undefined ? false : (field(o, 'simulated', (x) => typeof x === 'boolean', 'true or false') as boolean);
+  if (simulated) report.simulated = true;
   if (o.seq !== undefined) report.seq = field(o, 'seq', (x) => isRevision(x) && (x as number) > 0, 'a whole number > 0') as number;
   return report;
 }
@@ -390,8 +400,20 @@ export interface ReadReplicaReportsOptions {
   now?: number;
 }
 
-/** Lists the replicas of a document: one MULTI (trim + ZRANGE) and one MGET. */
+/**
+ * Lists the replicas of a document: one ZRANGE and one MGET. A dropped connection rejects with a
+ * RedisUnavailableError in our words (ioredis would say "Stream isn't writeable...").
+ */
 export async function readReplicaReports(redis: RedisClient, configKey: string, options: ReadReplicaReportsOptions = {}): Promise<ReplicaReports> {
+  try {
+    return await readReports(redis, configKey, options);
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    throw new RedisUnavailableError(`cannot read the replica reports of ${configKey}: Redis at ${endpointLabel(redis)} is not reachable`, endpointLabel(redis));
+  }
+}
+
+async function readReports(redis: RedisClient, configKey: string, options: ReadReplicaReportsOptions): Promise<ReplicaReports> {
   const index = replicaIndexKey(configKey);
   const cutoff = (options.now ?? Date.now()) - (options.retentionMs ?? DEFAULT_INDEX_RETENTION_MS);
   // Plain reads, no MULTI: an EXEC on a connection shared with a publisher would drop the

@@ -5,6 +5,8 @@ import type { NatsConnection } from 'nats';
 import type { Redis } from 'ioredis';
 import { ReplicaAgent } from '../../src/agent/replicaAgent';
 import type { AgentEvent, ReplicaAgentOptions } from '../../src/agent/replicaAgent';
+import { SimulatedReplicaAgent } from '../../src/simulator/simulatedReplicaAgent';
+import type { SimulatedAgentEvent, SimulatedReplicaAgentOptions } from '../../src/simulator/simulatedReplicaAgent';
 import { decodeReplicaReport, readReplicaReports, replicaIndexKey, replicaReportKey, STATUS_SUBJECT } from '../../src/live/replicaReports';
 import type { ReplicaReport } from '../../src/live/replicaReports';
 import type { JsonValue } from '../../src/core/canonical';
@@ -107,18 +109,27 @@ function waitUntil(predicate: () => boolean | Promise<boolean>, options: { what:
 
 // ---------------------------------------------------------------- fleets
 
-interface Replica {
-  agent: ReplicaAgent;
-  events: AgentEvent[];
+interface Replica<A extends ReplicaAgent = ReplicaAgent> {
+  agent: A;
+  events: SimulatedAgentEvent[];
   /** Setter calls per section, and each call's context. */
   calls: { section: SectionName; hash: string; trigger: string; revision: number; at: number }[];
 }
 
 const count = (r: Replica, section: SectionName) => r.calls.filter((c) => c.section === section).length;
 
-function replica(t: TestContext, options: Partial<ReplicaAgentOptions> & { replicaId: string; configKey: string }): Replica {
-  const r: Replica = { agent: undefined as unknown as ReplicaAgent, events: [], calls: [] };
-  r.agent = new ReplicaAgent({
+function replica(t: TestContext, options: Partial<Omit<ReplicaAgentOptions, 'onEvent'>> & { replicaId: string; configKey: string }): Replica {
+  return fleetMember(t, (o) => new ReplicaAgent(o), options);
+}
+
+/** A replica with fault injection: the simulator's agent, never the public one. */
+function simulatedReplica(t: TestContext, options: Partial<SimulatedReplicaAgentOptions> & { replicaId: string; configKey: string }): Replica<SimulatedReplicaAgent> {
+  return fleetMember(t, (o) => new SimulatedReplicaAgent(o), options);
+}
+
+function fleetMember<A extends ReplicaAgent>(t: TestContext, create: (options: SimulatedReplicaAgentOptions) => A, options: Partial<SimulatedReplicaAgentOptions> & { replicaId: string; configKey: string }): Replica<A> {
+  const r: Replica<A> = { agent: undefined as unknown as A, events: [], calls: [] };
+  r.agent = create({
     service: 'scheduler',
     redis,
     pollIntervalMs: 60_000,
@@ -126,7 +137,7 @@ function replica(t: TestContext, options: Partial<ReplicaAgentOptions> & { repli
     apply: (section, _value, context) => {
       r.calls.push({ section, hash: context.hash, trigger: context.trigger, revision: context.revision, at: Date.now() });
     },
-    onEvent: (event) => {
+    onEvent: (event: SimulatedAgentEvent) => {
       r.events.push(event);
       poke();
     },
@@ -275,7 +286,7 @@ test('replicas that lose every notification converge by poll within one poll int
   const conns = await natsConnections(t, 2);
   const pollIntervalMs = 300;
   // Only the lossy replicas poll fast: a fast poll elsewhere could win the race against the notification.
-  const lossy = Array.from({ length: 5 }, (_, i) => replica(t, { configKey: key, replicaId: `lossy${i}`, nats: conns[i % 2], pollIntervalMs, faults: { dropNotifications: 1 } }));
+  const lossy = Array.from({ length: 5 }, (_, i) => simulatedReplica(t, { configKey: key, replicaId: `lossy${i}`, nats: conns[i % 2], pollIntervalMs, faults: { dropNotifications: 1 } }));
   const healthy = Array.from({ length: 5 }, (_, i) => replica(t, { configKey: key, replicaId: `ok${i}`, nats: conns[i % 2] }));
   const all = [...lossy, ...healthy];
   await Promise.all(all.map((r) => r.agent.start()));
@@ -287,7 +298,7 @@ test('replicas that lose every notification converge by poll within one poll int
 
   for (const r of lossy) {
     assert.deepEqual(r.calls.slice(2).map((c) => c.trigger), ['poll', 'poll'], r.agent.replicaId);
-    assert.ok(r.agent.counters.droppedNotifications >= 1, 'the dropped notification is counted');
+    assert.ok(r.agent.simulatedCounters.droppedNotifications >= 1, 'the dropped notification is counted');
   }
   for (const r of healthy) assert.deepEqual(r.calls.slice(2).map((c) => c.trigger), ['notification', 'notification'], r.agent.replicaId);
   const pollLag = Math.max(...lossy.flatMap((r) => r.calls.slice(2).map((c) => c.at - t0)));
@@ -366,8 +377,8 @@ test('a failing setter keeps the previous hash and is retried; a stalled replica
   const key = freshKey();
   await publish(key, { pools: pools(1) });
   const [conn] = await natsConnections(t, 1);
-  const refusing = replica(t, { configKey: key, replicaId: 'refusing', nats: conn, pollIntervalMs: 300, sections: ['pools'] });
-  const stalled = replica(t, { configKey: key, replicaId: 'stalled', nats: conn, pollIntervalMs: 300, sections: ['pools'] });
+  const refusing = simulatedReplica(t, { configKey: key, replicaId: 'refusing', nats: conn, pollIntervalMs: 300, sections: ['pools'] });
+  const stalled = simulatedReplica(t, { configKey: key, replicaId: 'stalled', nats: conn, pollIntervalMs: 300, sections: ['pools'] });
   await Promise.all([refusing.agent.start(), stalled.agent.start()]);
   const v1 = hashOf('pools', pools(1));
   refusing.agent.faults.rejectApply = true;
@@ -527,7 +538,7 @@ test('SCHEDULER_CONFIG_RELOAD_INTERVAL=250ms sets the poll interval; banana is r
   await waitUntil(() => checks(fast).some((c) => c.trigger === 'poll'), { what: 'a poll-triggered check on the 250 ms interval' });
 
   assert.equal(banana.agent.pollIntervalMs, 20_000);
-  assert.deepEqual(banana.agent.warnings, ['SCHEDULER_CONFIG_RELOAD_INTERVAL="banana" is not a positive Go duration (e.g. 30s, 1m30s, 250ms); ignored, polling every 20000 ms']);
+  assert.deepEqual(banana.agent.warnings, ['SCHEDULER_CONFIG_RELOAD_INTERVAL="banana" must be a Go duration such as 30s, 1m30s or 250ms; ignored, polling every 20000 ms']);
   assert.ok(banana.events.some((e) => e.type === 'warning' && e.message.includes('banana')), 'the warning is emitted as an event');
 
   const clientNames = async (): Promise<string[]> => String(await redis.client('LIST')).match(/name=\S*/g) ?? [];

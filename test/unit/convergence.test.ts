@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeDriftModel, type LiveSnapshot, type ReplicaObservation } from '../../src/core/convergence';
+import { formatAge } from '../../src/core/duration';
 
 const OK = { inclusive: true, ms: 5_000 };
 const LOST = { inclusive: true, ms: 30_000 };
@@ -101,4 +102,31 @@ test('a replica whose report does not decode is listed as stale, with the reason
   const model = computeDriftModel({ live, replicas: [{ member: 'scheduler:future', unreadable: 'unsupported version "v": 2' }], policy, nowMs: T0, staleAfterMs: 15_000 });
   assert.equal(model.replicas[0].state, 'stale');
   assert.match(model.replicas[0].sections[0].why, /its report does not decode: unsupported version "v": 2/);
+});
+
+test('a publish or a report dated ahead of our clock is clock skew, never a negative age', () => {
+  assert.equal(formatAge(4_000), '4s ago');
+  assert.equal(formatAge(-300), '0ms ago', 'jitter below a second is now');
+  assert.equal(formatAge(-159_844), '2m40s in the future (clock skew?)');
+  // Our clock is 160 s behind the publisher's: the replica on the old hash is converging, and says why honestly.
+  const behind = stateAt(T0 - 160_000, report('a', { hash: OLD, at: T0 - 200_000, trigger: 'startup' }, {}, T0 - 160_000));
+  assert.equal(behind.state, 'converging');
+  assert.equal(behind.sections[0].why, 'not yet on the live hash, the publish is dated 2m40s in the future (clock skew?) (budget 30s)');
+  const expired = computeDriftModel({ live, replicas: [{ member: 'scheduler:gone', lastSeenMs: T0 + 160_000 }], policy, nowMs: T0, staleAfterMs: 15_000 }).replicas[0];
+  assert.equal(expired.sections[0].why, 'its report expired; the last one was dated 2m40s in the future (clock skew?)');
+  for (const s of [...behind.sections, ...expired.sections]) assert.doesNotMatch(s.why, /-\d/);
+});
+
+test('simulated replicas are marked in the model and counted; real ones are not', () => {
+  const model = computeDriftModel({
+    live,
+    replicas: [report('sim', { hash: NEW, at: T0 + 100, trigger: 'notification' }, { simulated: true }, T0 + 200), report('real', { hash: NEW, at: T0 + 100, trigger: 'notification' }, {}, T0 + 200)],
+    policy,
+    nowMs: T0 + 300,
+    staleAfterMs: 15_000,
+  });
+  assert.equal(model.simulated, 1);
+  assert.equal(model.replicas.find((r) => r.replicaId === 'sim')?.simulated, true);
+  assert.equal(model.replicas.find((r) => r.replicaId === 'real')?.simulated, undefined);
+  assert.equal(model.summary, '2/2 in sync', 'the summary counts states; the marker is shown beside it');
 });

@@ -129,3 +129,14 @@ test('reported_at converts to the index score in epoch ms, with nanoseconds and 
   assert.equal(rfc3339ToEpochMs('2026-11-27T22:40:05.5+01:00'), Date.UTC(2026, 10, 27, 21, 40, 5, 500));
   assert.ok(Number.isNaN(rfc3339ToEpochMs('2026-11-27 21:40:05')));
 });
+
+test('simulated replicas say so with "simulated": true; real ones send nothing new, and old readers keep working', () => {
+  const simulated = JSON.parse(encodeReplicaReport({ ...sample(), simulated: true }));
+  assert.equal(simulated.simulated, true);
+  assert.equal(decodeReplicaReport(JSON.stringify(simulated)).simulated, true);
+  const real = JSON.parse(encodeReplicaReport({ ...sample(), simulated: false }));
+  assert.equal('simulated' in real, false, 'a real replica writes exactly the v1 fields it always wrote');
+  assert.equal(decodeReplicaReport(encodeReplicaReport(sample())).simulated, undefined, 'a report without the field is a real replica');
+  assert.equal(decodeReplicaReport(JSON.stringify({ ...real, simulated: false })).simulated, undefined);
+  assert.throws(() => decodeReplicaReport(JSON.stringify({ ...real, simulated: 'yes' })), /"simulated" is string "yes", expected true or false/);
+});

@@ -60,14 +60,18 @@ type StatusJson = { revision: number; summary: string; replicas: { member: strin
 test('the simulator converges: by notification, by poll where notifications are lost, and status shows it', async () => {
   const first = await driftlens(['publish', 'test/fixtures/config/cfg.system.default.yaml', '--yes', '--no-write-back', '--expect-revision', '0']);
   assert.equal(first.code, 0, first.stderr);
-  simulator = spawn(process.execPath, [CLI, 'replicas', '--count', '4', '--poll', '1s', '--heartbeat', '500ms', '--fault', '4:drop', '--no-table'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // A 5 s poll: each replica polls on its own random phase, and a poll that falls between the
+  // write and the notification would converge a healthy replica by poll.
+  simulator = spawn(process.execPath, [CLI, 'replicas', '--count', '4', '--poll', '5s', '--heartbeat', '500ms', '--fault', '4:drop', '--no-table'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
   await simulatorLine(simulator, /revision 1 {2}4\/4 in sync$/, 'all four replicas in sync on revision 1');
 
   const changed = path.join(mkdtempSync(path.join(tmpdir(), 'dl-sim-')), 'cfg.system.default.yaml');
   writeFileSync(changed, readFileSync(path.join(ROOT, 'test/fixtures/config/cfg.system.default.yaml'), 'utf8').replace('job.default: default', 'job.default: fraud-detection'));
+  // Listen before publishing: the replicas may all converge before the publish command has exited.
+  const inSync = simulatorLine(simulator, /revision 2 {2}4\/4 in sync$/, 'all four replicas in sync on revision 2');
   const second = await driftlens(['publish', changed, '--yes', '--no-write-back', '--expect-revision', '1']);
   assert.equal(second.code, 0, second.stderr);
-  await simulatorLine(simulator, /revision 2 {2}4\/4 in sync$/, 'all four replicas in sync on revision 2');
+  await inSync;
 
   const status = await driftlens(['status', '--json']);
   assert.equal(status.code, 0, status.stdout);
@@ -79,7 +83,7 @@ test('the simulator converges: by notification, by poll where notifications are 
 
   const table = await driftlens(['status']);
   assert.match(table.stdout, /^cfg:system:default {2}revision 2 {2}published .* ago by /);
-  assert.match(table.stdout, /scheduler:sim-4 +in sync +[0-9a-f]{8} ✓ \S+ poll/);
+  assert.match(table.stdout, /scheduler:sim-4 \(simulated\) +in sync +[0-9a-f]{8} ✓ \S+ poll/);
 });
 
 test('bad fault specs are refused with the accepted forms', async () => {

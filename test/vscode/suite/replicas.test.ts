@@ -1,14 +1,16 @@
 import * as assert from 'node:assert/strict';
 import type { NatsConnection } from 'nats';
 import * as vscode from 'vscode';
-import { ReplicaAgent, type AgentFaults } from '../../../src/agent/replicaAgent';
 import type { JsonValue } from '../../../src/core/canonical';
 import type { DriftModel, DriftState } from '../../../src/core/convergence';
+import { displayText } from '../../../src/core/displayText';
 import { computeSectionHash } from '../../../src/core/sectionHash';
 import { ConfigStore } from '../../../src/live/configStore';
 import { connectNats } from '../../../src/live/natsConnection';
 import { publishConfigChanged } from '../../../src/live/notifier';
 import { connectRedis } from '../../../src/live/redisConnection';
+import { publishReplicaReport } from '../../../src/live/replicaReports';
+import { SimulatedReplicaAgent, type AgentFaults } from '../../../src/simulator/simulatedReplicaAgent';
 import type { DriftLensApi } from '../../../src/extension/extension';
 import type { ReplicaTreeNode } from '../../../src/extension/replicaTree';
 import { open, workspaceFile } from './editing';
@@ -43,11 +45,11 @@ suite('The Replicas view against real replicas', () => {
   let nats: NatsConnection;
   let withHistory: ConfigStore;
   let withoutHistory: ConfigStore;
-  const agents = new Map<string, ReplicaAgent>();
+  const agents = new Map<string, SimulatedReplicaAgent>();
   let api: DriftLensApi;
 
   const startAgent = async (id: string, options: { faults?: AgentFaults; sections?: ('pools' | 'timeouts')[] } = {}) => {
-    const agent = new ReplicaAgent({
+    const agent = new SimulatedReplicaAgent({
       configKey: KEY,
       service: 'scheduler',
       replicaId: id,
@@ -133,16 +135,19 @@ suite('The Replicas view against real replicas', () => {
     const [documentNode] = tree.getChildren();
     const documentItem = tree.getTreeItem(documentNode);
     assert.equal(documentItem.label, KEY);
-    assert.equal(documentItem.description, `revision 3 · ${model.summary}`);
+    // "gone" is simulated too, but once its report expired nothing says so any more.
+    assert.match(String(documentItem.description), new RegExp(`^revision 3 · ${model.summary} · [67] simulated$`));
     const [service] = tree.getChildren(documentNode);
     assert.equal(tree.getTreeItem(service).label, 'scheduler');
-    assert.equal(tree.getTreeItem(service).description, '2/7 in sync');
+    assert.match(String(tree.getTreeItem(service).description), /^2\/7 in sync · (6 )?simulated$/);
     const replicaNodes = tree.getChildren(service);
     const items = new Map(replicaNodes.map((n) => [String(tree.getTreeItem(n).label), { node: n, item: tree.getTreeItem(n) }]));
     assert.equal(items.get('refuser')?.item.contextValue, 'replica:rejected');
     assert.equal((items.get('stuck')?.item.iconPath as vscode.ThemeIcon).id, 'warning');
     assert.equal(((items.get('stuck')?.item.iconPath as vscode.ThemeIcon).color as vscode.ThemeColor).id, 'driftlens.drifted');
-    assert.match(String(items.get('gone')?.item.description), /^stale · /);
+    assert.match(String(items.get('gone')?.item.description), /^(simulated · )?stale · /);
+    assert.match(String(items.get('refuser')?.item.description), /^simulated · rejected · /, 'a simulated replica says so in its description');
+    assert.match((items.get('refuser')?.item.tooltip as vscode.MarkdownString).value, /Simulated replica/);
 
     const sectionsOf = (id: string) => tree.getChildren(items.get(id)!.node).map((n) => ({ node: n as ReplicaTreeNode, item: tree.getTreeItem(n) }));
     const polledPools = sectionsOf('polled').find((s) => s.item.label === 'pools')!;
@@ -193,5 +198,47 @@ suite('The Replicas view against real replicas', () => {
     assert.match(traceId ?? '', /^[0-9a-f-]{36}$/);
     await counted;
     assert.equal((await withHistory.read(KEY))!.raw, before, 'nothing was written');
+  });
+
+  test('text from the network is shown escaped: no control character, bidi override or Markdown reaches a label or tooltip', async () => {
+    // Another writer on the same Redis: a replica id with an ESC sequence and a right-to-left
+    // override, an error message with Markdown, a command link and an icon.
+    const replicaId = 'evil\x1b]0;pwned\x07-\u202egnirts';
+    const message = 'apply failed \x1b[2J[click me](command:workbench.action.terminal.new) $(zap) **loud**';
+    const live = (await withHistory.read(KEY))!.envelope;
+    const now = new Date().toISOString();
+    const redis = await connectRedis({ url: REDIS_URL! });
+    try {
+      await publishReplicaReport(
+        redis,
+        nats,
+        { v: 1, replicaId, service: 'scheduler', configKey: KEY, revision: live.revision, reason: 'error', reportedAt: now, startedAt: now, pollIntervalMs: 1000, lastCheckAt: now, lastCheckTrigger: 'poll', sections: {}, lastError: { at: now, message, kind: 'redis-unavailable' } },
+        60_000,
+      );
+      const tree = api.replicaTree;
+      const node = await waitFor(
+        'the hostile replica in the tree',
+        () => {
+          const service = tree.getChildren(tree.getChildren()[0]).find((n) => tree.getTreeItem(n).label === 'scheduler');
+          return service ? tree.getChildren(service).find((n) => n.kind === 'replica' && n.replica.replicaId === replicaId) : undefined;
+        },
+        [api.replicaModel.onDidChange],
+        15_000,
+      );
+      const item = tree.getTreeItem(node);
+      assert.equal(item.label, displayText(replicaId));
+      assert.equal(item.label, 'evil\\x1b]0;pwned\\x07-\\u202egnirts');
+      assert.doesNotMatch(String(item.description), /simulated/, 'a report without the marker is not called simulated');
+      const tooltip = (item.tooltip as vscode.MarkdownString).value;
+      // eslint-disable-next-line no-control-regex
+      assert.doesNotMatch(tooltip, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, 'no raw control character in the tooltip');
+      assert.ok(tooltip.includes('\\[click me\\]\\(command:workbench\\.action\\.terminal\\.new\\)'), `the link is escaped: ${tooltip}`);
+      assert.ok(tooltip.includes('\\$\\(zap\\)'), 'the icon syntax is escaped');
+      assert.ok(tooltip.includes('\\*\\*loud\\*\\*'), 'the emphasis is escaped');
+      assert.ok(tooltip.includes('\\\\x1b\\[2J'), 'the ESC is shown as \\x1b');
+    } finally {
+      await redis.multi().del(`driftlens:replica:{${KEY}}:scheduler:${replicaId}`).zrem(`driftlens:replicas:{${KEY}}`, `scheduler:${replicaId}`).exec();
+      redis.disconnect();
+    }
   });
 });

@@ -7,7 +7,7 @@ const path = require('path');
 const { clickActivityBarItem, waitForText } = require('../launcher/ui');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const { ReplicaAgent } = require(path.join(ROOT, 'out/src/agent/replicaAgent'));
+const { SimulatedReplicaAgent } = require(path.join(ROOT, 'out/src/simulator/simulatedReplicaAgent'));
 const { ConfigStore } = require(path.join(ROOT, 'out/src/live/configStore'));
 const { connectRedis } = require(path.join(ROOT, 'out/src/live/redisConnection'));
 const { connectNats } = require(path.join(ROOT, 'out/src/live/natsConnection'));
@@ -36,7 +36,7 @@ module.exports = {
         });
         const live = (await store.read(KEY)).envelope;
         for (const [id, faults] of [['sched-a', {}], ['sched-b', {}], ['sched-c', {}], ['sched-d', {}], ['sched-e', {}]]) {
-          const agent = new ReplicaAgent({ configKey: KEY, service: 'cordum-scheduler', replicaId: id, pollIntervalMs: 2000, envOverride: false, heartbeatMs: 1000, redis: { url: servers.redisUrl }, nats: { servers: [servers.natsUrl] }, faults, apply: () => undefined });
+          const agent = new SimulatedReplicaAgent({ configKey: KEY, service: 'cordum-scheduler', replicaId: id, pollIntervalMs: 2000, envOverride: false, heartbeatMs: 1000, redis: { url: servers.redisUrl }, nats: { servers: [servers.natsUrl] }, faults, apply: () => undefined });
           await agent.start();
           agents.push(agent);
         }
