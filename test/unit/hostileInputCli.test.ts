@@ -143,7 +143,7 @@ test('pull of a live document nested 3,000 deep: a clear error (exit 4), no stac
     await redis.set(KEY, '{"scope":"system","scope_id":"default","revision":3,"updated_at":"2026-11-30T00:00:00Z","data":{"pools":' + '['.repeat(3000) + ']'.repeat(3000) + '}}');
     const result = driftlens(['pull']);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^driftlens: the live document at cfg:system:default is unreadable: .*it nests deeper than 256 levels of objects and arrays/);
+    assert.match(result.stderr, /^driftlens: The live value at cfg:system:default is not a Cordum config envelope: it nests deeper than 256 levels of objects and arrays\. DriftLens will not overwrite it/);
     assert.doesNotMatch(result.stderr, /call stack|internal error|\n {4}at /);
     assert.equal(result.code, 4);
   } finally {

@@ -32,7 +32,10 @@ class MemorySecretStorage implements vscode.SecretStorage {
 
 suite('Stored passwords stay with their endpoint', () => {
   const config = () => vscode.workspace.getConfiguration('driftlens');
-  const settings = ['redis.url', 'redis.sentinel.name', 'redis.sentinel.sentinels', 'nats.servers'];
+  const settings = ['redis.url', 'redis.sentinel.name', 'redis.sentinel.sentinels', 'nats.servers', 'policyFile'];
+
+  // The test workspace holds several drift policies, and DriftLens never guesses which one applies.
+  setup(() => config().update('policyFile', 'drift-policy.yaml', vscode.ConfigurationTarget.Global));
 
   teardown(async () => {
     for (const key of settings) await config().update(key, undefined, vscode.ConfigurationTarget.Global);
