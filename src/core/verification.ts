@@ -179,3 +179,12 @@ export function measurementDueAt(policy: VerifyPolicy, startMs: number, index: n
 export function describeSchedule(policy: VerifyPolicy): string {
   return `${policy.count} measurement${policy.count === 1 ? '' : 's'} per check, every ${formatDuration(policy.intervalMs)}, starting ${formatDuration(policy.initialDelayMs)} after the replicas converged`;
 }
+
+/**
+ * Whether the replicas settled on `revision`, so measuring means measuring the change: the live
+ * revision is it and no replica is still converging. Replicas that drifted, rejected it or went
+ * stale will not settle by waiting; the drift view already reports them.
+ */
+export function replicasSettled(model: { live?: { revision: number }; counts: Record<string, number> }, revision: number): boolean {
+  return model.live?.revision === revision && (model.counts.converging ?? 0) === 0 && (model.counts['not-checked'] ?? 0) === 0;
+}
