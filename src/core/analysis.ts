@@ -71,7 +71,7 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
     if (!validate(root)) {
       problems.push(...schemaErrorsToProblems(validate.errors ?? [], { located, text }));
     } else {
-      problems.push(...policySemanticProblems(located), ...verifySemanticProblems(located));
+      problems.push(...policySemanticProblems(located), ...verifySemanticProblems(located, text));
       analysis.policy = policyFromData(root);
     }
     return analysis;

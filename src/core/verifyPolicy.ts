@@ -1,7 +1,8 @@
 import type { JsonValue } from './canonical';
 import type { LocatedValue } from './documentModel';
 import { parseGoDuration } from './duration';
-import { problem, type Problem } from './problems';
+import { problem, type Problem, type Span } from './problems';
+import { promqlSyntaxError } from './promqlSyntax';
 import type { VerifyCheckPolicy, VerifyPolicy } from './verification';
 
 /** `drift_control.verify` of a drift policy: Prometheus, the schedule and the checks. */
@@ -48,7 +49,7 @@ export function verifyFromData(value: JsonValue | undefined): VerifyPolicy | und
  * What the schema cannot say about `verify`: duplicate check names, a failure limit that can never
  * be exceeded, and the reserved `post_change_checks` of earlier versions (with how to move it).
  */
-export function verifySemanticProblems(located: LocatedValue): Problem[] {
+export function verifySemanticProblems(located: LocatedValue, text?: string): Problem[] {
   const problems: Problem[] = [];
   const control = obj(obj(located.value).drift_control);
   const legacy = located.locate(['drift_control', 'post_change_checks']);
@@ -70,6 +71,11 @@ export function verifySemanticProblems(located: LocatedValue): Problem[] {
     if (first !== undefined && check.name) {
       problems.push(problem(located.locate(['drift_control', 'verify', 'checks', i, 'name']).value, `Two checks are named "${check.name}" (also check ${first + 1}): measurements are stored by name, so names must be unique.`, 'duplicate-check-name'));
     } else seen.set(check.name, i);
+    const syntax = promqlSyntaxError(check.query);
+    if (syntax) {
+      const at = located.locate(['drift_control', 'verify', 'checks', i, 'query']).value;
+      problems.push(problem(querySpan(at, check.query, syntax, text), `PromQL syntax error in "${check.name}": ${syntax.message}.`, 'promql-syntax'));
+    }
     if (check.max === undefined && check.min === undefined && check.maxIncrease === undefined) {
       const at = located.locate(['drift_control', 'verify', 'checks', i]);
       problems.push(problem(at.exact ? located.locate(['drift_control', 'verify', 'checks', i, 'name']).value : at.value, `The check "${check.name}" has no threshold: give it max, min or max_increase (or several).`, 'check-without-threshold'));
@@ -86,4 +92,17 @@ export function verifySemanticProblems(located: LocatedValue): Problem[] {
     }
   });
   return problems;
+}
+
+/**
+ * Where a PromQL error sits in the document: exact when the YAML scalar is written as the query
+ * itself (plain, or quoted without escapes), else the whole value (a block or escaped scalar).
+ */
+function querySpan(value: Span, query: string, error: { start: number; end: number }, text: string | undefined): Span {
+  if (text === undefined) return value;
+  const source = text.slice(value.start, value.end);
+  let offset = -1;
+  if (source === query) offset = value.start;
+  else if (source.length === query.length + 2 && source.slice(1, -1) === query && (source[0] === '"' || source[0] === "'")) offset = value.start + 1;
+  return offset < 0 ? value : { start: offset + error.start, end: offset + error.end };
 }

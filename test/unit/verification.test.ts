@@ -147,3 +147,30 @@ test('a policy with credentials in the Prometheus URL, or the old post_change_ch
   assert.equal(legacy.slice(moved.span.start, moved.span.end), 'post_change_checks');
   assert.match(moved.message, /move each check to drift_control\.verify\.checks/);
 });
+
+test('a PromQL syntax error is reported at the character where the query goes wrong, with Prometheus\' grammar', () => {
+  const text = `${POLICY_HEAD}  verify:
+    prometheus: http://prometheus:9090
+    checks:
+      - name: ok
+        query: histogram_quantile(0.99, sum by (le) (rate(cordum_scheduler_dispatch_latency_seconds_bucket[5m])))
+        max: 0.5
+      - name: open_call
+        query: rate(cordum_scheduler_orphan_replayed_total[5m]
+        max: 1
+      - name: quoted
+        query: "sum by (le (rate(x[5m]))"
+        max: 1
+      - name: dangling
+        query: 'up =='
+        max: 1
+`;
+  const problems = analyzeDocument(text, 'yaml', 'policy').problems.filter((p) => p.code === 'promql-syntax');
+  const at = (p: (typeof problems)[number]) => {
+    const line = text.slice(0, p.span.start).split('\n').length;
+    return `${line}:${text.slice(p.span.start, p.span.end)}`;
+  };
+  assert.deepEqual(problems.map(at), ['15:]', '18:(', '21:=']);
+  assert.match(problems[0].message, /PromQL syntax error in "open_call": the query ends too early inside the function call/);
+  assert.match(problems[1].message, /"quoted": unexpected "\(" at column 12 in the by\/without label list/);
+});
