@@ -20,15 +20,27 @@ export interface RollbackRequest {
  * through the same CAS path as any publish, based on the failed revision: if anyone published
  * since, the CAS refuses and nothing is written, so a rollback can never overwrite a newer change.
  */
+export interface RollbackTarget {
+  envelope: ConfigEnvelope;
+  /** Why this one, in a person's words. */
+  why: string;
+}
+
+/** The revision a rollback of `failedRevision` would restore: the last one whose verification passed, else the one before. */
+export async function rollbackTarget(config: ConfigStore, verifications: VerificationStore, key: string, failedRevision: number): Promise<RollbackTarget | undefined> {
+  const earlier = (await config.history(key)).filter((e) => e.revision < failedRevision);
+  if (earlier.length === 0) return undefined;
+  const verdicts = await verifications.readMany(key, earlier.map((e) => e.revision));
+  const passed = earlier.find((e) => verdicts.get(e.revision)?.state === 'passed');
+  return passed ? { envelope: passed, why: 'the last revision whose verification passed' } : { envelope: earlier[0], why: 'the revision before it (no earlier verification passed)' };
+}
+
 export async function rollbackFailedRevision(r: RollbackRequest): Promise<RollbackRecord> {
-  const earlier = (await r.config.history(r.key)).filter((e) => e.revision < r.failedRevision);
-  if (earlier.length === 0) {
+  const found = await rollbackTarget(r.config, r.verifications, r.key, r.failedRevision);
+  if (!found) {
     return { outcome: 'skipped', message: `no revision before ${r.failedRevision} is in DriftLens' history, so there is nothing to roll back to; nothing was written` };
   }
-  const verdicts = await r.verifications.readMany(r.key, earlier.map((e) => e.revision));
-  const passed = earlier.find((e) => verdicts.get(e.revision)?.state === 'passed');
-  const target = passed ?? earlier[0];
-  const why = passed ? `the last revision whose verification passed` : `the revision before it (no earlier verification passed)`;
+  const { envelope: target, why } = found;
   try {
     const envelope = await r.config.write(r.key, {
       data: target.data,
