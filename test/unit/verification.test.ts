@@ -174,3 +174,13 @@ test('a PromQL syntax error is reported at the character where the query goes wr
   assert.match(problems[0].message, /PromQL syntax error in "open_call": the query ends too early inside the function call/);
   assert.match(problems[1].message, /"quoted": unexpected "\(" at column 12 in the by\/without label list/);
 });
+
+test('the example policy with the seed\'s four signals validates cleanly, with Cordum\'s metric names', async () => {
+  const { readFileSync } = await import('node:fs');
+  const text = readFileSync(require.resolve('../../../examples/verify.drift-policy.yaml'), 'utf8');
+  const analysis = analyzeDocument(text, 'yaml', 'policy');
+  assert.deepEqual(analysis.problems, []);
+  const queries = analysis.policy?.verify?.checks.map((c) => c.query).join('\n') ?? '';
+  for (const metric of ['cordum_scheduler_dispatch_latency_seconds', 'cordum_scheduler_job_lock_wait_seconds', 'cordum_scheduler_stale_jobs', 'cordum_scheduler_orphan_replayed_total']) assert.ok(queries.includes(metric), metric);
+  assert.equal(analysis.policy?.verify?.onFailure, 'rollback');
+});
