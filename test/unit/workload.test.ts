@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JsonValue } from '../../src/core/canonical';
-import { routingOf, Workload } from '../../src/sim/workload';
-import { SchedulerMetrics } from '../../src/sim/schedulerMetrics';
+import { routingOf, Workload } from '../../src/simulator/workload';
+import { SchedulerMetrics } from '../../src/simulator/schedulerMetrics';
 
 const pools = (status: Record<string, string | undefined>, topics: Record<string, string | string[]>): JsonValue => ({
   topics,
