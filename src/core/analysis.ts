@@ -3,6 +3,7 @@ import type { DocumentKind } from './classify';
 import { parseDocumentText, refusedDocument, type DocumentFormat, type ParsedDocument } from './document';
 import type { JsonPath } from './documentModel';
 import { policyFromData, policySemanticProblems, type DriftPolicy } from './policy';
+import { verifySemanticProblems } from './verifyPolicy';
 import { problem, type Problem, type Span } from './problems';
 import { validatorFor, type SchemaName } from './schemas';
 import { HASH_GATED_SECTIONS, hashValidSection, normaliseSection, type NormalisedSection, type SectionName } from './sectionHash';
@@ -80,7 +81,7 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
     if (!validate(root)) {
       problems.push(...schemaErrorsToProblems(validate.errors ?? [], { located, text }));
     } else {
-      problems.push(...policySemanticProblems(located));
+      problems.push(...policySemanticProblems(located), ...verifySemanticProblems(located, text));
       analysis.policy = policyFromData(root);
     }
     return analysis;

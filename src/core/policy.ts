@@ -3,6 +3,8 @@ import type { LocatedValue } from './documentModel';
 import { formatDuration, MIN_POLL_INTERVAL_MS, parseBound, parseGoDuration, type Bound } from './duration';
 import { problem, type Problem } from './problems';
 import type { SectionName } from './sectionHash';
+import type { VerifyPolicy } from './verification';
+import { verifyFromData } from './verifyPolicy';
 
 /** The drift policy as the rest of DriftLens uses it (read from a document the schema accepted). */
 export interface DriftPolicy {
@@ -14,6 +16,8 @@ export interface DriftPolicy {
   slo: { notificationOk: Bound; notificationLost: Bound };
   /** Endpoints named by the policy (never secrets: the schema refuses passwords and tokens). */
   connections: PolicyConnections;
+  /** Post-change checks against Prometheus (the Verify stage); absent when the policy has none. */
+  verify?: VerifyPolicy;
 }
 
 export interface PolicyTls {
@@ -90,6 +94,7 @@ export function policyFromData(data: JsonValue | undefined): DriftPolicy {
       notificationLost: parseBound(str(slo.notification_lost) ?? '') ?? DEFAULT_POLICY.slo.notificationLost,
     },
     connections: connectionsFrom(control.connections),
+    verify: verifyFromData(control.verify),
   };
 }
 

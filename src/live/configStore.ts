@@ -204,10 +204,13 @@ export function historyKey(key: string): string {
   return `driftlens:history:${key}`; // standalone and Sentinel only: a cluster would refuse the MULTI (CROSSSLOT)
 }
 
-/** Chains the work of every ConfigStore on one connection: WATCH state is per connection. */
+/**
+ * Chains every WATCH/MULTI on one connection (ConfigStore's writes, VerificationStore's leases):
+ * WATCH state is per connection, and one caller's UNWATCH would silently drop another's WATCH.
+ */
 const writeQueues = new WeakMap<object, Promise<unknown>>();
 
-function serialised<T>(connection: object, work: () => Promise<T>): Promise<T> {
+export function serialised<T>(connection: object, work: () => Promise<T>): Promise<T> {
   const previous = writeQueues.get(connection) ?? Promise.resolve();
   const run = previous.then(work);
   writeQueues.set(connection, run.catch(() => undefined));

@@ -1,0 +1,208 @@
+import { hostname, userInfo } from 'node:os';
+import * as vscode from 'vscode';
+import { formatDuration } from '../core/duration';
+import { replicasSettled } from '../core/verification';
+import { rfc3339ToEpochMs } from '../live/replicaReports';
+import type { PrometheusEndpoint } from '../live/prometheus';
+import { notifyChange } from '../live/publisher';
+import { verifyRevision } from '../live/verifier';
+import { TERMINAL_STATES, VerificationStore, type RollbackRecord, type VerificationRecord } from '../live/verificationStore';
+import { rollbackFailedRevision, rollbackTarget } from '../live/verifyRollback';
+import type { LiveConnection } from './liveConnection';
+import type { ComponentLog } from './log';
+import type { ReplicaModel } from './replicaModel';
+
+function whoAmI(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
+
+/**
+ * The Verify stage in the editor: after Publish Config (when the policy has `verify`) this window
+ * measures the new revision, or follows the verifier that already does; for a revision someone
+ * else published it shows the stored verification. One notification per failed revision, with the
+ * rollback offered (or reported, when the policy rolls back by itself).
+ */
+export class VerificationController implements vscode.Disposable {
+  private running: { key: string; revision: number; abort: AbortController } | undefined;
+  private record: VerificationRecord | undefined;
+  private readonly changed = new vscode.EventEmitter<VerificationRecord | undefined>();
+  readonly onDidChange = this.changed.event;
+  private readonly announced = new Set<string>();
+  private followTimer: NodeJS.Timeout | undefined;
+  private readonly subscriptions: vscode.Disposable[];
+  private disposed = false;
+
+  constructor(
+    private readonly connection: LiveConnection,
+    private readonly replicas: ReplicaModel,
+    private readonly log: ComponentLog,
+    private readonly prometheusCredentials: (url: string) => Promise<Pick<PrometheusEndpoint, 'token' | 'username' | 'password'>>,
+  ) {
+    this.subscriptions = [
+      this.changed,
+      // The live revision moved (anyone's publish): show its verification, if one is stored.
+      replicas.onDidChange((model) => {
+        const live = model?.live;
+        if (live && (this.record?.key !== live.key || this.record.revision !== live.revision) && this.running?.revision !== live.revision) void this.show(live.key, live.revision);
+      }),
+      connection.onDidReset(() => this.stop('the connection was reset')),
+    ];
+  }
+
+  /** The verification of the live revision as last read (undefined: none stored). */
+  get current(): VerificationRecord | undefined {
+    return this.record;
+  }
+
+  private set(record: VerificationRecord | undefined): void {
+    this.record = record;
+    this.changed.fire(record);
+    if (record && TERMINAL_STATES.has(record.state)) this.announce(record);
+  }
+
+  /** Verifies a revision (after a publish, or the Verify command); resolves with its verdict. */
+  async start(key: string, revision: number, publishedAtMs: number): Promise<VerificationRecord | undefined> {
+    const settings = await this.connection.settings();
+    const verify = settings.policy.verify;
+    if (!verify) return undefined;
+    this.stop(`revision ${revision} is being verified`);
+    const abort = new AbortController();
+    this.running = { key, revision, abort };
+    const redis = await this.connection.redis();
+    const store = await this.connection.store();
+    const verifications = new VerificationStore(redis);
+    const verifier = `${whoAmI()} (vscode)`;
+    this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
+    try {
+      const record = await verifyRevision({
+        redis: verifications,
+        config: store,
+        prometheus: { url: verify.prometheus, ...(await this.prometheusCredentials(verify.prometheus)) },
+        policy: verify,
+        key,
+        revision,
+        publishedAtMs,
+        verifier,
+        signal: abort.signal,
+        converged: (signal) => this.converged(revision, publishedAtMs, settings.policy.slo.notificationLost.ms, signal),
+        rollback: (failed) => this.rollbackNow(failed),
+        onUpdate: (r) => {
+          if (!abort.signal.aborted) this.set(r);
+        },
+      });
+      if (!abort.signal.aborted) this.set(record);
+      this.log.info(`verification of ${key} revision ${revision}: ${record.state} (${record.reason})`);
+      return record;
+    } catch (e) {
+      const message = `Verification of ${key} revision ${revision} stopped: ${e instanceof Error ? e.message : String(e)}`;
+      this.log.error(message);
+      void vscode.window.showErrorMessage(`DriftLens: ${message}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('driftlens.showLog'));
+      return undefined;
+    } finally {
+      if (this.running?.abort === abort) this.running = undefined;
+    }
+  }
+
+  /** Waits until the replicas settled on the revision, or its convergence budget ran out. */
+  private async converged(revision: number, publishedAtMs: number, budgetMs: number, signal: AbortSignal): Promise<void> {
+    await this.replicas.ensureStarted();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        listener.dispose();
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const check = () => {
+        const model = this.replicas.model;
+        if (model && (replicasSettled(model, revision) || (model.replicas.length === 0 && model.live?.revision === revision))) done();
+      };
+      const timer = setTimeout(done, Math.max(0, publishedAtMs + budgetMs - Date.now()));
+      const listener = this.replicas.onDidChange(check);
+      signal.addEventListener('abort', done);
+      check();
+    });
+  }
+
+  /** Reads (and, while someone else measures, follows) the stored verification of a revision. */
+  private async show(key: string, revision: number): Promise<void> {
+    clearTimeout(this.followTimer);
+    try {
+      const record = await new VerificationStore(await this.connection.redis()).read(key, revision);
+      if (this.disposed || this.running) return;
+      this.set(record);
+      if (record && !TERMINAL_STATES.has(record.state)) this.followTimer = setTimeout(() => void this.show(key, revision), Math.min(record.intervalMs, 2_000));
+    } catch (e) {
+      this.log.warn(`cannot read the verification of ${key} revision ${revision}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Republishes the last passed revision over the failed one (never over a newer publish). */
+  async rollbackNow(failed: VerificationRecord): Promise<RollbackRecord> {
+    const settings = await this.connection.settings();
+    // Connect before writing: a notification that cannot be sent is known before anything changes.
+    const nats = await this.connection.nats().catch(() => undefined);
+    const store = await this.connection.store();
+    const outcome = await rollbackFailedRevision({
+      config: store,
+      verifications: new VerificationStore(await this.connection.redis()),
+      key: failed.key,
+      failedRevision: failed.revision,
+      publisher: whoAmI(),
+      notify: (envelope) => notifyChange(async () => nats ?? Promise.reject(new Error('NATS is not connected')), failed.key, settings.policy.subject, `driftlens-vscode@${hostname()}`, envelope),
+    });
+    this.log.info(`rollback after the failed verification of ${failed.key} revision ${failed.revision}: ${outcome.outcome}: ${outcome.message}`);
+    return outcome;
+  }
+
+  /** One notification per failed (or inconclusive) revision, with the action that fits. */
+  private announce(record: VerificationRecord): void {
+    const id = `${record.key}:${record.revision}:${record.state}`;
+    if (this.announced.has(id) || record.state === 'passed' || record.state === 'superseded') return;
+    this.announced.add(id);
+    const age = formatDuration(Math.max(0, Date.now() - rfc3339ToEpochMs(record.publishedAt)));
+    if (record.state === 'inconclusive') {
+      void vscode.window.showWarningMessage(`DriftLens: the verification of ${record.key} revision ${record.revision} is inconclusive (${record.reason}).`, 'Show Replicas').then((c) => c && vscode.commands.executeCommand('driftlens.replicas.focus'));
+      return;
+    }
+    const headline = `DriftLens: revision ${record.revision} of ${record.key} failed verification ${age} after its publish: ${record.reason}.`;
+    if (record.rollback) {
+      const show = record.rollback.outcome === 'done' ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
+      void show(`${headline} ${record.rollback.message[0].toUpperCase()}${record.rollback.message.slice(1)}.`, 'Show Replicas').then((c) => c && vscode.commands.executeCommand('driftlens.replicas.focus'));
+      return;
+    }
+    void (async () => {
+      const target = await this.connection
+        .store()
+        .then(async (store) => rollbackTarget(store, new VerificationStore(await this.connection.redis()), record.key, record.revision))
+        .catch(() => undefined);
+      const action = target ? `Rollback to Revision ${target.envelope.revision}` : undefined;
+      const choice = await vscode.window.showErrorMessage(target ? headline : `${headline} There is no earlier revision in DriftLens' history to roll back to.`, ...(action ? [action] : []), 'Show Replicas');
+      if (choice === 'Show Replicas') await vscode.commands.executeCommand('driftlens.replicas.focus');
+      if (choice && choice === action) {
+        const outcome = await this.rollbackNow(record);
+        const say = outcome.outcome === 'done' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+        void say(`DriftLens: ${outcome.message}.`);
+      }
+    })();
+  }
+
+  stop(reason: string): void {
+    clearTimeout(this.followTimer);
+    if (this.running) {
+      this.log.info(`verification of ${this.running.key} revision ${this.running.revision} stopped here: ${reason}`);
+      this.running.abort.abort();
+      this.running = undefined;
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.stop('the window closed');
+    for (const s of this.subscriptions) s.dispose();
+  }
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import type { VerifyPolicy } from '../../src/core/verification';
+import { ConfigStore } from '../../src/live/configStore';
+import { closeRedis, connectRedis } from '../../src/live/redisConnection';
+import { verifyRevision } from '../../src/live/verifier';
+import { VerificationStore, type VerificationRecord } from '../../src/live/verificationStore';
+import { rollbackFailedRevision } from '../../src/live/verifyRollback';
+import { startExporter, startPrometheus, type PrometheusServer } from '../support/prometheus';
+import { freePort, startRedis, type ServerProcess } from '../support/servers';
+
+// A real Prometheus scraping a real exporter every 250 ms; the test moves the exporter's gauges.
+let redisServer: ServerProcess & { url: string };
+let prometheus: PrometheusServer;
+let exporter: Awaited<ReturnType<typeof startExporter>>;
+let redis: Redis;
+let keyCounter = 0;
+
+before(async () => {
+  exporter = await startExporter();
+  exporter.set('cordum_scheduler_dispatch_latency_p99', 0.1);
+  [redisServer, prometheus] = await Promise.all([startRedis(), startPrometheus([exporter.target], '250ms')]);
+  redis = await connectRedis({ url: redisServer.url }, { name: 'verifier-test' });
+  await prometheus.scraped();
+});
+
+after(async () => {
+  await closeRedis(redis);
+  await Promise.all([redisServer.dispose(), prometheus.dispose(), exporter.close()]);
+});
+
+const freshKey = () => `cfg:team:verify${process.pid}-${++keyCounter}`;
+
+function policy(overrides: Partial<VerifyPolicy> = {}, check: Partial<VerifyPolicy['checks'][0]> = {}): VerifyPolicy {
+  return {
+    prometheus: prometheus.url,
+    initialDelayMs: 0,
+    intervalMs: 300,
+    count: 3,
+    onFailure: 'notify',
+    checks: [{ name: 'dispatch_latency_p99', query: 'max(cordum_scheduler_dispatch_latency_p99)', max: 0.5, failureLimit: 0, ...check }],
+    ...overrides,
+  };
+}
+
+async function publish(store: ConfigStore, key: string, pools: string, expectedRevision: number) {
+  return store.write(key, { data: { pools: { topics: { [pools]: ['default'] }, pools: { default: { requires: [] } } } }, expectedRevision, meta: { published_by: 'test' } });
+}
+
+function run(key: string, revision: number, p: VerifyPolicy, extra: Partial<Parameters<typeof verifyRevision>[0]> = {}): Promise<VerificationRecord> {
+  const config = new ConfigStore(redis);
+  return verifyRevision({ redis: new VerificationStore(redis), config, prometheus: { url: p.prometheus, timeoutMs: 2000 }, policy: p, key, revision, publishedAtMs: Date.now(), verifier: 'test-verifier', ...extra });
+}
+
+test('a healthy revision passes after count measurements, and the verdict is stored for everyone', async () => {
+  const key = freshKey();
+  const config = new ConfigStore(redis);
+  const published = await publish(config, key, 'a', 0);
+  const record = await run(key, published.revision, policy());
+  assert.equal(record.state, 'passed', record.reason);
+  assert.equal(record.checks[0].measurements.length, 3);
+  assert.equal(record.checks[0].baseline, 0.1, 'the baseline is the query at the publish instant');
+  const stored = await new VerificationStore(redis).read(key, published.revision);
+  assert.equal(stored?.state, 'passed');
+  // A second verifier of the same revision reads the verdict instead of measuring again.
+  const again = await run(key, published.revision, policy(), { verifier: 'someone-else' });
+  assert.equal(again.verifier, 'test-verifier');
+  assert.deepEqual(again.checks[0].measurements, record.checks[0].measurements);
+});
+
+test('a degradation fails the check once failure_limit is exceeded, and the rollback restores the last passed revision', async () => {
+  const key = freshKey();
+  const config = new ConfigStore(redis);
+  const verifications = new VerificationStore(redis);
+  const good = await publish(config, key, 'good', 0);
+  assert.equal((await run(key, good.revision, policy())).state, 'passed');
+  const bad = await publish(config, key, 'bad', good.revision);
+  exporter.set('cordum_scheduler_dispatch_latency_p99', 2);
+  try {
+    await prometheus.answers('max(cordum_scheduler_dispatch_latency_p99)', '2');
+    const p = policy({ onFailure: 'rollback', count: 5 }, { failureLimit: 1 });
+    const notified: number[] = [];
+    const record = await run(key, bad.revision, p, {
+      rollback: () => rollbackFailedRevision({ config, verifications, key, failedRevision: bad.revision, publisher: 'verifier@test', notify: async (envelope) => (notified.push(envelope.revision), { envelope, notified: true, traceId: 't' }) }),
+    });
+    assert.equal(record.state, 'failed');
+    assert.equal(record.checks[0].measurements.length, 2, 'failure_limit 1: the second failed measurement fails the check, without waiting for the other three');
+    assert.match(record.reason, /dispatch_latency_p99 failed 2 of 2 measurements \(2 > max 0\.5\)/);
+    assert.equal(record.rollback?.outcome, 'done', record.rollback?.message);
+    const live = (await config.read(key))?.envelope;
+    assert.equal(live?.revision, bad.revision + 1);
+    assert.deepEqual(live?.data, good.data, 'the data of the last passed revision is live again');
+    assert.equal(live?.meta?.rollback_of, String(good.revision));
+    assert.deepEqual(notified, [bad.revision + 1], 'the rollback notifies replicas like any publish');
+    assert.equal((await verifications.read(key, bad.revision))?.rollback?.newRevision, bad.revision + 1);
+  } finally {
+    exporter.set('cordum_scheduler_dispatch_latency_p99', 0.1);
+    await prometheus.answers('max(cordum_scheduler_dispatch_latency_p99)', '0.1');
+  }
+});
+
+test('a rollback never overwrites a revision published after the failed one', async () => {
+  const key = freshKey();
+  const config = new ConfigStore(redis);
+  const verifications = new VerificationStore(redis);
+  const first = await publish(config, key, 'one', 0);
+  const failed = await publish(config, key, 'two', first.revision);
+  const newer = await store(config, key, failed.revision);
+  const outcome = await rollbackFailedRevision({ config, verifications, key, failedRevision: failed.revision, publisher: 'v', notify: () => assert.fail('nothing to notify') });
+  assert.equal(outcome.outcome, 'skipped');
+  assert.match(outcome.message, new RegExp(`revision ${newer.revision} was published since by bob@ops`));
+  assert.equal((await config.read(key))?.envelope.revision, newer.revision, 'the newer revision stays live');
+
+  function store(c: ConfigStore, k: string, rev: number) {
+    return c.write(k, { data: { pools: { topics: {}, pools: {} } }, expectedRevision: rev, meta: { published_by: 'bob@ops' } });
+  }
+});
+
+test('a query with no data is inconclusive, never a pass', async () => {
+  const key = freshKey();
+  const published = await publish(new ConfigStore(redis), key, 'a', 0);
+  const record = await run(key, published.revision, policy({}, { query: 'max(cordum_scheduler_no_such_metric)' }));
+  assert.equal(record.state, 'inconclusive');
+  assert.match(record.checks[0].measurements[0].reason, /no series/);
+});
+
+test('Prometheus down: every measurement is an error naming Prometheus, the run is inconclusive, nothing hangs', async () => {
+  const key = freshKey();
+  const published = await publish(new ConfigStore(redis), key, 'a', 0);
+  const down = `http://127.0.0.1:${await freePort()}`;
+  const record = await run(key, published.revision, policy({ prometheus: down }));
+  assert.equal(record.state, 'inconclusive');
+  assert.deepEqual(new Set(record.checks[0].measurements.map((m) => m.outcome)), new Set(['error']));
+  assert.match(record.checks[0].measurements[0].reason, new RegExp(`Prometheus at ${down} is unreachable: ECONNREFUSED`));
+});
+
+test('two verifiers of one revision: one measures, the other follows the same record', async () => {
+  const key = freshKey();
+  const published = await publish(new ConfigStore(redis), key, 'a', 0);
+  const [a, b] = await Promise.all([run(key, published.revision, policy(), { verifier: 'alice' }), run(key, published.revision, policy(), { verifier: 'bob' })]);
+  assert.equal(a.verifier, b.verifier, 'both report the one verifier that measured');
+  assert.equal(a.checks[0].measurements.length, 3, 'measured once, not twice');
+  assert.deepEqual(a.checks[0].measurements, b.checks[0].measurements);
+});
+
+test('a verifier that goes away mid-run leaves its measurements; the next one resumes from them', async () => {
+  const key = freshKey();
+  const published = await publish(new ConfigStore(redis), key, 'a', 0);
+  const closing = new AbortController();
+  const first = await run(key, published.revision, policy({ count: 4 }), {
+    verifier: 'editor-1',
+    signal: closing.signal,
+    onUpdate: (r) => {
+      if (r.checks[0].measurements.length === 2) closing.abort();
+    },
+  });
+  assert.equal(first.state, 'running');
+  const stored = await new VerificationStore(redis).read(key, published.revision);
+  assert.equal(stored?.verifier, 'editor-1', 'the stored state says who was verifying');
+  assert.equal(stored?.checks[0].measurements.length, 2);
+  const resumed = await run(key, published.revision, policy({ count: 4 }), { verifier: 'editor-2' });
+  assert.equal(resumed.state, 'passed');
+  assert.deepEqual(resumed.checks[0].measurements.map((m) => m.index), [1, 2, 3, 4]);
+  assert.deepEqual(resumed.checks[0].measurements.slice(0, 2), stored?.checks[0].measurements.slice(0, 2), 'the first two are the stored ones, not measured again');
+});
+
+test('a publish during a running verification ends it as superseded', async () => {
+  const key = freshKey();
+  const config = new ConfigStore(redis);
+  const published = await publish(config, key, 'a', 0);
+  const record = await run(key, published.revision, policy({ count: 20 }), {
+    onUpdate: (r) => {
+      if (r.checks[0].measurements.length === 1 && r.state === 'running') void publish(config, key, 'b', published.revision).catch(() => undefined);
+    },
+  });
+  assert.equal(record.state, 'superseded');
+  assert.match(record.reason, new RegExp(`revision ${published.revision + 1} was published by test`));
+  assert.ok(record.checks[0].measurements.length < 20);
+});
