@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { formatDuration } from '../core/duration';
+import { publisherIdentity } from '../core/publishFlow';
 import { describeSchedule, formatValue, type VerifyPolicy } from '../core/verification';
 import type { ConfigStore } from '../live/configStore';
 import { waitForConvergence } from '../live/convergenceWait';
@@ -36,7 +37,8 @@ export async function runCliVerification(v: CliVerification): Promise<Verificati
   const printed = new Map<string, number>();
   let lastState = '';
   let announcedFollow = false;
-  const verifier = `${live.publisher} (cli)`;
+  const identity = publisherIdentity('cli');
+  const verifier = `${identity.publishedBy} (cli)`;
   v.progress(`verifying ${live.key} revision ${v.revision} against ${verify.prometheus}: ${describeSchedule(verify)}`);
   return verifyRevision({
     redis: verifications,
@@ -69,8 +71,8 @@ export async function runCliVerification(v: CliVerification): Promise<Verificati
         verifications,
         key: live.key,
         failedRevision: record.revision,
-        publisher: live.publisher,
-        notify: (envelope) => notifyChange(async () => v.nats ?? Promise.reject(new Error('no NATS connection')), live.key, live.subject, live.senderId, envelope),
+        publisher: identity.publishedBy,
+        notify: (envelope) => notifyChange(async () => v.nats ?? Promise.reject(new Error('no NATS connection')), live.key, live.subject, identity.senderId, envelope),
       }),
     onUpdate: (record) => {
       if (record.verifier !== verifier && !announcedFollow) {

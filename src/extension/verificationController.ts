@@ -1,6 +1,6 @@
-import { hostname, userInfo } from 'node:os';
 import * as vscode from 'vscode';
 import { formatDuration } from '../core/duration';
+import { publisherIdentity } from '../core/publishFlow';
 import { replicasSettled } from '../core/verification';
 import { rfc3339ToEpochMs } from '../live/replicaReports';
 import type { PrometheusEndpoint } from '../live/prometheus';
@@ -12,13 +12,6 @@ import type { LiveConnection } from './liveConnection';
 import type { ComponentLog } from './log';
 import type { ReplicaModel } from './replicaModel';
 
-function whoAmI(): string {
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `unknown@${hostname()}`;
-  }
-}
 
 /**
  * The Verify stage in the editor: after Publish Config (when the policy has `verify`) this window
@@ -75,7 +68,7 @@ export class VerificationController implements vscode.Disposable {
     const redis = await this.connection.redis();
     const store = await this.connection.store();
     const verifications = new VerificationStore(redis);
-    const verifier = `${whoAmI()} (vscode)`;
+    const verifier = `${publisherIdentity('vscode').publishedBy} (vscode)`;
     this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
     try {
       const record = await verifyRevision({
@@ -152,8 +145,8 @@ export class VerificationController implements vscode.Disposable {
       verifications: new VerificationStore(await this.connection.redis()),
       key: failed.key,
       failedRevision: failed.revision,
-      publisher: whoAmI(),
-      notify: (envelope) => notifyChange(async () => nats ?? Promise.reject(new Error('NATS is not connected')), failed.key, settings.policy.subject, `driftlens-vscode@${hostname()}`, envelope),
+      publisher: publisherIdentity('vscode').publishedBy,
+      notify: (envelope) => notifyChange(async () => nats ?? Promise.reject(new Error('NATS is not connected')), failed.key, settings.policy.subject, publisherIdentity('vscode').senderId, envelope),
     });
     this.log.info(`rollback after the failed verification of ${failed.key} revision ${failed.revision}: ${outcome.outcome}: ${outcome.message}`);
     return outcome;
