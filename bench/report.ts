@@ -12,6 +12,7 @@ import { renderAuthoring } from './authoring.bench';
 import { renderConvergence } from './convergence.bench';
 import { renderPublish } from './publish.bench';
 import { renderReplicaWatch } from './replicaWatch.bench';
+import { renderVerify } from './verify.bench';
 import { loadRun, resultsFile, ROOT, type SavedRun } from './results';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,6 +21,7 @@ const BENCHES: { bench: string; render: (run: SavedRun<any>) => Record<string, s
   { bench: 'publish', render: renderPublish },
   { bench: 'convergence', render: renderConvergence },
   { bench: 'replicaWatch', render: renderReplicaWatch },
+  { bench: 'verify', render: renderVerify },
 ];
 
 const SECTION = /<!-- generated:([\w-]+) -->\n[\s\S]*?<!-- \/generated -->/g;
