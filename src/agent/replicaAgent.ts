@@ -22,6 +22,7 @@ import { DEFAULT_POLICY } from '../core/policy';
 import { computeSectionHash, HASH_GATED_SECTIONS } from '../core/sectionHash';
 import type { SectionName } from '../core/sectionHash';
 import { ConfigStore } from '../live/configStore';
+import { AgentMetrics, type AgentMetricsOptions } from './agentMetrics';
 import type { LiveConfig } from '../live/configStore';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { formatRfc3339Nano, nowRfc3339Nano, parseConfigKey } from '../live/envelope';
@@ -92,6 +93,12 @@ export interface ReplicaAgentOptions {
   /** Wall clock (epoch ms) for timestamps. Default Date.now with nanosecond-style stamps. */
   clock?: { now(): number };
   onEvent?: (event: AgentEvent) => void;
+  /**
+   * Export what this replica applied into the service's prom-client Registry:
+   * `driftlens_config_section_info{service,replica,section,hash,revision} 1` (one series per applied
+   * section) and `driftlens_config_applies_total{service,replica,section,trigger}`. Many agents may share one registry.
+   */
+  metrics?: AgentMetricsOptions;
 }
 
 export interface AgentCounters {
@@ -136,6 +143,7 @@ export class ReplicaAgent {
   };
 
   private readonly options: ReplicaAgentOptions;
+  private readonly metrics: AgentMetrics | undefined;
   private readonly readTimeoutMs: number;
   private redis: RedisClient | undefined;
   private ownsRedis = false;
@@ -174,6 +182,7 @@ export class ReplicaAgent {
     // Validates both names now rather than at the first report.
     replicaMember(this.service, this.replicaId);
     replicaReportKey(this.configKey, this.service, this.replicaId);
+    this.metrics = options.metrics ? new AgentMetrics(options.metrics, this.service, this.replicaId) : undefined;
 
     this.sections = [...(options.sections ?? HASH_GATED_SECTIONS)];
     for (const s of this.sections) {
@@ -301,6 +310,8 @@ export class ReplicaAgent {
         .exec()
         .catch(() => undefined); // best effort: the report expires by itself anyway
     }
+    // A stopped replica no longer runs what it applied: it must not be counted in a hash's fleet.
+    this.metrics?.clear();
     await this.closeOwned();
   }
 
@@ -466,6 +477,7 @@ export class ReplicaAgent {
     }
     this.counters.applies++;
     this.applied.set(section, { hash: result.hash, appliedAt: this.now(), trigger, revision });
+    this.metrics?.applied(section, result.hash, revision, trigger);
     this.emit({ type: 'applied', section, hash: result.hash, previousHash: previous?.hash, revision, trigger });
     return true;
   }

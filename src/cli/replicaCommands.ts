@@ -7,6 +7,7 @@ import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
 import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
+import { FleetWorkload } from '../simulator/fleetWorkload';
 import { SimulatedReplicaAgent, type AgentFaults } from '../simulator/simulatedReplicaAgent';
 import { CliError, EXIT } from './documentInput';
 import { renderDriftTable } from './driftTable';
@@ -233,6 +234,10 @@ export function registerReplicaCommands(program: Command): void {
       .option('--heartbeat <duration>', 'status heartbeat', '5s')
       .option('--fault <spec>', 'inject a fault, repeatable: <replicas>:drop[=fraction] | delay=<d> | stall | reject | crash=<every>', (v, all: string[]) => [...all, v], [])
       .option('--for <duration>', 'stop after this long (default: until Ctrl-C)')
+      .option('--metrics-port <port>', 'serve Prometheus metrics (the simulated scheduler workload and the agents\' config metrics) on 127.0.0.1:<port>/metrics; 0 = any free port', (v) => {
+        if (!/^\d+$/.test(v) || Number(v) > 65535) throw new CliError(`--metrics-port must be a port number from 0 to 65535, not "${v}"`);
+        return Number(v);
+      })
       .option('--no-table', 'print one line per change instead of the live table'),
   )
     .addHelpText(
@@ -245,9 +250,15 @@ replicas on one host would; each has its own subscription, timers and faults.
 Examples:
   driftlens replicas --count 6 --poll 5s --fault 6:drop
   driftlens replicas --count 20 --fault 1-3:drop=0.5 --fault 4:delay=2s --fault 5:reject --fault 6:crash=30s
+  driftlens replicas --count 3 --metrics-port 0
+
+With --metrics-port, each replica also runs a small scheduler workload model with the pools and
+timeouts it applied (not the live document: a drifted replica keeps the old behaviour), and
+/metrics carries Cordum's scheduler metrics (cordum_scheduler_*) and the agents'
+driftlens_config_section_info / driftlens_config_applies_total. See README, "Simulator metrics".
 `,
     )
-    .action(async (options: LiveFlags & { count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean }) => {
+    .action(async (options: LiveFlags & { count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean; metricsPort?: number }) => {
       const count = options.count;
       const faults = options.fault.map((f) => parseFault(f, count));
       const pollMs = options.poll ? duration(options.poll, '--poll', MIN_POLL_INTERVAL_MS) : undefined;
@@ -263,16 +274,20 @@ Examples:
       };
       const { live } = connections;
       const agents: SimulatedReplicaAgent[] = [];
+      // The workload model runs only when someone can scrape it.
+      const fleet = options.metricsPort === undefined ? undefined : new FleetWorkload();
       const timers: NodeJS.Timeout[] = [];
       let stopping = false;
       const makeAgent = async (i: number) => {
         const agentFaults: AgentFaults = {};
         for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
         // Each replica gets its own poll phase (the agent's default): as in a fleet whose processes started at different times.
+        const replicaId = `sim-${String(i + 1).padStart(String(count).length, '0')}`;
+        fleet?.setRunning(replicaId, true);
         const agent = new SimulatedReplicaAgent({
           configKey: live.key,
           service: options.service,
-          replicaId: `sim-${String(i + 1).padStart(String(count).length, '0')}`,
+          replicaId,
           sections: live.policy.sections,
           subject: live.subject,
           pollIntervalMs: pollMs ?? live.policy.pollIntervalMs,
@@ -281,7 +296,8 @@ Examples:
           redis: connections.redis,
           nats: await natsFor(i),
           faults: agentFaults,
-          apply: () => undefined,
+          apply: (section, value) => fleet?.apply(replicaId, section, value),
+          metrics: fleet ? { registry: fleet.metrics.registry } : undefined,
         });
         await agent.start();
         return agent;
@@ -295,6 +311,7 @@ Examples:
               if (stopping) return;
               try {
                 await agents[n - 1].stop();
+                fleet?.setRunning(agents[n - 1].replicaId, false);
                 if (!stopping) agents[n - 1] = await makeAgent(n - 1);
               } catch (e) {
                 process.stderr.write(`driftlens: restarting replica ${n} failed: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -318,7 +335,23 @@ Examples:
         { staleAfterMs: 3 * heartbeatMs },
       );
       await watcher.start();
-      process.stderr.write(`${count} simulated replicas of ${options.service} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}). Ctrl-C stops them.\n`);
+      let metricsServer: { port: number; close(): Promise<void> } | undefined;
+      if (fleet) {
+        try {
+          metricsServer = await fleet.metrics.serve(options.metricsPort);
+        } catch (e) {
+          stopping = true;
+          watcher.stop();
+          await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
+          await Promise.allSettled(extraNats.map((n) => n.close()));
+          await connections.close();
+          throw new CliError(`cannot serve metrics on 127.0.0.1:${options.metricsPort}: ${e instanceof Error ? e.message : String(e)}`, EXIT.unavailable);
+        }
+        fleet.start();
+        // On stdout, one line a script can read (the demo and the tests take the port from it).
+        process.stdout.write(`metrics: http://127.0.0.1:${metricsServer.port}/metrics\n`);
+      }
+      process.stderr.write(`${count} simulated replicas of ${options.service} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}${metricsServer ? `; metrics on http://127.0.0.1:${metricsServer.port}/metrics` : ''}). Ctrl-C stops them.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -326,6 +359,8 @@ Examples:
       });
       stopping = true;
       watcher.stop();
+      fleet?.stop();
+      await metricsServer?.close();
       for (const t of timers) clearInterval(t);
       await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
       await Promise.allSettled(extraNats.map((n) => n.close()));

@@ -48,6 +48,6 @@ export class SchedulerMetrics {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
     });
-    return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+    return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => (server.close(() => resolve()), server.closeAllConnections())) };
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT } from './helpers';
+import { ROOT, runCli } from './helpers';
 
 const CLI = path.join(ROOT, 'dist/cli.js');
 
@@ -26,16 +26,7 @@ function env(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url };
 }
 
-function driftlens(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const driftlens = (args: string[]) => runCli(args, env());
 
 /** Resolves with the simulator's first output line that matches (its one-line-per-change log). */
 function simulatorLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<string> {
