@@ -119,16 +119,17 @@ async function measure(o: VerifierOptions, resumed: VerificationRecord | undefin
   };
   try {
     await save();
-    // The baseline: the same query at the publish instant, on Prometheus' own clock.
-    if (!resumed) {
-      await Promise.all(
-        record.checks.map(async (c) => {
+    // The baseline: the same query at the publish instant, on Prometheus' own clock. (A resumed run
+    // may have stopped before its baselines were stored: the missing ones are taken now.)
+    await Promise.all(
+      record.checks
+        .filter((c) => c.baseline === undefined && c.baselineNote === undefined)
+        .map(async (c) => {
           const answer = await instantQuery(o.prometheus, c.query, o.publishedAtMs);
           if (answer.ok && answer.values.length === 1 && Number.isFinite(answer.values[0])) c.baseline = answer.values[0];
           else c.baselineNote = answer.ok ? (answer.values.length === 0 ? 'no data at the publish instant' : answer.values.length > 1 ? `${answer.values.length} series at the publish instant` : `${formatValue(answer.values[0])} at the publish instant`) : answer.error;
         }),
-      );
-    }
+    );
     if (!record.startsAt) {
       // Replicas converge in seconds (or by the poll budget): keep the lease and the heartbeat meanwhile.
       const converging = new AbortController();
