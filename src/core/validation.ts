@@ -18,9 +18,11 @@ export function pointerToPath(pointer: string): string[] {
 /**
  * A value echoed in a message with whatever precedes an @ in its authority hidden
  * (redis://user:pw@host, nats://token@host, user:pw@host:port): that part can only be credentials.
+ * A URL's ?query or #fragment may carry one too (`?password=…`): hidden as well.
  */
 function withoutCredentials(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/\s]*@/i, '$1***@');
+  const hidden = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/\s]*@/i, '$1***@');
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(hidden) ? hidden.replace(/([?#]).*$/s, '$1***') : hidden;
 }
 
 function describeValue(value: unknown): string {

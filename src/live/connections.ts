@@ -36,18 +36,23 @@ export interface NatsEndpoint {
 
 /** A URL with any password or token replaced, for logs and error messages. */
 export function redactUrl(url: string): string {
+  // nats.js takes servers without a scheme (`tok@host:4222`, `u:pw@host:4222`): parse them as it does.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `nats://${url}`;
   try {
-    const parsed = new URL(url);
+    const parsed = new URL(withScheme);
     if (parsed.password) parsed.password = '***';
     // In nats:// and tls:// URLs a user part without a password is a token.
     if (parsed.username && !parsed.password && (/^(nats|tls|wss?):$/.test(parsed.protocol) || /token|secret/i.test(parsed.username))) parsed.username = '***';
-    return parsed.toString().replace(/\/$/, '');
+    // A query or fragment may carry a password (`?password=…`): never show one.
+    if (parsed.search) parsed.search = '?***';
+    if (parsed.hash) parsed.hash = '#***';
+    const shown = parsed.toString().replace(/\/$/, '');
+    return withScheme === url ? shown : shown.replace(/^nats:\/\//, '');
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+    return url.replace(/^([^@/]*\/\/)?[^@/]*@/, '$1***@').replace(/[?#].*$/, '?***');
   }
 }
 
-/** A host:port entry (sentinel or cluster list) with anything before an @ hidden: it can only be credentials. */
 export function redactAddress(address: string): string {
   return address.replace(/^.*@/, '***@');
 }

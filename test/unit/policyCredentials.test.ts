@@ -50,7 +50,7 @@ test('credentials in the policy\'s URLs are errors on exactly those values, and 
   );
   assert.equal(
     found[0].message,
-    '"url" must be a redis:// or rediss:// URL without credentials (nothing before an @): put the user in "username" and keep the password out of files, not the string "redis://***@redis.internal:6379/0".',
+    '"url" must be a redis:// or rediss:// URL without credentials (nothing before an @, no ?query or #fragment): put the user in "username" and keep the password out of files, not the string "redis://***@redis.internal:6379/0".',
   );
   assert.equal(found[1].message, 'Item 0 of "sentinels" must be host:port, without credentials, not the string "***@s1:26379".');
   assert.match(found[3].message, /^Item 1 of "servers" must be a nats:\/\/ or tls:\/\/ URL without credentials .*, not the string "nats:\/\/\*\*\*@nats\.internal:4223"\.$/);
@@ -84,4 +84,21 @@ test('validate (exit 1) and a live command given the policy (exit 2, --json too)
 test('a policy that names servers without credentials stays valid', () => {
   const text = POLICY + `  connections:\n    redis:\n      url: rediss://redis.internal:6380/2\n      username: ops\n      cluster: [a:7000, b:7001]\n    nats:\n      servers: [tls://nats.internal:4222]\n      user: app\n`;
   assert.deepEqual(problems(text), []);
+});
+
+test('a password in a URL\'s query or fragment is refused in the policy and never echoed, there or in a CLI message', () => {
+  const text = `${POLICY}  connections:\n    redis:\n      url: redis://redis.internal:6379/0?password=${SECRET}\n    nats:\n      servers: [ "nats://nats.internal:4222#${SECRET}" ]\n`;
+  const found = problems(text);
+  assert.deepEqual(found.map((p) => p.covers), [`redis://redis.internal:6379/0?password=${SECRET}`, `"nats://nats.internal:4222#${SECRET}"`]);
+  for (const p of found) assert.doesNotMatch(p.message, new RegExp(SECRET));
+  for (const url of [`redis://127.0.0.1:1/0?password=${SECRET}`, `redis://127.0.0.1:1/0#${SECRET}`]) {
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'pull', '--redis-url', url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      stderr = (e as { stderr: string }).stderr;
+    }
+    assert.match(stderr, /is not a valid Redis URL/);
+    assert.doesNotMatch(stderr, new RegExp(SECRET), url);
+  }
 });
