@@ -277,6 +277,44 @@ test('a Prometheus behind basic auth: credentials from the environment, refused 
   }
 });
 
+test('verify --watch verifies each revision as it is published, one JSON record per verdict, until Ctrl-C', async () => {
+  const key = freshKey();
+  const policy = policyFile();
+  assert.equal((await publish(key, 'a')).code, 0);
+  const child = spawn(process.execPath, [CLI, 'verify', '--watch', '--json', '--policy', policy, '--key', key], {
+    cwd: work,
+    env: { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const records: VerificationRecord[] = [];
+  const waiters: (() => void)[] = [];
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    const lines = stdout.split('\n');
+    stdout = lines.pop() ?? '';
+    for (const line of lines) records.push(JSON.parse(line) as VerificationRecord);
+    waiters.splice(0).forEach((w) => w());
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const verdicts = async (n: number) => {
+    while (records.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
+  };
+  try {
+    await verdicts(1);
+    assert.deepEqual([records[0].revision, records[0].state], [1, 'passed'], stderr);
+    assert.equal((await publish(key, 'b')).code, 0);
+    await verdicts(2);
+    assert.deepEqual([records[1].revision, records[1].state], [2, 'passed'], stderr);
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, stderr);
+  assert.match(stderr, /^watching .*: verifying each revision as it is published/m);
+});
+
 test('verify needs drift_control.verify and a valid policy: exit 2, the policy named', async () => {
   const plain = path.join(work, 'plain.drift-policy.yaml');
   writeFileSync(plain, POLICY_BASE);
