@@ -19,8 +19,8 @@ import { LiveDocumentError, MAX_REVISION, unusableLiveDocumentMessage, type Conf
 import { connectNats } from '../live/natsConnection';
 import { publishDocument, rollbackDocument, type PublishOutcome } from '../live/publisher';
 import { connectRedis, type RedisClient } from '../live/redisConnection';
-import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 import { VerificationStore, type VerificationRecord } from '../live/verificationStore';
+import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
 import { prometheusUrlOption, publishInstant, resolveVerify, untilInterrupted, verifyAndReport, type PrometheusFlags, type ResolvedVerify } from './verifyCommand';
 import { verifyExitCode } from './verifyRun';
@@ -37,6 +37,11 @@ export interface SessionOptions {
    * policy rolls back); it runs before any connection and may refuse with a usage error (exit 2).
    */
   notify: boolean | ((live: LiveSettings) => boolean);
+  /**
+   * A command that runs until Ctrl-C (verify --watch) stops when its reader goes away, as any
+   * Unix tool; the others finish a change under way first (see uninterruptible).
+   */
+  endless?: boolean;
 }
 
 /**
@@ -73,7 +78,8 @@ export async function withLive<T>(
   }
   try {
     // A reader closing our output (`| head`) must not stop a publish between its write and its notification.
-    return await uninterruptible(() => work(live, new ConfigStore(redis.value, { historyLimit: live.historyLimit }), nats.value, redis.value));
+    const run = () => work(live, new ConfigStore(redis.value, { historyLimit: live.historyLimit }), nats.value, redis.value);
+    return await (session.endless ? run() : uninterruptible(run));
   } catch (e) {
     if (e instanceof LiveDocumentError) throw new CliError(unusableLiveDocumentMessage(e, live.key), EXIT.unavailable);
     if (e instanceof CliError) throw e;

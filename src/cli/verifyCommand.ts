@@ -195,6 +195,7 @@ publish, or stopped; --watch runs until Ctrl-C and exits 0.
       if (options.watch && options.revision !== undefined) throw new CliError('--watch verifies each new live revision; it takes no --revision');
       let resolved: ResolvedVerify | undefined;
       const session = {
+        endless: options.watch === true,
         // Checked before connecting; NATS when a rollback may notify, or to hear publishes under --watch.
         notify: (live: LiveSettings) => {
           resolved = resolveVerify(live, options);
