@@ -18,18 +18,30 @@ import { redactSecrets } from '../live/connections';
 import { LiveDocumentError, MAX_REVISION, unusableLiveDocumentMessage, type ConfigEnvelope } from '../live/envelope';
 import { connectNats } from '../live/natsConnection';
 import { publishDocument, rollbackDocument, type PublishOutcome } from '../live/publisher';
-import { connectRedis } from '../live/redisConnection';
+import { connectRedis, type RedisClient } from '../live/redisConnection';
+import { VerificationStore, type VerificationRecord } from '../live/verificationStore';
 import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
+import { prometheusUrlOption, publishInstant, resolveVerify, untilInterrupted, verifyAndReport, type PrometheusFlags, type ResolvedVerify } from './verifyCommand';
+import { verifyExitCode } from './verifyRun';
 import { uninterruptible } from './outputPipe';
 
 type DataMap = { [key: string]: JsonValue };
 
-interface SessionOptions {
+export interface SessionOptions {
   /** The key an envelope file names (between --key and the policy's config_key). */
   fileKey?: string;
-  /** Whether the command notifies replicas: then NATS is connected (and the subject checked) before anything is written. */
-  notify: boolean;
+  /**
+   * Whether the command notifies replicas: then NATS is connected (and the subject checked) before
+   * anything is written. A function decides from the resolved settings (verify: only when the
+   * policy rolls back); it runs before any connection and may refuse with a usage error (exit 2).
+   */
+  notify: boolean | ((live: LiveSettings) => boolean);
+  /**
+   * A command that runs until Ctrl-C (verify --watch) stops when its reader goes away, as any
+   * Unix tool; the others finish a change under way first (see uninterruptible).
+   */
+  endless?: boolean;
 }
 
 /**
@@ -39,16 +51,21 @@ interface SessionOptions {
  * NATS stops the command with nothing written (exit 4) and the notification leaves right after
  * the write. Both are closed at the end.
  */
-async function withLive<T>(flags: LiveFlags, session: SessionOptions, work: (live: LiveSettings, store: ConfigStore, nats: NatsConnection | undefined) => Promise<T>): Promise<T> {
+export async function withLive<T>(
+  flags: LiveFlags,
+  session: SessionOptions,
+  work: (live: LiveSettings, store: ConfigStore, nats: NatsConnection | undefined, redis: RedisClient) => Promise<T>,
+): Promise<T> {
   const live = await resolveLive(flags);
   live.key = flags.key ?? session.fileKey ?? live.key;
-  const targetProblem = configKeyProblem(live.key) ?? (session.notify ? subjectProblem(live.subject) : undefined);
+  const notify = typeof session.notify === 'function' ? session.notify(live) : session.notify;
+  const targetProblem = configKeyProblem(live.key) ?? (notify ? subjectProblem(live.subject) : undefined);
   if (targetProblem) throw new CliError(`${targetProblem}; nothing was written`, EXIT.usage);
   const secrets = [live.redis.password, live.nats.password, live.nats.token];
   const message = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
   const [redis, nats] = await Promise.allSettled([
     connectRedis(live.redis, { name: 'driftlens-cli' }),
-    session.notify ? connectNats(live.nats, { name: 'driftlens-cli', maxReconnectAttempts: 0 }) : Promise.resolve(undefined),
+    notify ? connectNats(live.nats, { name: 'driftlens-cli', maxReconnectAttempts: 0 }) : Promise.resolve(undefined),
   ]);
   const closeAll = async () => {
     if (redis.status === 'fulfilled') redis.value.disconnect();
@@ -61,7 +78,8 @@ async function withLive<T>(flags: LiveFlags, session: SessionOptions, work: (liv
   }
   try {
     // A reader closing our output (`| head`) must not stop a publish between its write and its notification.
-    return await uninterruptible(() => work(live, new ConfigStore(redis.value, { historyLimit: live.historyLimit }), nats.value));
+    const run = () => work(live, new ConfigStore(redis.value, { historyLimit: live.historyLimit }), nats.value, redis.value);
+    return await (session.endless ? run() : uninterruptible(run));
   } catch (e) {
     if (e instanceof LiveDocumentError) throw new CliError(unusableLiveDocumentMessage(e, live.key), EXIT.unavailable);
     if (e instanceof CliError) throw e;
@@ -72,7 +90,7 @@ async function withLive<T>(flags: LiveFlags, session: SessionOptions, work: (liv
   }
 }
 
-async function readLive(store: ConfigStore, key: string): Promise<ConfigEnvelope | undefined> {
+export async function readLive(store: ConfigStore, key: string): Promise<ConfigEnvelope | undefined> {
   return (await store.read(key))?.envelope;
 }
 
@@ -114,7 +132,7 @@ function conflictError(key: string, current: ConfigEnvelope | undefined, file: s
 }
 
 /** A whole number a revision can be: digits only, at most 2^53 - 1 (beyond it revision + 1 is not exact). */
-function parseRevision(what: string, text: string): number {
+export function parseRevision(what: string, text: string): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new CliError(`${what} must be a whole number from 0 to ${MAX_REVISION}, not "${text}"`);
   return value;
@@ -141,6 +159,13 @@ async function loadPublishable(file: string, kind?: DocumentKind): Promise<Local
   return { text, analysis, source: { kind: 'document', data: analysis.data as DataMap, fileRevision } };
 }
 
+/** `  verify failed (rolled back as r9)`: a revision's verdict in its history line; nothing when it was never verified. */
+function historyVerdict(record: VerificationRecord | undefined): string {
+  if (!record) return '';
+  const rollback = record.rollback?.outcome === 'done' && record.rollback.newRevision !== undefined ? ` (rolled back as r${record.rollback.newRevision})` : '';
+  return `  verify ${record.state}${record.state === 'running' || record.state === 'waiting' ? ` ${Math.min(record.count, ...record.checks.map((c) => c.measurements.length))}/${record.count}` : ''}${rollback}`;
+}
+
 export function registerLiveCommands(program: Command): void {
   addLiveOptions(
     program
@@ -150,7 +175,9 @@ export function registerLiveCommands(program: Command): void {
       .option('-y, --yes', 'publish without asking (CI)')
       .option('--expect-revision <n>', 'the live revision this publish replaces (default: the file\'s revision, else the live one)', (v) => parseRevision('--expect-revision', v))
       .option('--kind <kind>', 'read the file as config | pools | timeouts (default: by file name and content)', parseKind)
-      .option('--no-write-back', 'do not update revision/updated_at in an envelope file after publishing'),
+      .option('--no-write-back', 'do not update revision/updated_at in an envelope file after publishing')
+      .option('--verify', "then verify the new revision with the policy's post-change checks (drift_control.verify) and exit by the verdict")
+      .addOption(prometheusUrlOption()),
   )
     .addHelpText('after', `
 Shows a preview (per section: live hash -> new hash, whether replicas apply it, the new revision)
@@ -159,18 +186,32 @@ section of the live document, based on the live revision. Redis and NATS are bot
 anything is written. Exit status: 0 published and notified, 1 the file has errors, 2 bad option
 (key, subject, revision), 3 revision conflict, 4 Redis or NATS unreachable, the live document
 unreadable, or (section file) no live document, nothing written, 5 published but the notification
-failed (replicas converge on their next poll), 6 not confirmed.
+failed (replicas converge on their next poll), 6 not confirmed. With --verify (the policy must
+have drift_control.verify, else exit 2 before anything is written), after the publish: 0 the
+verification passed, 8 it failed (after the rollback, when the policy says on_failure: rollback),
+7 inconclusive, error or superseded.
 `)
-    .action(async (file: string, options: LiveFlags & { yes?: boolean; expectRevision?: number; kind?: DocumentKind; writeBack?: boolean }) => {
+    .action(async (file: string, options: LiveFlags & PrometheusFlags & { yes?: boolean; expectRevision?: number; kind?: DocumentKind; writeBack?: boolean; verify?: boolean }) => {
       const local = await loadPublishable(file, options.kind);
-      process.exitCode = await withLive(options, { fileKey: documentConfigKey(local.analysis), notify: true }, async (live, store, nats) => {
+      let verifying: ResolvedVerify | undefined;
+      // --verify without a verify block is refused before anything is connected or written.
+      const notify = (live: LiveSettings) => ((verifying = options.verify ? resolveVerify(live, options) : undefined), true);
+      process.exitCode = await withLive(options, { fileKey: documentConfigKey(local.analysis), notify }, async (live, store, nats, redis) => {
+        // After the publish (or with nothing to publish: the live revision), verify it; the publish's own status stands unless verification passed.
+        const thenVerify = (published: number, revision: number, publishedAtMs: number) =>
+          !verifying
+            ? published
+            : untilInterrupted(async (signal) => {
+                const record = await verifyAndReport({ live, store, nats, redis, resolved: verifying!, json: false, signal }, revision, publishedAtMs);
+                return record.state === 'passed' ? published : verifyExitCode(record, true);
+              });
         const current = await readLive(store, live.key);
         const decision = decidePublish(live.key, local.source, current, { sections: live.policy.sections, expectRevision: options.expectRevision });
         if (decision.action === 'no-live-document') throw new CliError(decision.message, EXIT.unavailable);
         if (decision.action === 'conflict') throw conflictError(live.key, current, file, decision.basedOn);
         if (decision.action === 'unchanged') {
           process.stdout.write(`${decision.message}\n`);
-          return EXIT.ok;
+          return current ? thenVerify(EXIT.ok, current.revision, publishInstant(current.updatedAt)) : EXIT.ok;
         }
         printPlan(decision.plan, current, local.source.kind === 'section' ? local.source.section : undefined);
         const { plan } = decision;
@@ -190,7 +231,7 @@ failed (replicas converge on their next poll), 6 not confirmed.
             process.stdout.write(`updated ${file}: revision ${outcome.envelope.revision}\n`);
           }
         }
-        return reportOutcome(outcome, live);
+        return thenVerify(reportOutcome(outcome, live), outcome.envelope.revision, publishInstant(outcome.envelope.updatedAt));
       });
     });
 
@@ -247,13 +288,14 @@ failed (replicas converge on their next poll), 6 not confirmed.
       .command('history')
       .description('List the published revisions DriftLens keeps for rollback (newest first).'),
   ).action(async (options: LiveFlags) => {
-    process.exitCode = await withLive(options, { notify: false }, async (live, store) => {
+    process.exitCode = await withLive(options, { notify: false }, async (live, store, _nats, redis) => {
       const entries = await store.history(live.key);
       if (entries.length === 0) process.stdout.write(`no history for ${live.key} (DriftLens records it when it publishes)\n`);
+      const verdicts = await new VerificationStore(redis).readMany(live.key, entries.map((e) => e.revision));
       for (const e of entries) {
         const plan = planPublish(live.key, e.data, undefined, live.policy.sections);
         const hashes = plan.sections.map((s) => `${s.name} ${s.localHash?.slice(0, 12) ?? '(invalid)'}`).join('  ');
-        process.stdout.write(`r${e.revision}  ${e.updatedAt}  ${displayText(e.meta?.published_by ?? '')}  ${hashes}\n`);
+        process.stdout.write(`r${e.revision}  ${e.updatedAt}  ${displayText(e.meta?.published_by ?? '')}  ${hashes}${historyVerdict(verdicts.get(e.revision))}\n`);
       }
       return EXIT.ok;
     });

@@ -57,6 +57,8 @@ export function addLiveOptions(command: Command): Command {
 
 export interface LiveSettings {
   policy: DriftPolicy;
+  /** The drift policy file read, when there was one (messages name it). */
+  policyPath?: string;
   key: string;
   subject: string;
   redis: RedisEndpoint;
@@ -100,9 +102,14 @@ function refuseSecretsForPolicyEndpoints(fromPolicy: { redis: string[]; nats: st
     refusals.push(`${natsSecret} would go to the NATS servers named by ${policyPath} (connections.nats: ${fromPolicy.nats.join(', ')})`);
   }
   if (refusals.length === 0) return;
-  throw new CliError(
+  throw policyEndpointRefusal(refusals, '--redis-url/--nats-url');
+}
+
+/** The one wording of the trust rule, for every server a policy file can name (Redis, NATS, Prometheus). */
+export function policyEndpointRefusal(refusals: readonly string[], flags: string): CliError {
+  return new CliError(
     `${refusals.join('; ')}. A policy file can be changed by anyone who can change the repository, so DriftLens sends secrets from the environment only to servers given by flags or DRIFTLENS_* variables. ` +
-      'Name the servers with --redis-url/--nats-url (or their variables), or pass --trust-policy-endpoints if you trust this policy file.',
+      `Name the servers with ${flags} (or their variables), or pass --trust-policy-endpoints if you trust this policy file.`,
   );
 }
 
@@ -129,6 +136,7 @@ export async function resolveLive(flags: LiveFlags): Promise<LiveSettings> {
   if (!flags.trustPolicyEndpoints && policyPath) refuseSecretsForPolicyEndpoints(endpointFieldsFromPolicy(overrides, policy.connections), policyPath, redis, nats);
   return {
     policy,
+    policyPath,
     key: flags.key ?? policy.configKey,
     subject: flags.subject ?? policy.subject,
     redis,

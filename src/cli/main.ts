@@ -5,6 +5,7 @@ import { registerLiveCommands } from './liveCommands';
 import { stopQuietlyWhenOutputCloses } from './outputPipe';
 import { registerReplicaCommands } from './replicaCommands';
 import { registerValidateCommand } from './validateCommand';
+import { registerVerifyCommand } from './verifyCommand';
 
 // Injected by esbuild from package.json; "dev" when run from compiled tests.
 declare const DRIFTLENS_VERSION: string | undefined;
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerHashCommand(program);
   registerLiveCommands(program);
   registerReplicaCommands(program);
+  registerVerifyCommand(program);
   return program;
 }
 

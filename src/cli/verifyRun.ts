@@ -1,8 +1,10 @@
 import type { NatsConnection } from 'nats';
+import { displayText } from '../core/displayText';
 import { formatDuration } from '../core/duration';
 import { publisherIdentity } from '../core/publishFlow';
 import { describeSchedule, formatValue, type VerifyPolicy } from '../core/verification';
 import type { ConfigStore } from '../live/configStore';
+import { redactUrl } from '../live/connections';
 import { waitForConvergence } from '../live/convergenceWait';
 import type { PrometheusEndpoint } from '../live/prometheus';
 import { notifyChange } from '../live/publisher';
@@ -39,7 +41,9 @@ export async function runCliVerification(v: CliVerification): Promise<Verificati
   let announcedFollow = false;
   const identity = publisherIdentity('cli');
   const verifier = `${identity.publishedBy} (cli)`;
-  v.progress(`verifying ${live.key} revision ${v.revision} against ${verify.prometheus}: ${describeSchedule(verify)}`);
+  // Measurement reasons carry Prometheus' own error text, and verifiers' names come from Redis.
+  const progress = (line: string) => v.progress(displayText(line));
+  progress(`verifying ${live.key} revision ${v.revision} against Prometheus at ${redactUrl(verify.prometheus)}: ${describeSchedule(verify)}`);
   return verifyRevision({
     redis: verifications,
     config: v.store,
@@ -63,7 +67,7 @@ export async function runCliVerification(v: CliVerification): Promise<Verificati
         budgetMs: live.policy.slo.notificationLost.ms,
         signal,
       });
-      v.progress(`${outcome}; first measurement in ${formatDuration(verify.initialDelayMs)}`);
+      progress(`${outcome}; first measurement in ${formatDuration(verify.initialDelayMs)}`);
     },
     rollback: (record) =>
       rollbackFailedRevision({
@@ -77,15 +81,15 @@ export async function runCliVerification(v: CliVerification): Promise<Verificati
     onUpdate: (record) => {
       if (record.verifier !== verifier && !announcedFollow) {
         announcedFollow = true;
-        v.progress(`${record.verifier} is verifying revision ${v.revision} (last heard ${record.heartbeatAt}); following its measurements`);
+        progress(`${record.verifier} is verifying revision ${v.revision} (last heard ${record.heartbeatAt}); following its measurements`);
       }
       for (const check of record.checks) {
         for (const m of check.measurements.slice(printed.get(check.name) ?? 0)) {
-          v.progress(`  [${m.index}/${record.count}] ${check.name} ${m.value !== undefined ? formatValue(m.value) : '-'} ${m.outcome}: ${m.reason}`);
+          progress(`  [${m.index}/${record.count}] ${check.name} ${m.value !== undefined ? formatValue(m.value) : '-'} ${m.outcome}: ${m.reason}`);
         }
         printed.set(check.name, check.measurements.length);
       }
-      if (record.state !== lastState && record.state !== 'running' && record.state !== 'waiting') v.progress(`verification ${record.state}: ${record.reason}`);
+      if (record.state !== lastState && record.state !== 'running' && record.state !== 'waiting') progress(`verification ${record.state}: ${record.reason}`);
       lastState = record.state;
     },
   });
@@ -97,7 +101,7 @@ export function formatVerification(record: VerificationRecord): string {
   for (const c of record.checks) lines.push(`  ${describeCheck(c, record.count)}`);
   if (record.rollback) lines.push(`  rollback ${record.rollback.outcome}: ${record.rollback.message}`);
   if (record.state === 'running' || record.state === 'waiting') lines.push(`  measured by ${record.verifier}, last heard ${record.heartbeatAt}`);
-  return lines.join('\n') + '\n';
+  return lines.map(displayText).join('\n') + '\n';
 }
 
 export function verifyExitCode(record: VerificationRecord, afterPublish: boolean): number {

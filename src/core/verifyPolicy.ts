@@ -23,7 +23,9 @@ export function parsePercent(text: string): number | undefined {
 export function verifyFromData(value: JsonValue | undefined): VerifyPolicy | undefined {
   if (value === undefined) return undefined;
   const v = obj(value);
-  const duration = (x: JsonValue | undefined, fallback: number) => (typeof x === 'string' ? (parseGoDuration(x) ?? fallback) : fallback);
+  // parseGoDuration refuses zero (a poll interval of 0 is a bug); `initial_delay: 0s` means measure at once.
+  const zero = (x: string) => /^\s*0+(\.0+)?(ns|us|µs|ms|s|m|h)?\s*$/.test(x);
+  const duration = (x: JsonValue | undefined, fallback: number) => (typeof x === 'string' ? (zero(x) ? 0 : (parseGoDuration(x) ?? fallback)) : fallback);
   const checks: VerifyCheckPolicy[] = (Array.isArray(v.checks) ? v.checks : []).map((c) => {
     const check = obj(c);
     return {

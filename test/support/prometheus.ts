@@ -19,10 +19,23 @@ export interface PrometheusServer extends ServerProcess {
   answers(query: string, value: string): Promise<void>;
 }
 
-export async function startPrometheus(targets: string[], scrapeInterval = '1s', extraArgs: string[] = []): Promise<PrometheusServer> {
+/** Basic auth in front of the API (Prometheus' --web.config.file); `bcrypt` is the password's hash. */
+export interface PrometheusAuth {
+  user: string;
+  password: string;
+  bcrypt: string;
+}
+
+export async function startPrometheus(targets: string[], scrapeInterval = '1s', extraArgs: string[] = [], auth?: PrometheusAuth): Promise<PrometheusServer> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'dl-prometheus-config-'));
   const config = path.join(dir, 'prometheus.yml');
+  if (auth) {
+    writeFileSync(path.join(dir, 'web.yml'), `basic_auth_users:\n  ${auth.user}: ${JSON.stringify(auth.bcrypt)}\n`);
+    extraArgs = [...extraArgs, `--web.config.file=${path.join(dir, 'web.yml')}`];
+  }
+  // The test's own readiness and value polls authenticate like any client would.
+  const headers: Record<string, string> = auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` } : {};
   writeFileSync(config, `global:\n  scrape_interval: ${scrapeInterval}\n  evaluation_interval: ${scrapeInterval}\nscrape_configs:\n  - job_name: driftlens-test\n    static_configs:\n      - targets: ${JSON.stringify(targets)}\n`);
   const server = new ServerProcess('prometheus', port, 'prometheus', [
     `--config.file=${config}`,
@@ -33,10 +46,10 @@ export async function startPrometheus(targets: string[], scrapeInterval = '1s', 
   ]);
   await server.start();
   const url = `http://127.0.0.1:${port}`;
-  await until(async () => (await fetch(`${url}/-/ready`)).ok, 'prometheus ready');
+  await until(async () => (await fetch(`${url}/-/ready`, { headers })).ok, 'prometheus ready');
   const answers = (query: string, value: string) =>
     until(async () => {
-      const body = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { data: { result: { value: [number, string] }[] } };
+      const body = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`, { headers })).json()) as { data: { result: { value: [number, string] }[] } };
       return body.data.result[0]?.value[1] === value;
     }, `${query} == ${value}`);
   const scraped = () => answers('min(up{job="driftlens-test"})', '1');
