@@ -7,9 +7,8 @@ import type { ConfigStore } from '../live/configStore';
 import { redactUrl } from '../live/connections';
 import { waitForConvergence } from '../live/convergenceWait';
 import type { PrometheusEndpoint } from '../live/prometheus';
-import { notifyChange } from '../live/publisher';
 import type { RedisClient } from '../live/redisConnection';
-import { describeCheck, verifyRevision } from '../live/verifier';
+import { describeCheck, verifierId, verifyRevision } from '../live/verifier';
 import { VerificationStore, type VerificationRecord } from '../live/verificationStore';
 import { rollbackFailedRevision } from '../live/verifyRollback';
 import type { LiveSettings } from './liveOptions';
@@ -40,7 +39,7 @@ export async function runCliVerification(v: CliVerification): Promise<Verificati
   let lastState = '';
   let announcedFollow = false;
   const identity = publisherIdentity('cli');
-  const verifier = `${identity.publishedBy} (cli)`;
+  const verifier = verifierId(`${identity.publishedBy} (cli)`);
   // Measurement reasons carry Prometheus' own error text, and verifiers' names come from Redis.
   const progress = (line: string) => v.progress(displayText(line));
   progress(`verifying ${live.key} revision ${v.revision} against Prometheus at ${redactUrl(verify.prometheus)}: ${describeSchedule(verify)}`);
@@ -75,8 +74,10 @@ export async function runCliVerification(v: CliVerification): Promise<Verificati
         verifications,
         key: live.key,
         failedRevision: record.revision,
-        publisher: identity.publishedBy,
-        notify: (envelope) => notifyChange(async () => v.nats ?? Promise.reject(new Error('no NATS connection')), live.key, live.subject, identity.senderId, envelope),
+        identity,
+        nats: v.nats,
+        subject: live.subject,
+        policy: live.policy,
       }),
     onUpdate: (record) => {
       if (record.verifier !== verifier && !announcedFollow) {

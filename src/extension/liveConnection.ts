@@ -72,6 +72,23 @@ export class LiveConnection implements vscode.Disposable {
     };
     this.subscriptions.push({ dispose: () => clearTimeout(policyTimer) });
     this.subscriptions.push(policyWatcher, policyWatcher.onDidChange(policyChanged), policyWatcher.onDidCreate(policyChanged), policyWatcher.onDidDelete(policyChanged));
+    // driftlens.policyFile may name any file (ops/policy.yaml): watch it too, so its edits are
+    // followed like those of a file the pattern above finds (rebuilt when the setting changes).
+    let configuredWatcher: vscode.Disposable | undefined;
+    const watchConfigured = () => {
+      configuredWatcher?.dispose();
+      configuredWatcher = undefined;
+      const configured = vscode.workspace.getConfiguration('driftlens').get<string>('policyFile');
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      if (!configured || !folder) return;
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, configured));
+      configuredWatcher = vscode.Disposable.from(watcher, watcher.onDidChange(policyChanged), watcher.onDidCreate(policyChanged), watcher.onDidDelete(policyChanged));
+    };
+    watchConfigured();
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('driftlens.policyFile') && watchConfigured()),
+      { dispose: () => configuredWatcher?.dispose() },
+    );
   }
 
   get state(): ConnectionState {

@@ -98,7 +98,11 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
   const config = vscode.workspace.getConfiguration('driftlens');
   const trusted = vscode.workspace.isTrusted;
   const { policy, uri } = await findPolicy();
-  const fromPolicy = trusted ? policy.connections : {};
+  // A creds file signs the server's nonce with the user's key: a workspace's policy could pair the
+  // user's creds file with servers of its choosing and relay the signature. The editor takes a
+  // creds file only from the settings (driftlens.nats.credsFile), never from a policy file.
+  const policyNats = trusted ? policy.connections.nats : undefined;
+  const fromPolicy = trusted ? { ...policy.connections, ...(policyNats ? { nats: { ...policyNats, credsFile: undefined } } : {}) } : {};
   const tls = (prefix: string) => {
     const caFile = explicit<string>(config, `${prefix}.tls.caFile`);
     const certFile = explicit<string>(config, `${prefix}.tls.certFile`);
@@ -130,6 +134,7 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
   nats.password = await secrets.get('nats.password', identities.nats);
   nats.token = await secrets.get('nats.token', identities.nats);
   const secretNotes: string[] = [];
+  if (policyNats?.credsFile) secretNotes.push('the drift policy names a NATS creds file (connections.nats.creds_file); DriftLens does not use credentials a workspace file points at. Set driftlens.nats.credsFile in your user settings to use one.');
   const note = async (name: SecretName, what: string, command: string, identity: string, has: boolean) => {
     const elsewhere = has ? [] : await secrets.storedElsewhere(name, identity);
     if (elsewhere.length > 0) {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { displayText } from '../core/displayText';
 import type { JsonValue } from '../core/canonical';
 import { publisherIdentity } from '../core/publishFlow';
 import { renderForDiff } from '../core/publishPlan';
@@ -40,7 +41,7 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
     vscode.commands.registerCommand('driftlens.replicas.copyReplicaId', async (node?: ReplicaTreeNode) => {
       if (node?.kind !== 'replica') return;
       await vscode.env.clipboard.writeText(node.replica.replicaId);
-      vscode.window.setStatusBarMessage(`$(check) Copied ${node.replica.replicaId}`, 3000);
+      vscode.window.setStatusBarMessage(`$(check) Copied ${displayText(node.replica.replicaId)}`, 3000);
     }),
     vscode.commands.registerCommand('driftlens.replicas.openPolicy', async () => {
       const settings = await connection.settings().catch((e: unknown) => {
@@ -80,7 +81,7 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
       const settings = await connection.settings();
       const key = settings.configKeyOverride ?? settings.policy.configKey;
       if (!applied) {
-        void vscode.window.showInformationMessage(`${node.replica.replicaId} has not applied ${section} yet: there is nothing to compare.`);
+        void vscode.window.showInformationMessage(`${displayText(node.replica.replicaId)} has not applied ${section} yet: there is nothing to compare.`);
         return;
       }
       const history = await (await connection.store()).history(key);
@@ -91,7 +92,7 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
       }
       const left = vscode.Uri.from({ scheme: SECTION_SCHEME, path: `/${section}@${source.revision}.yaml`, query: key });
       const right = vscode.Uri.from({ scheme: SECTION_SCHEME, path: `/${section}@live.yaml`, query: key });
-      await vscode.commands.executeCommand('vscode.diff', left, right, `${node.replica.replicaId}: ${section} (revision ${source.revision}) ↔ live`, { preview: true });
+      await vscode.commands.executeCommand('vscode.diff', left, right, `${displayText(node.replica.replicaId)}: ${section} (revision ${source.revision}) ↔ live`, { preview: true });
     }),
   );
 }

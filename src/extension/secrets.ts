@@ -75,7 +75,11 @@ export class Secrets {
       { name: 'nats.password', identity: current.nats },
       { name: 'nats.token', identity: current.nats },
     ];
-    for (const entry of entries) await this.storage.delete(secretKey(entry.name, entry.identity));
+    for (const entry of entries) {
+      await this.storage.delete(secretKey(entry.name, entry.identity));
+      // Versions before the endpoint binding stored secrets under host:port alone: forget those too.
+      for (const hostPort of entry.identity.match(/[^\s/,@()#]+:\d{1,5}/g) ?? []) await this.storage.delete(`driftlens.${entry.name}@${hostPort}`);
+    }
     await this.storage.delete(INDEX_KEY);
     this.changed.fire('redis.password'); // one reconnect, not one per secret
   }

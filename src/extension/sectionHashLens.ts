@@ -78,13 +78,14 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
     return lenses;
   }
 
-  /** " · 3/4 replicas": how many live (not stale) replicas run exactly this hash. */
+  /** " · 3/4 replicas (3 simulated)": how many live (not stale) replicas run exactly this hash, simulated ones marked. */
   private replicaCount(section: string, hash: string): string {
     const model = this.replicas?.model;
     if (!model || model.replicas.length === 0) return '';
     const reporting = model.replicas.filter((r) => r.state !== 'stale');
-    const running = reporting.filter((r) => r.sections.some((s) => s.section === section && s.hash === hash)).length;
-    return ` · ${running}/${reporting.length} replicas`;
+    const running = reporting.filter((r) => r.sections.some((s) => s.section === section && s.hash === hash));
+    const simulated = running.filter((r) => r.simulated).length;
+    return ` · ${running.length}/${reporting.length} replicas${simulated ? ` (${simulated} simulated)` : ''}`;
   }
 
   dispose(): void {

@@ -4,8 +4,7 @@ import { publisherIdentity } from '../core/publishFlow';
 import { replicasSettled } from '../core/verification';
 import { rfc3339ToEpochMs } from '../live/replicaReports';
 import type { PrometheusEndpoint } from '../live/prometheus';
-import { notifyChange } from '../live/publisher';
-import { verifyRevision } from '../live/verifier';
+import { verifierId, verifyRevision } from '../live/verifier';
 import { TERMINAL_STATES, VerificationStore, type RollbackRecord, type VerificationRecord } from '../live/verificationStore';
 import { rollbackFailedRevision, rollbackTarget } from '../live/verifyRollback';
 import type { LiveConnection } from './liveConnection';
@@ -68,7 +67,7 @@ export class VerificationController implements vscode.Disposable {
     const redis = await this.connection.redis();
     const store = await this.connection.store();
     const verifications = new VerificationStore(redis);
-    const verifier = `${publisherIdentity('vscode').publishedBy} (vscode)`;
+    const verifier = verifierId(`${publisherIdentity('vscode').publishedBy} (vscode)`);
     this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
     try {
       const record = await verifyRevision({
@@ -145,8 +144,10 @@ export class VerificationController implements vscode.Disposable {
       verifications: new VerificationStore(await this.connection.redis()),
       key: failed.key,
       failedRevision: failed.revision,
-      publisher: publisherIdentity('vscode').publishedBy,
-      notify: (envelope) => notifyChange(async () => nats ?? Promise.reject(new Error('NATS is not connected')), failed.key, settings.policy.subject, publisherIdentity('vscode').senderId, envelope),
+      identity: publisherIdentity('vscode'),
+      nats,
+      subject: settings.policy.subject,
+      policy: settings.policy,
     });
     this.log.info(`rollback after the failed verification of ${failed.key} revision ${failed.revision}: ${outcome.outcome}: ${outcome.message}`);
     return outcome;

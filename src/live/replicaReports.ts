@@ -279,11 +279,20 @@ function preciseTime(time: string): [number, number] {
 
 /**
  * Whether `candidate` is a newer report of the same replica than `than`. Within one process
- * (same started_at) `seq` decides when both carry it; otherwise the replica's own reported_at
- * (to the nanosecond). A tie counts as newer: the same report arriving twice changes nothing.
+ * (same started_at) `seq` decides when both carry it, else the replica's own reported_at (to the
+ * nanosecond); across processes the later started_at. A tie counts as newer: the same report
+ * arriving twice changes nothing.
  */
 export function isNewerReport(candidate: ReplicaReport, than: ReplicaReport): boolean {
   if (candidate.startedAt === than.startedAt && candidate.seq !== undefined && than.seq !== undefined) return candidate.seq >= than.seq;
+  // Another process of the same replica: the later start is the one running now. (Comparing
+  // reported_at across processes would let one report from a clock set ahead hide every report of
+  // the restarted process until the wall clock caught up.)
+  if (candidate.startedAt !== than.startedAt) {
+    const [sa, saNs] = preciseTime(candidate.startedAt);
+    const [sb, sbNs] = preciseTime(than.startedAt);
+    return sa !== sb ? sa > sb : saNs > sbNs;
+  }
   const [a, aNs] = preciseTime(candidate.reportedAt);
   const [b, bNs] = preciseTime(than.reportedAt);
   return a !== b ? a > b : aNs >= bNs;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { judgeMeasurement, runVerdict, summarizeCheck, verdictReason, type VerifyCheckPolicy, type VerifyPolicy } from '../core/verification';
 import { describeThresholds, formatValue } from '../core/verification';
 import type { ConfigStore } from './configStore';
@@ -14,6 +15,14 @@ import { TERMINAL_STATES, VerificationStore, type RollbackRecord, type StoredChe
  * follows the stored record, and takes over from its last measurement if the holder goes away.
  */
 
+/** Tells apart two clients of one user on one host (two windows, two CI jobs): each holds its own lease. */
+const PROCESS_TOKEN = randomBytes(3).toString('hex');
+
+/** A verifier's id as others see it and as its lease holds it: `alice@host (cli) #3f2a1c`. */
+export function verifierId(name: string): string {
+  return `${name} #${PROCESS_TOKEN}`;
+}
+
 export interface VerifierOptions {
   redis: VerificationStore;
   /** Reads the live revision (superseded?) and rolls back. */
@@ -23,7 +32,7 @@ export interface VerifierOptions {
   key: string;
   revision: number;
   publishedAtMs: number;
-  /** Who measures, as others see it: `alice@host (vscode)`. */
+  /** Who measures, as others see it and as the lease holds it: from verifierId(), unique per process. */
   verifier: string;
   /** Resolves when the replicas converged on the revision, or its budget ran out. Default: at once. */
   converged?: (signal: AbortSignal) => Promise<void>;

@@ -1,6 +1,9 @@
+import type { NatsConnection } from 'nats';
+import { conflictSentence, natsUnreachableMessage, notificationFailedSentence, publishMeta, type PublisherIdentity } from '../core/publishFlow';
+import type { Bound } from '../core/duration';
 import { RevisionConflictError, type ConfigStore } from './configStore';
 import type { ConfigEnvelope } from './envelope';
-import type { PublishOutcome } from './publisher';
+import { NotificationUnavailableError, rollbackDocument } from './publisher';
 import type { RollbackRecord, VerificationStore } from './verificationStore';
 
 export interface RollbackRequest {
@@ -9,17 +12,15 @@ export interface RollbackRequest {
   key: string;
   /** The revision whose verification failed: the rollback happens only while it is still live. */
   failedRevision: number;
-  /** Recorded as the rollback's `published_by`. */
-  publisher: string;
-  /** Sends the change notification for the rollback (on a connection made before the write). */
-  notify: (envelope: ConfigEnvelope) => Promise<PublishOutcome>;
+  /** Who rolls back: the rollback's `published_by` and the notification's sender. */
+  identity: PublisherIdentity;
+  /** Connected before anything is written, as for any publish; undefined: NATS could not be reached, nothing is written. */
+  nats: NatsConnection | undefined;
+  subject: string;
+  /** The poll interval and budget named when the notification fails after the write. */
+  policy: { pollIntervalMs: number; slo: { notificationLost: Bound } };
 }
 
-/**
- * Republishes the last revision whose verification passed (else the one before the failed one)
- * through the same CAS path as any publish, based on the failed revision: if anyone published
- * since, the CAS refuses and nothing is written, so a rollback can never overwrite a newer change.
- */
 export interface RollbackTarget {
   envelope: ConfigEnvelope;
   /** Why this one, in a person's words. */
@@ -35,27 +36,35 @@ export async function rollbackTarget(config: ConfigStore, verifications: Verific
   return passed ? { envelope: passed, why: 'the last revision whose verification passed' } : { envelope: earlier[0], why: 'the revision before it (no earlier verification passed)' };
 }
 
+/**
+ * Republishes the last revision whose verification passed (else the one before the failed one)
+ * through the same path as any publish: NATS ready first, then the CAS write based on the failed
+ * revision, then the notification. If anyone published since, the CAS refuses and nothing is
+ * written, so a rollback can never overwrite a newer change.
+ */
 export async function rollbackFailedRevision(r: RollbackRequest): Promise<RollbackRecord> {
   const found = await rollbackTarget(r.config, r.verifications, r.key, r.failedRevision);
   if (!found) {
     return { outcome: 'skipped', message: `no revision before ${r.failedRevision} is in DriftLens' history, so there is nothing to roll back to; nothing was written` };
   }
   const { envelope: target, why } = found;
+  if (!r.nats) return { outcome: 'failed', toRevision: target.revision, message: `no rollback to revision ${target.revision}: ${natsUnreachableMessage('NATS is not connected')}` };
   try {
-    const envelope = await r.config.write(r.key, {
-      data: target.data,
+    const outcome = await rollbackDocument(r.config, r.nats, {
+      key: r.key,
+      revision: target.revision,
       expectedRevision: r.failedRevision,
-      meta: { published_by: r.publisher, tool: 'driftlens', rollback_of: String(target.revision), rollback_reason: `verification of revision ${r.failedRevision} failed` },
+      meta: publishMeta(r.identity, { rollback_of: String(target.revision), rollback_reason: `verification of revision ${r.failedRevision} failed` }),
+      subject: r.subject,
+      senderId: r.identity.senderId,
     });
-    const outcome = await r.notify(envelope);
-    const notified = outcome.notified ? 'replicas notified' : `the notification failed (${outcome.notifyError}); replicas converge on their next poll`;
-    return { outcome: 'done', toRevision: target.revision, newRevision: envelope.revision, message: `rolled back to the data of revision ${target.revision} (${why}) as revision ${envelope.revision}; ${notified}` };
+    const notified = outcome.notified ? 'replicas notified' : notificationFailedSentence(r.subject, outcome.notifyError, r.policy);
+    return { outcome: 'done', toRevision: target.revision, newRevision: outcome.envelope.revision, message: `rolled back to the data of revision ${target.revision} (${why}) as revision ${outcome.envelope.revision}; ${notified}` };
   } catch (e) {
     if (e instanceof RevisionConflictError) {
-      const c = e.current;
-      const who = c ? `revision ${c.revision} was published since${c.meta?.published_by ? ` by ${c.meta.published_by}` : ''} at ${c.updatedAt}` : `${r.key} no longer exists`;
-      return { outcome: 'skipped', toRevision: target.revision, message: `no rollback: ${who}, and a rollback never overwrites a newer revision; nothing was written` };
+      return { outcome: 'skipped', toRevision: target.revision, message: `no rollback: ${conflictSentence(r.key, e.current, r.failedRevision)} A rollback never overwrites a newer revision` };
     }
+    if (e instanceof NotificationUnavailableError) return { outcome: 'failed', toRevision: target.revision, message: `no rollback to revision ${target.revision}: ${natsUnreachableMessage(e.message)}` };
     return { outcome: 'failed', toRevision: target.revision, message: `the rollback to revision ${target.revision} failed: ${e instanceof Error ? e.message : String(e)}` };
   }
 }

@@ -116,8 +116,8 @@ export class SimulatedReplicaAgent extends ReplicaAgent {
     };
   }
 
-  protected override snapshot(reason: ReportReason): ReplicaReport {
-    return { ...super.snapshot(reason), simulated: true };
+  protected override snapshot(reason: ReportReason, seq?: number): ReplicaReport {
+    return { ...super.snapshot(reason, seq), simulated: true };
   }
 
   protected override emit(event: AgentEvent): void {

@@ -213,4 +213,9 @@ test('seq is optional on the wire: reports without it still decode, a bad one is
   // seq decides only within one process: a restarted replica (new started_at) starts counting again.
   const restarted = { ...late, startedAt: '2026-11-30T07:00:00.000500Z', seq: 1 };
   assert.equal(isNewerReport(restarted, { ...early, seq: 40 }), true);
+  // A report from a clock set ahead does not hide the restarted process's reports (later start wins).
+  const ahead = { ...base, startedAt: '2026-11-30T06:00:00Z', reportedAt: '2026-12-01T00:00:00Z' };
+  const afterRestart = { ...base, startedAt: '2026-11-30T07:00:00Z', reportedAt: '2026-11-30T07:00:01Z' };
+  assert.equal(isNewerReport(afterRestart, ahead), true);
+  assert.equal(isNewerReport(ahead, afterRestart), false);
 });

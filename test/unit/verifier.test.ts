@@ -3,15 +3,20 @@ import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { VerifyPolicy } from '../../src/core/verification';
 import { ConfigStore } from '../../src/live/configStore';
+import type { NatsConnection } from 'nats';
+import { connectNats } from '../../src/live/natsConnection';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { verifyRevision } from '../../src/live/verifier';
 import { VerificationStore, type VerificationRecord } from '../../src/live/verificationStore';
 import { rollbackFailedRevision } from '../../src/live/verifyRollback';
 import { startExporter, startPrometheus, type PrometheusServer } from '../support/prometheus';
-import { freePort, startRedis, type ServerProcess } from '../support/servers';
+import { freePort, startNats, startRedis, type ServerProcess } from '../support/servers';
 
 // A real Prometheus scraping a real exporter every 250 ms; the test moves the exporter's gauges.
 let redisServer: ServerProcess & { url: string };
+let natsServer: ServerProcess & { url: string };
+let nats: NatsConnection;
+const POLL = { pollIntervalMs: 30_000, slo: { notificationLost: { inclusive: true, ms: 30_000 } } };
 let prometheus: PrometheusServer;
 let exporter: Awaited<ReturnType<typeof startExporter>>;
 let redis: Redis;
@@ -20,14 +25,16 @@ let keyCounter = 0;
 before(async () => {
   exporter = await startExporter();
   exporter.set('cordum_scheduler_dispatch_latency_p99', 0.1);
-  [redisServer, prometheus] = await Promise.all([startRedis(), startPrometheus([exporter.target], '250ms')]);
+  [redisServer, natsServer, prometheus] = await Promise.all([startRedis(), startNats(), startPrometheus([exporter.target], '250ms')]);
   redis = await connectRedis({ url: redisServer.url }, { name: 'verifier-test' });
+  nats = await connectNats({ servers: [natsServer.url] }, { name: 'verifier-test' });
   await prometheus.scraped();
 });
 
 after(async () => {
   await closeRedis(redis);
-  await Promise.all([redisServer.dispose(), prometheus.dispose(), exporter.close()]);
+  await nats.close();
+  await Promise.all([redisServer.dispose(), natsServer.dispose(), prometheus.dispose(), exporter.close()]);
 });
 
 const freshKey = () => `cfg:team:verify${process.pid}-${++keyCounter}`;
@@ -80,9 +87,9 @@ test('a degradation fails the check once failure_limit is exceeded, and the roll
   try {
     await prometheus.answers('max(cordum_scheduler_dispatch_latency_p99)', '2');
     const p = policy({ onFailure: 'rollback', count: 5 }, { failureLimit: 1 });
-    const notified: number[] = [];
+    const notifications = nats.subscribe('sys.config.changed', { max: 1 });
     const record = await run(key, bad.revision, p, {
-      rollback: () => rollbackFailedRevision({ config, verifications, key, failedRevision: bad.revision, publisher: 'verifier@test', notify: async (envelope) => (notified.push(envelope.revision), { envelope, notified: true, traceId: 't' }) }),
+      rollback: () => rollbackFailedRevision({ config, verifications, key, failedRevision: bad.revision, identity: { publishedBy: 'verifier@test', senderId: 'verifier-test' }, nats, subject: 'sys.config.changed', policy: POLL }),
     });
     assert.equal(record.state, 'failed');
     assert.equal(record.checks[0].measurements.length, 2, 'failure_limit 1: the second failed measurement fails the check, without waiting for the other three');
@@ -92,7 +99,8 @@ test('a degradation fails the check once failure_limit is exceeded, and the roll
     assert.equal(live?.revision, bad.revision + 1);
     assert.deepEqual(live?.data, good.data, 'the data of the last passed revision is live again');
     assert.equal(live?.meta?.rollback_of, String(good.revision));
-    assert.deepEqual(notified, [bad.revision + 1], 'the rollback notifies replicas like any publish');
+    for await (const _ of notifications) break; // the rollback notifies replicas like any publish
+    assert.equal(notifications.getProcessed(), 1);
     assert.equal((await verifications.read(key, bad.revision))?.rollback?.newRevision, bad.revision + 1);
   } finally {
     exporter.set('cordum_scheduler_dispatch_latency_p99', 0.1);
@@ -107,9 +115,9 @@ test('a rollback never overwrites a revision published after the failed one', as
   const first = await publish(config, key, 'one', 0);
   const failed = await publish(config, key, 'two', first.revision);
   const newer = await store(config, key, failed.revision);
-  const outcome = await rollbackFailedRevision({ config, verifications, key, failedRevision: failed.revision, publisher: 'v', notify: () => assert.fail('nothing to notify') });
+  const outcome = await rollbackFailedRevision({ config, verifications, key, failedRevision: failed.revision, identity: { publishedBy: 'v', senderId: 'v' }, nats, subject: 'sys.config.changed', policy: POLL });
   assert.equal(outcome.outcome, 'skipped');
-  assert.match(outcome.message, new RegExp(`revision ${newer.revision} was published since by bob@ops`));
+  assert.match(outcome.message, new RegExp(`is at revision ${newer.revision} \\(published at .* by bob@ops\\).*A rollback never overwrites a newer revision`));
   assert.equal((await config.read(key))?.envelope.revision, newer.revision, 'the newer revision stays live');
 
   function store(c: ConfigStore, k: string, rev: number) {

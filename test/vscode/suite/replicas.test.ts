@@ -181,7 +181,7 @@ suite('The Replicas view against real replicas', () => {
       },
       [api.replicaModel.onDidChange, vscode.languages.onDidChangeDiagnostics],
     );
-    assert.equal(title, `$(key) pools sha256 ${poolsHash.slice(0, 12)}…${poolsHash.slice(-4)} · 2/6 replicas`);
+    assert.equal(title, `$(key) pools sha256 ${poolsHash.slice(0, 12)}…${poolsHash.slice(-4)} · 2/6 replicas (2 simulated)`, 'the lens marks simulated replicas');
     const rejection = await waitFor('the replica-rejected diagnostic', () => vscode.languages.getDiagnostics(editor.document.uri).find((d) => d.code === 'replica-rejected'), [vscode.languages.onDidChangeDiagnostics], 10_000);
     assert.match(rejection.message, /^1 replica rejected this pools section \(hash [0-9a-f]{12}…\): scheduler:refuser: /);
     assert.equal(editor.document.getText(rejection.range), '"pools"');
