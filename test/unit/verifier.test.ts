@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import type { VerifyPolicy } from '../../src/core/verification';
+import { judgeMeasurement, type VerifyPolicy } from '../../src/core/verification';
 import { ConfigStore } from '../../src/live/configStore';
 import type { NatsConnection } from 'nats';
 import { connectNats } from '../../src/live/natsConnection';
@@ -9,6 +9,7 @@ import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { verifyRevision } from '../../src/live/verifier';
 import { VerificationStore, type VerificationRecord } from '../../src/live/verificationStore';
 import { rollbackFailedRevision } from '../../src/live/verifyRollback';
+import { instantQuery } from '../../src/live/prometheus';
 import { startExporter, startPrometheus, type PrometheusServer } from '../support/prometheus';
 import { freePort, startNats, startRedis, type ServerProcess } from '../support/servers';
 
@@ -185,4 +186,31 @@ test('a publish during a running verification ends it as superseded', async () =
   assert.equal(record.state, 'superseded');
   assert.match(record.reason, new RegExp(`revision ${published.revision + 1} was published by test`));
   assert.ok(record.checks[0].measurements.length < 20);
+});
+
+test('a Prometheus that never answers is an error after the query timeout, never a hang', async () => {
+  const { createServer } = await import('node:net');
+  const sockets: import('node:net').Socket[] = [];
+  const silent = createServer((socket) => void sockets.push(socket)); // accepts, reads, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}`;
+  try {
+    const started = Date.now();
+    const answer = await instantQuery({ url, timeoutMs: 500 }, 'up');
+    assert.deepEqual(answer, { ok: false, error: `Prometheus at ${url} did not answer within 500 ms` });
+    assert.ok(Date.now() - started < 5000, 'bounded by the timeout');
+  } finally {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
+});
+
+test('thousands of series are inconclusive, and an answer over the size limit is an error, from a real Prometheus', async () => {
+  for (let i = 0; i < 3000; i++) exporter.set('driftlens_test_wide', i, { shard: String(i) });
+  await prometheus.answers('count(driftlens_test_wide)', '3000');
+  const wide = { name: 'wide', query: 'driftlens_test_wide', max: 1e9, failureLimit: 0 };
+  const answer = await instantQuery({ url: prometheus.url }, wide.query);
+  assert.equal(judgeMeasurement(wide, answer, undefined, 1, Date.now()).reason, '3000 series: the query must reduce to exactly one (wrap it in sum, max or histogram_quantile)');
+  const capped = await instantQuery({ url: prometheus.url, maxBytes: 64 * 1024 }, wide.query);
+  assert.deepEqual(capped, { ok: false, error: `Prometheus at ${prometheus.url} answered more than 64 KiB: a check's query must reduce to one series` });
 });
