@@ -46,7 +46,11 @@ export class DriftDocuments implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.contentChanges.length > 0) this.schedule(e.document);
       }),
-      vscode.workspace.onDidCloseTextDocument((d) => this.forget(d.uri)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        // A late close of an untitled document whose URI a new one already took: not the new one's.
+        const cached = this.cache.get(d.uri.toString());
+        if (!cached || this.analysedFrom.get(cached) === d) this.forget(d.uri);
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('driftlens.files')) this.refreshAll();
       }),
