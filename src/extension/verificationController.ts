@@ -3,7 +3,6 @@ import { formatDuration } from '../core/duration';
 import { publisherIdentity } from '../core/publishFlow';
 import { replicasSettled } from '../core/verification';
 import { rfc3339ToEpochMs } from '../live/replicaReports';
-import type { PrometheusEndpoint } from '../live/prometheus';
 import { notifyChange } from '../live/publisher';
 import { verifyRevision } from '../live/verifier';
 import { TERMINAL_STATES, VerificationStore, type RollbackRecord, type VerificationRecord } from '../live/verificationStore';
@@ -33,7 +32,6 @@ export class VerificationController implements vscode.Disposable {
     private readonly connection: LiveConnection,
     private readonly replicas: ReplicaModel,
     private readonly log: ComponentLog,
-    private readonly prometheusCredentials: (url: string) => Promise<Pick<PrometheusEndpoint, 'token' | 'username' | 'password'>>,
   ) {
     this.subscriptions = [
       this.changed,
@@ -57,24 +55,31 @@ export class VerificationController implements vscode.Disposable {
     if (record && TERMINAL_STATES.has(record.state)) this.announce(record);
   }
 
+  /** The revision being measured (or followed) by this window now. */
+  get active(): { key: string; revision: number } | undefined {
+    return this.running && { key: this.running.key, revision: this.running.revision };
+  }
+
   /** Verifies a revision (after a publish, or the Verify command); resolves with its verdict. */
   async start(key: string, revision: number, publishedAtMs: number): Promise<VerificationRecord | undefined> {
+    // Prometheus is named by the policy, a workspace file: an untrusted workspace queries nothing.
+    if (!vscode.workspace.isTrusted) return undefined;
     const settings = await this.connection.settings();
     const verify = settings.policy.verify;
-    if (!verify) return undefined;
+    if (!verify || !settings.prometheus) return undefined;
     this.stop(`revision ${revision} is being verified`);
     const abort = new AbortController();
     this.running = { key, revision, abort };
-    const redis = await this.connection.redis();
-    const store = await this.connection.store();
-    const verifications = new VerificationStore(redis);
     const verifier = `${publisherIdentity('vscode').publishedBy} (vscode)`;
     this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
     try {
+      const redis = await this.connection.redis();
+      const store = await this.connection.store();
+      const verifications = new VerificationStore(redis);
       const record = await verifyRevision({
         redis: verifications,
         config: store,
-        prometheus: { url: verify.prometheus, ...(await this.prometheusCredentials(verify.prometheus)) },
+        prometheus: settings.prometheus,
         policy: verify,
         key,
         revision,
@@ -127,6 +132,9 @@ export class VerificationController implements vscode.Disposable {
     try {
       const record = await new VerificationStore(await this.connection.redis()).read(key, revision);
       if (this.disposed || this.running) return;
+      // The revision a rollback created has no verification of its own: keep showing the failed
+      // one (with its rollback) rather than an empty view.
+      if (!record && this.record?.key === key && this.record.rollback?.newRevision === revision) return;
       this.set(record);
       if (record && !TERMINAL_STATES.has(record.state)) this.followTimer = setTimeout(() => void this.show(key, revision), Math.min(record.intervalMs, 2_000));
     } catch (e) {
