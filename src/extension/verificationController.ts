@@ -11,6 +11,8 @@ import type { LiveConnection } from './liveConnection';
 import type { ComponentLog } from './log';
 import type { ReplicaModel } from './replicaModel';
 
+/** This window's name as a verifier, as other clients see it. */
+export const ownVerifier = () => `${publisherIdentity('vscode').publishedBy} (vscode)`;
 
 /**
  * The Verify stage in the editor: after Publish Config (when the policy has `verify`) this window
@@ -70,7 +72,7 @@ export class VerificationController implements vscode.Disposable {
     this.stop(`revision ${revision} is being verified`);
     const abort = new AbortController();
     this.running = { key, revision, abort };
-    const verifier = `${publisherIdentity('vscode').publishedBy} (vscode)`;
+    const verifier = ownVerifier();
     this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
     try {
       const redis = await this.connection.redis();
@@ -87,7 +89,8 @@ export class VerificationController implements vscode.Disposable {
         verifier,
         signal: abort.signal,
         converged: (signal) => this.converged(revision, publishedAtMs, settings.policy.slo.notificationLost.ms, signal),
-        rollback: (failed) => this.rollbackNow(failed),
+        // The verifier stores this outcome in the record itself (it holds the lease).
+        rollback: (failed) => this.rollback(failed),
         onUpdate: (r) => {
           if (!abort.signal.aborted) this.set(r);
         },
@@ -142,8 +145,36 @@ export class VerificationController implements vscode.Disposable {
     }
   }
 
-  /** Republishes the last passed revision over the failed one (never over a newer publish). */
+  /**
+   * The rollback a person chose ("Rollback to Revision N"): republishes, then stores the outcome
+   * with the failed verdict so every client (and this tree) shows what followed the failure.
+   */
   async rollbackNow(failed: VerificationRecord): Promise<RollbackRecord> {
+    const outcome = await this.rollback(failed);
+    try {
+      const verifications = new VerificationStore(await this.connection.redis());
+      const me = ownVerifier();
+      // The run released its lease when it ended; take it briefly so no other writer interleaves.
+      if (await verifications.claim(failed.key, failed.revision, me, 10_000)) {
+        try {
+          const stored = await verifications.read(failed.key, failed.revision);
+          if (stored && !stored.rollback) {
+            stored.rollback = outcome;
+            await verifications.save(stored, me, 10_000);
+          }
+          if (stored && (!this.record || (this.record.key === failed.key && (this.record.revision === failed.revision || this.record.revision === outcome.newRevision)))) this.set(stored);
+        } finally {
+          await verifications.release(failed.key, failed.revision, me);
+        }
+      }
+    } catch (e) {
+      this.log.warn(`cannot record the rollback with the verification of ${failed.key} revision ${failed.revision}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return outcome;
+  }
+
+  /** Republishes the last passed revision over the failed one (never over a newer publish). */
+  private async rollback(failed: VerificationRecord): Promise<RollbackRecord> {
     const settings = await this.connection.settings();
     // Connect before writing: a notification that cannot be sent is known before anything changes.
     const nats = await this.connection.nats().catch(() => undefined);

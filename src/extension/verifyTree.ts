@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import { displayText } from '../core/displayText';
 import { formatAge, formatDuration } from '../core/duration';
-import { publisherIdentity } from '../core/publishFlow';
 import { formatValue, type CheckState, type Measurement } from '../core/verification';
 import { describeCheck, judgeRecord } from '../live/verifier';
 import type { StoredCheck, VerificationRecord, VerificationState } from '../live/verificationStore';
 import { markdownText } from './markdownText';
+import { ownVerifier } from './verificationController';
 
 /**
  * The Verify node of the Replicas view (under the document) and its children: one per check, and
@@ -38,9 +38,6 @@ const CHECK_ICONS: Record<CheckState, [string, string | undefined]> = {
 const OUTCOME_MARKS: Record<Measurement['outcome'], string> = { passed: '✓', failed: '✗', inconclusive: '?', error: '!' };
 
 const themeIcon = ([id, color]: [string, string | undefined]) => new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
-
-/** This window's verifier name, to say "by someone else" only when it is someone else. */
-const ownVerifier = () => `${publisherIdentity('vscode').publishedBy} (vscode)`;
 
 /** Measurements taken so far: the checks are measured together, the furthest one counts. */
 export function measurementsTaken(record: VerificationRecord): number {
