@@ -67,7 +67,8 @@ export function verifyItem(node: VerifyTreeNode, now: number): vscode.TreeItem {
   const r = node.record;
   switch (node.kind) {
     case 'verify': {
-      const item = new vscode.TreeItem(`Verify revision ${r.revision}`, r.state === 'passed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+      // Expanded: a few checks, and their values are what a person looks for (passed or not).
+      const item = new vscode.TreeItem(`Verify revision ${r.revision}`, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `verify:${r.revision}`;
       const other = r.verifier !== ownVerifier() && (r.state === 'running' || r.state === 'waiting') ? ` · by ${displayText(r.verifier)}` : '';
       const rolledBack = r.rollback?.outcome === 'done' ? ` · rolled back to ${r.rollback.toRevision}` : '';
