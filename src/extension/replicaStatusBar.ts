@@ -28,9 +28,11 @@ export function registerReplicaStatusBar(model: ReplicaModel, verification: Veri
       return;
     }
     const problems = m.replicas.length - m.counts['in-sync'];
-    const failed = verify?.state === 'failed';
-    item.text = `$(${failed ? 'error' : problems === 0 ? 'pass' : 'warning'}) ${m.summary}${verify ? ` · ${verifySummary(verify)}` : ''}`;
-    item.backgroundColor = failed ? new vscode.ThemeColor('statusBarItem.errorBackground') : m.breaches > 0 || m.counts.rejected > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    // Red while the failed revision is live; once rolled back, a warning (look at it, nothing is burning).
+    const failed = verify?.state === 'failed' && verify.rollback?.outcome !== 'done';
+    const rolledBack = verify?.rollback?.outcome === 'done';
+    item.text = `$(${failed ? 'error' : rolledBack ? 'history' : problems === 0 ? 'pass' : 'warning'}) ${m.summary}${verify ? ` · ${verifySummary(verify)}` : ''}`;
+    item.backgroundColor = failed ? new vscode.ThemeColor('statusBarItem.errorBackground') : rolledBack || m.breaches > 0 || m.counts.rejected > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const verifyText = verify ? ` Verification of revision ${verify.revision}: ${verify.state} (${displayText(verify.reason)})${verify.rollback ? `; rollback ${verify.rollback.outcome}` : ''}.` : '';
     item.tooltip = `${m.live?.key ?? ''} revision ${m.live?.revision ?? '—'}: ${m.summary}${m.breaches ? `; ${m.breaches} over the convergence budget` : ''}${m.simulated ? `; ${m.simulated} simulated (not real services)` : ''}.${verifyText} Click to open the Replicas view.`;
     item.show();

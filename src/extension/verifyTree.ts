@@ -47,6 +47,8 @@ export function measurementsTaken(record: VerificationRecord): number {
 /** "verify 3/10", "verify failed": the status bar's and the node's short form. */
 export function verifySummary(record: VerificationRecord): string {
   if (record.state === 'running' || record.state === 'waiting') return `verify ${measurementsTaken(record)}/${record.count}`;
+  // After a rollback the live revision is the restored one: say so, not just "failed".
+  if (record.rollback?.outcome === 'done') return `verify ${record.state}, rolled back`;
   return `verify ${record.state}`;
 }
 
