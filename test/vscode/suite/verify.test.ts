@@ -144,6 +144,7 @@ suite('Verify in VS Code against a real Prometheus', () => {
     assert.equal(live?.envelope.meta?.rollback_of, '2');
     await waitFor('the tree to show the rollback', () => treeText().includes('    Rolled back to revision 2 — as revision 4'), [api.replicaTree.onDidChangeTreeData, api.replicaModel.onDidChange], 20_000);
     assert.match(treeText().find((l) => l.startsWith('  Verify revision 3'))!, /^ {2}Verify revision 3 — failed · 1\/2 measurements · rolled back to 2$/);
+    await waitFor('the document row to say the failed revision was rolled back', () => /^cfg:team:verify-view — revision 4 · .*verify failed, rolled back$/.test(treeText()[0]), [api.replicaTree.onDidChangeTreeData], 20_000);
     exporter.set(METRIC, 0.1);
     await revert(editor);
   });
