@@ -81,6 +81,7 @@ module.exports = [
       await notification.locator('.monaco-button', { hasText: /^Rollback to Revision \d+$/ }).first().click();
       await waitForText(page, '.notification-toast, .notifications-center', 'rolled back to the data of revision', { timeoutMs: 20e3, what: 'the rollback done message' });
       await waitForText(page, '.monaco-list-row', 'Rolled back to revision', { timeoutMs: 20e3, what: 'the rollback in the tree' });
+      await waitForText(page, '.statusbar', 'verify failed, rolled back', { timeoutMs: 10e3, what: 'the rollback in the status bar' });
       await shot('15-verify-rolled-back');
       exporter.set(METRIC, 0.1);
     },
