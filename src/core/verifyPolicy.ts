@@ -39,7 +39,9 @@ export function verifyFromData(value: JsonValue | undefined): VerifyPolicy | und
   });
   return {
     prometheus: typeof v.prometheus === 'string' ? v.prometheus.replace(/\/+$/, '') : '',
-    initialDelayMs: duration(v.initial_delay, VERIFY_DEFAULTS.initialDelayMs),
+    // `initial_delay: 0s` (measure as soon as the replicas converged) is valid for the schema; Go
+    // durations elsewhere in a policy are positive, so zero is read here rather than by parseGoDuration.
+    initialDelayMs: typeof v.initial_delay === 'string' && /^(0+(\.0*)?|\.0+)(ns|us|µs|μs|ms|s|m|h)$/.test(v.initial_delay.trim()) ? 0 : duration(v.initial_delay, VERIFY_DEFAULTS.initialDelayMs),
     intervalMs: duration(v.interval, VERIFY_DEFAULTS.intervalMs),
     count: num(v.count) ?? VERIFY_DEFAULTS.count,
     onFailure: v.on_failure === 'rollback' ? 'rollback' : VERIFY_DEFAULTS.onFailure,

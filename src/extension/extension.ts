@@ -9,6 +9,7 @@ import { LiveConnection, type ConnectionState } from './liveConnection';
 import { LiveDocumentsProvider } from './liveDocuments';
 import { NormalisedDocumentsProvider } from './normalisedDocuments';
 import { Log } from './log';
+import { rfc3339ToEpochMs } from '../live/replicaReports';
 import { registerPublishCommand } from './publishCommand';
 import { registerPullLiveConfig } from './pullLiveConfig';
 import { registerChoosePolicy } from './policyProblems';
@@ -21,6 +22,8 @@ import { ReplicaTreeProvider, type ReplicaTreeNode } from './replicaTree';
 import { registerRollbackCommand } from './rollbackCommand';
 import { Secrets } from './secrets';
 import { SectionHashLensProvider } from './sectionHashLens';
+import { VerificationController } from './verificationController';
+import { registerVerifyCommand } from './verifyCommand';
 
 // The same languages and schemes DriftDocuments.kindOf accepts; it decides per file.
 const DOCUMENT_SELECTOR: vscode.DocumentSelector = ['yaml', 'json', 'jsonc'].flatMap((language) => [
@@ -34,6 +37,8 @@ export interface DriftLensApi {
   replicaModel: ReplicaModel;
   /** The view itself: its description names the drift policy in use. */
   replicaView: vscode.TreeView<ReplicaTreeNode>;
+  /** The Verify stage of this window (the in-host tests await its runs and roll back through it). */
+  verification: VerificationController;
 }
 
 /** Wires the features together; each lives in its own file. Nothing here connects to a server. */
@@ -47,7 +52,8 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   const liveDocs = new LiveDocumentsProvider(connection);
   const normalisedDocs = new NormalisedDocumentsProvider(documents);
   const replicaModel = new ReplicaModel(connection, log.for('replicas'));
-  const replicaTree = new ReplicaTreeProvider(replicaModel);
+  const verification = new VerificationController(connection, replicaModel, log.for('verify'));
+  const replicaTree = new ReplicaTreeProvider(replicaModel, verification);
   const replicaView = vscode.window.createTreeView('driftlens.replicas', { treeDataProvider: replicaTree, showCollapseAll: true });
   const lenses = new SectionHashLensProvider(documents, replicaModel);
   context.subscriptions.push(
@@ -66,7 +72,10 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     liveDocs.register(),
     normalisedDocs,
     normalisedDocs.register(),
-    registerPublishCommand(documents, connection, liveDocs, log.for('publish')),
+    verification,
+    // Not awaited: the publish result returns at once; the verdict shows in the Replicas view.
+    registerPublishCommand(documents, connection, liveDocs, log.for('publish'), (key, envelope) => void verification.start(key, envelope.revision, rfc3339ToEpochMs(envelope.updatedAt))),
+    registerVerifyCommand(connection, verification),
     registerCompareWithLive(documents, connection, liveDocs),
     registerPullLiveConfig(connection),
     registerRollbackCommand(connection, liveDocs, log.for('rollback')),
@@ -81,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     connection.onDidChangeState((state) => (replicaView.description = policyDescription(state))),
     registerChoosePolicy(),
     registerReplicaCommands(connection, replicaModel, replicaTree, log.for('replicas')),
-    registerReplicaStatusBar(replicaModel),
+    registerReplicaStatusBar(replicaModel, verification),
     registerReplicaDiagnostics(documents, replicaModel),
     vscode.commands.registerCommand('driftlens.showLog', () => log.show()),
     registerActiveEditorContext(documents),
@@ -89,7 +98,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   if (replicaView.visible) void replicaModel.ensureStarted();
   documents.refreshAll();
   log.for('extension').info(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
-  return { replicaTree, replicaModel, replicaView };
+  return { replicaTree, replicaModel, replicaView, verification };
 }
 
 function policyDescription(state: ConnectionState): string | undefined {

@@ -56,7 +56,7 @@ export class LiveConnection implements vscode.Disposable {
       this.settingsChanged,
       secrets.onDidChange(() => void this.reset('a password or token changed')),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('driftlens.redis') || e.affectsConfiguration('driftlens.nats') || e.affectsConfiguration('driftlens.policyFile') || e.affectsConfiguration('driftlens.configKey') || e.affectsConfiguration('driftlens.history')) {
+        if (e.affectsConfiguration('driftlens.redis') || e.affectsConfiguration('driftlens.nats') || e.affectsConfiguration('driftlens.policyFile') || e.affectsConfiguration('driftlens.configKey') || e.affectsConfiguration('driftlens.history') || e.affectsConfiguration('driftlens.prometheus')) {
           void this.reset('settings changed');
         }
       }),

@@ -5,7 +5,8 @@ import { DEFAULT_POLICY, type DriftPolicy } from '../core/policy';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { resolveEndpoints } from '../live/endpoints';
 import { TextLines } from '../core/textLines';
-import { natsEndpointIdentity, redisEndpointIdentity } from '../live/endpointIdentity';
+import { natsEndpointIdentity, prometheusEndpointIdentity, redisEndpointIdentity } from '../live/endpointIdentity';
+import type { PrometheusEndpoint } from '../live/prometheus';
 import type { EndpointIdentities, SecretName, Secrets } from './secrets';
 
 /**
@@ -25,6 +26,8 @@ export interface LiveSettings {
   secretNotes: string[];
   configKeyOverride?: string;
   historyLimit: number;
+  /** The policy's `verify` Prometheus with its credentials; undefined without `verify` or without trust. */
+  prometheus?: PrometheusEndpoint;
 }
 
 function explicit<T>(config: vscode.WorkspaceConfiguration, key: string): T | undefined {
@@ -133,6 +136,19 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
   redis.password = await secrets.get('redis.password', identities.redis);
   nats.password = await secrets.get('nats.password', identities.nats);
   nats.token = await secrets.get('nats.token', identities.nats);
+  // Prometheus is named by the policy (a workspace file): never queried, never sent a token, from an
+  // untrusted workspace.
+  let prometheus: PrometheusEndpoint | undefined;
+  if (trusted && policy.verify) {
+    const username = explicit<string>(config, 'prometheus.username');
+    identities.prometheus = prometheusEndpointIdentity(policy.verify.prometheus, username);
+    prometheus = {
+      url: policy.verify.prometheus,
+      token: await secrets.get('prometheus.token', identities.prometheus),
+      username,
+      password: username ? await secrets.get('prometheus.password', identities.prometheus) : undefined,
+    };
+  }
   const secretNotes: string[] = [];
   if (policyNats?.credsFile) secretNotes.push('the drift policy names a NATS creds file (connections.nats.creds_file); DriftLens does not use credentials a workspace file points at. Set driftlens.nats.credsFile in your user settings to use one.');
   const note = async (name: SecretName, what: string, command: string, identity: string, has: boolean) => {
@@ -144,6 +160,7 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
   await note('redis.password', 'Redis password', 'DriftLens: Set Redis Password', identities.redis, redis.password !== undefined);
   await note('nats.password', 'NATS password', 'DriftLens: Set NATS Password', identities.nats, nats.password !== undefined);
   await note('nats.token', 'NATS token', 'DriftLens: Set NATS Token', identities.nats, nats.token !== undefined);
+  if (prometheus && identities.prometheus) await note('prometheus.token', 'Prometheus token', 'DriftLens: Set Prometheus Token', identities.prometheus, prometheus.token !== undefined);
   return {
     policy,
     policyUri: uri,
@@ -153,5 +170,6 @@ export async function resolveLiveSettings(secrets: Secrets): Promise<LiveSetting
     secretNotes,
     configKeyOverride: explicit<string>(config, 'configKey'),
     historyLimit: config.get<number>('history.limit') ?? 50,
+    prometheus,
   };
 }

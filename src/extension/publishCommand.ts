@@ -41,7 +41,11 @@ function sourceOf(target: ConfigTarget): PublishSource {
   return target.section ? { kind: 'section', section: target.section, value: target.data } : { kind: 'document', data: target.data, fileRevision: target.localRevision };
 }
 
-export function registerPublishCommand(documents: DriftDocuments, connection: LiveConnection, liveDocs: LiveDocumentsProvider, log: ComponentLog): vscode.Disposable {
+/**
+ * `onPublished` runs after a successful write (the Verify stage starts there); it is not awaited:
+ * the command returns the publish result at once, the verification reports in the Replicas view.
+ */
+export function registerPublishCommand(documents: DriftDocuments, connection: LiveConnection, liveDocs: LiveDocumentsProvider, log: ComponentLog, onPublished?: (key: string, envelope: ConfigEnvelope) => void): vscode.Disposable {
   const publish = async (uri?: vscode.Uri, options: PublishOptions = {}): Promise<PublishResult> => {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('DriftLens publishes only from a trusted workspace.');
@@ -138,6 +142,7 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
     log.info(`published ${target.key} revision ${outcome.envelope.revision}${outcome.notified ? `, notified ${settings.policy.subject} (trace ${outcome.traceId})` : `; notification failed: ${outcome.notifyError}`}`);
     await restamp(target, outcome.envelope);
     liveDocs.refreshLive(target.key);
+    onPublished?.(target.key, outcome.envelope);
     if (outcome.notified) {
       void vscode.window.showInformationMessage(`Published ${target.key} revision ${outcome.envelope.revision}; replicas notified on ${settings.policy.subject}.`);
       return { status: 'published', revision: outcome.envelope.revision, notified: true, traceId: outcome.traceId };

@@ -2,7 +2,10 @@ import * as vscode from 'vscode';
 import { STATE_LABELS, type DriftModel, type DriftState, type ReplicaView, type SectionView } from '../core/convergence';
 import { displayText } from '../core/displayText';
 import { formatAge, formatDuration } from '../core/duration';
+import { markdownText } from './markdownText';
 import type { ReplicaModel } from './replicaModel';
+import type { VerificationController } from './verificationController';
+import { verifyChildren, verifyItem, verifySignature, verifySummary, type VerifyTreeNode } from './verifyTree';
 
 /** Icon and colour per state; colours are contributed (driftlens.*) so themes can change them. */
 const ICONS: Record<DriftState, [string, string]> = {
@@ -20,13 +23,6 @@ function icon(state: DriftState): vscode.ThemeIcon {
   return new vscode.ThemeIcon(id, new vscode.ThemeColor(color));
 }
 
-/**
- * Text from Redis or NATS (replica ids, services, error messages, published_by) as plain text inside
- * Markdown: control characters and bidi overrides made visible (displayText), Markdown syntax and
- * `$(icon)` escaped, so that a report cannot format, link or spoof the tooltip. (appendText would
- * turn every space into &nbsp;.)
- */
-const markdownText = (text: string) => displayText(text).replace(/[\\`*_{}[\]()#+\-.!|<>$~]/g, '\\$&');
 const short = (hash: string | undefined) => (hash ? hash.slice(0, 12) : '—');
 const ago = (ms: number | undefined, now: number) => (ms === undefined ? 'never' : formatAge(now - ms));
 const SIMULATED_NOTE = 'Simulated replica (`driftlens replicas` or a test), not a real service: its report says `simulated: true`.';
@@ -35,7 +31,8 @@ export type ReplicaTreeNode =
   | { kind: 'document'; model: DriftModel }
   | { kind: 'service'; service: string; replicas: ReplicaView[] }
   | { kind: 'replica'; replica: ReplicaView }
-  | { kind: 'section'; replica: ReplicaView; section: SectionView };
+  | { kind: 'section'; replica: ReplicaView; section: SectionView }
+  | VerifyTreeNode;
 
 function sectionDescription(s: SectionView, now: number): string {
   if (s.state === 'in-sync' && s.convergenceMs !== undefined) {
@@ -97,25 +94,30 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
   private readonly changed = new vscode.EventEmitter<ReplicaTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private problemsOnly = false;
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
   /** Counts tree refreshes. */
   refreshes = 0;
   private lastSignature = '';
   private lastRefresh = 0;
 
-  constructor(private readonly model: ReplicaModel) {
+  constructor(
+    private readonly model: ReplicaModel,
+    private readonly verification: VerificationController,
+  ) {
     // The model ticks every second so that converging turns into drifted on time. The tree
     // refreshes at once when a state, hash or revision changed, and every 5 s otherwise, only
     // to age the "2s ago" labels: with 1,000 replicas a full refresh per tick is wasted work.
-    this.subscription = model.onDidChange((m) => {
-      const signature = m ? `${m.live?.revision}|${m.replicas.map((r) => `${r.member}:${r.state}:${r.sections.map((x) => `${x.state}${x.hash ?? ''}`).join(',')}`).join(';')}` : '';
+    const refresh = () => {
+      const m = this.model.model;
+      const signature = m ? `${verifySignature(this.verification.current)}|${m.live?.revision}|${m.replicas.map((r) => `${r.member}:${r.state}:${r.sections.map((x) => `${x.state}${x.hash ?? ''}`).join(',')}`).join(';')}` : '';
       const now = Date.now();
       if (signature === this.lastSignature && now - this.lastRefresh < 5000) return;
       this.lastSignature = signature;
       this.lastRefresh = now;
       this.refreshes++;
       this.changed.fire(undefined);
-    });
+    };
+    this.subscriptions = [model.onDidChange(refresh), verification.onDidChange(refresh)];
     void vscode.commands.executeCommand('setContext', 'driftlens.replicas.problemsOnly', false);
   }
 
@@ -128,13 +130,17 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
 
   getChildren(node?: ReplicaTreeNode): ReplicaTreeNode[] {
     const model = this.model.model;
-    if (!model || model.replicas.length === 0) return [];
+    const verify = this.verification.current;
+    // A verification shows even with no replica reporting (its checks measure the service anyway).
+    if (!model || (model.replicas.length === 0 && !verify)) return [];
     if (!node) return [{ kind: 'document', model }];
+    if (node.kind === 'verify') return verifyChildren(node);
     if (node.kind === 'document') {
       const visible = model.replicas.filter((r) => !this.problemsOnly || r.state !== 'in-sync');
       const services = new Map<string, ReplicaView[]>();
       for (const r of visible) services.set(r.service, [...(services.get(r.service) ?? []), r]);
-      return [...services].map(([service, replicas]) => ({ kind: 'service', service, replicas }));
+      const verifyNode: ReplicaTreeNode[] = verify && verify.key === model.live?.key ? [{ kind: 'verify', record: verify }] : [];
+      return [...verifyNode, ...[...services].map(([service, replicas]): ReplicaTreeNode => ({ kind: 'service', service, replicas }))];
     }
     if (node.kind === 'service') return node.replicas.map((replica) => ({ kind: 'replica', replica }));
     if (node.kind === 'replica') return node.replica.sections.map((section) => ({ kind: 'section', replica: node.replica, section }));
@@ -143,12 +149,17 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
 
   getTreeItem(node: ReplicaTreeNode): vscode.TreeItem {
     const now = Date.now();
+    const verify = this.verification.current;
     switch (node.kind) {
+      case 'verify':
+      case 'verify-check':
+      case 'verify-rollback':
+        return verifyItem(node, now);
       case 'document': {
         const m = node.model;
         const item = new vscode.TreeItem(m.live?.key ?? 'no live document', vscode.TreeItemCollapsibleState.Expanded);
         item.id = 'document';
-        item.description = (m.live ? `revision ${m.live.revision} · ${m.summary}` : m.summary) + (m.simulated ? ` · ${m.simulated} simulated` : '');
+        item.description = (m.live ? `revision ${m.live.revision} · ${m.summary}` : m.summary) + (m.simulated ? ` · ${m.simulated} simulated` : '') + (verify ? ` · ${verifySummary(verify)}` : '');
         item.tooltip = documentTooltip(m, now);
         const worst = m.replicas[0]?.state ?? 'not-checked';
         item.iconPath = icon(worst);
@@ -191,6 +202,6 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
 
   dispose(): void {
     this.changed.dispose();
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
   }
 }

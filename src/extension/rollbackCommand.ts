@@ -4,6 +4,7 @@ import { natsUnreachableMessage, notificationFailedSentence, publisherIdentity, 
 import { describePlan, planPublish } from '../core/publishPlan';
 import { RevisionConflictError } from '../live/configStore';
 import { rollbackDocument } from '../live/publisher';
+import { VerificationStore, type VerificationRecord } from '../live/verificationStore';
 import type { LiveConnection } from './liveConnection';
 import type { LiveDocumentsProvider } from './liveDocuments';
 import type { ComponentLog } from './log';
@@ -24,10 +25,16 @@ export function registerRollbackCommand(connection: LiveConnection, liveDocs: Li
       const current = live?.envelope;
       let revision = options?.revision;
       if (revision === undefined) {
+        // Each revision's verdict, so a person picks one that passed; unreadable verdicts just go unshown.
+        const verdicts = await new VerificationStore(await connection.redis()).readMany(key, history.map((e) => e.revision)).catch(() => new Map<number, VerificationRecord>());
+        const verdict = (r: number) => {
+          const v = verdicts.get(r);
+          return v ? ` · verify ${v.state}` : '';
+        };
         const picked = await vscode.window.showQuickPick(
           history.map((e) => {
             const hashes = planPublish(key, e.data, undefined, settings.policy.sections).sections.map((s) => `${s.name} ${s.localHash?.slice(0, 8) ?? '—'}`).join('  ');
-            return { label: `revision ${e.revision}${e.revision === current?.revision ? ' (live)' : ''}`, description: `${e.updatedAt}${e.meta?.published_by ? ` by ${displayText(e.meta.published_by)}` : ''}`, detail: hashes, revision: e.revision };
+            return { label: `revision ${e.revision}${e.revision === current?.revision ? ' (live)' : ''}${verdict(e.revision)}`, description: `${e.updatedAt}${e.meta?.published_by ? ` by ${displayText(e.meta.published_by)}` : ''}`, detail: hashes, revision: e.revision };
           }),
           { title: `Roll ${key} back to…`, matchOnDescription: true },
         );

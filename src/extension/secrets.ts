@@ -6,17 +6,21 @@ import * as vscode from 'vscode';
  * endpoint identity (scheme, every server address, user: see endpointIdentity.ts), so a workspace
  * that points DriftLens at another server, adds a sentinel or drops TLS is not sent the password.
  */
-export type SecretName = 'redis.password' | 'nats.password' | 'nats.token';
+export type SecretName = 'redis.password' | 'nats.password' | 'nats.token' | 'prometheus.token' | 'prometheus.password';
 
 export interface EndpointIdentities {
   redis: string;
   nats: string;
+  /** The Prometheus of the policy's `verify` block (undefined: no verify, or an untrusted workspace). */
+  prometheus?: string;
 }
 
 const LABELS: Record<SecretName, string> = {
   'redis.password': 'Redis password (for the ACL user, or the default user)',
   'nats.password': 'NATS password',
   'nats.token': 'NATS token',
+  'prometheus.token': 'Prometheus bearer token',
+  'prometheus.password': 'Prometheus password (basic auth, user from driftlens.prometheus.username)',
 };
 
 /** SecretStorage cannot list its keys: this entry lists which endpoints have a secret (no values). */
@@ -74,6 +78,7 @@ export class Secrets {
       { name: 'redis.password', identity: current.redis },
       { name: 'nats.password', identity: current.nats },
       { name: 'nats.token', identity: current.nats },
+      ...(current.prometheus ? (['prometheus.token', 'prometheus.password'] as const).map((name) => ({ name, identity: current.prometheus as string })) : []),
     ];
     for (const entry of entries) {
       await this.storage.delete(secretKey(entry.name, entry.identity));
@@ -91,11 +96,26 @@ export class Secrets {
       vscode.commands.registerCommand('driftlens.setRedisPassword', async () => this.ask('redis.password', (await endpoints()).redis)),
       vscode.commands.registerCommand('driftlens.setNatsPassword', async () => this.ask('nats.password', (await endpoints()).nats)),
       vscode.commands.registerCommand('driftlens.setNatsToken', async () => this.ask('nats.token', (await endpoints()).nats)),
+      vscode.commands.registerCommand('driftlens.setPrometheusToken', async () => this.askPrometheus('prometheus.token', await endpoints())),
+      vscode.commands.registerCommand('driftlens.setPrometheusPassword', async () => this.askPrometheus('prometheus.password', await endpoints())),
       vscode.commands.registerCommand('driftlens.clearSecrets', async () => {
         await this.clear(await endpoints());
         void vscode.window.showInformationMessage('DriftLens: forgot every stored password and token.');
       }),
     );
+  }
+
+  /** Prometheus is named by the policy's `verify` block: without one (or without trust) there is nothing to bind a secret to. */
+  private async askPrometheus(name: 'prometheus.token' | 'prometheus.password', current: EndpointIdentities): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('DriftLens queries Prometheus only from a trusted workspace: trust it first, then store the secret.');
+      return;
+    }
+    if (!current.prometheus) {
+      void vscode.window.showWarningMessage('DriftLens: the drift policy has no `verify` block naming a Prometheus, so there is no endpoint to store a secret for.');
+      return;
+    }
+    await this.ask(name, current.prometheus);
   }
 
   private async index(): Promise<IndexEntry[]> {

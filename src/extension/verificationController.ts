@@ -3,7 +3,6 @@ import { formatDuration } from '../core/duration';
 import { publisherIdentity } from '../core/publishFlow';
 import { replicasSettled } from '../core/verification';
 import { rfc3339ToEpochMs } from '../live/replicaReports';
-import type { PrometheusEndpoint } from '../live/prometheus';
 import { verifierId, verifyRevision } from '../live/verifier';
 import { TERMINAL_STATES, VerificationStore, type RollbackRecord, type VerificationRecord } from '../live/verificationStore';
 import { rollbackFailedRevision, rollbackTarget } from '../live/verifyRollback';
@@ -11,6 +10,9 @@ import type { LiveConnection } from './liveConnection';
 import type { ComponentLog } from './log';
 import type { ReplicaModel } from './replicaModel';
 
+/** This window's name as a verifier, as other clients see it. */
+/** This window's verifier id: unique per extension host, so two windows of one user never share a lease. */
+export const ownVerifier = () => verifierId(`${publisherIdentity('vscode').publishedBy} (vscode)`);
 
 /**
  * The Verify stage in the editor: after Publish Config (when the policy has `verify`) this window
@@ -32,7 +34,6 @@ export class VerificationController implements vscode.Disposable {
     private readonly connection: LiveConnection,
     private readonly replicas: ReplicaModel,
     private readonly log: ComponentLog,
-    private readonly prometheusCredentials: (url: string) => Promise<Pick<PrometheusEndpoint, 'token' | 'username' | 'password'>>,
   ) {
     this.subscriptions = [
       this.changed,
@@ -56,24 +57,31 @@ export class VerificationController implements vscode.Disposable {
     if (record && TERMINAL_STATES.has(record.state)) this.announce(record);
   }
 
+  /** The revision being measured (or followed) by this window now. */
+  get active(): { key: string; revision: number } | undefined {
+    return this.running && { key: this.running.key, revision: this.running.revision };
+  }
+
   /** Verifies a revision (after a publish, or the Verify command); resolves with its verdict. */
   async start(key: string, revision: number, publishedAtMs: number): Promise<VerificationRecord | undefined> {
+    // Prometheus is named by the policy, a workspace file: an untrusted workspace queries nothing.
+    if (!vscode.workspace.isTrusted) return undefined;
     const settings = await this.connection.settings();
     const verify = settings.policy.verify;
-    if (!verify) return undefined;
+    if (!verify || !settings.prometheus) return undefined;
     this.stop(`revision ${revision} is being verified`);
     const abort = new AbortController();
     this.running = { key, revision, abort };
-    const redis = await this.connection.redis();
-    const store = await this.connection.store();
-    const verifications = new VerificationStore(redis);
-    const verifier = verifierId(`${publisherIdentity('vscode').publishedBy} (vscode)`);
+    const verifier = ownVerifier();
     this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
     try {
+      const redis = await this.connection.redis();
+      const store = await this.connection.store();
+      const verifications = new VerificationStore(redis);
       const record = await verifyRevision({
         redis: verifications,
         config: store,
-        prometheus: { url: verify.prometheus, ...(await this.prometheusCredentials(verify.prometheus)) },
+        prometheus: settings.prometheus,
         policy: verify,
         key,
         revision,
@@ -81,7 +89,8 @@ export class VerificationController implements vscode.Disposable {
         verifier,
         signal: abort.signal,
         converged: (signal) => this.converged(revision, publishedAtMs, settings.policy.slo.notificationLost.ms, signal),
-        rollback: (failed) => this.rollbackNow(failed),
+        // The verifier stores this outcome in the record itself (it holds the lease).
+        rollback: (failed) => this.rollback(failed),
         onUpdate: (r) => {
           if (!abort.signal.aborted) this.set(r);
         },
@@ -126,6 +135,9 @@ export class VerificationController implements vscode.Disposable {
     try {
       const record = await new VerificationStore(await this.connection.redis()).read(key, revision);
       if (this.disposed || this.running) return;
+      // The revision a rollback created has no verification of its own: keep showing the failed
+      // one (with its rollback) rather than an empty view.
+      if (!record && this.record?.key === key && this.record.rollback?.newRevision === revision) return;
       this.set(record);
       if (record && !TERMINAL_STATES.has(record.state)) this.followTimer = setTimeout(() => void this.show(key, revision), Math.min(record.intervalMs, 2_000));
     } catch (e) {
@@ -133,8 +145,36 @@ export class VerificationController implements vscode.Disposable {
     }
   }
 
-  /** Republishes the last passed revision over the failed one (never over a newer publish). */
+  /**
+   * The rollback a person chose ("Rollback to Revision N"): republishes, then stores the outcome
+   * with the failed verdict so every client (and this tree) shows what followed the failure.
+   */
   async rollbackNow(failed: VerificationRecord): Promise<RollbackRecord> {
+    const outcome = await this.rollback(failed);
+    try {
+      const verifications = new VerificationStore(await this.connection.redis());
+      const me = ownVerifier();
+      // The run released its lease when it ended; take it briefly so no other writer interleaves.
+      if (await verifications.claim(failed.key, failed.revision, me, 10_000)) {
+        try {
+          const stored = await verifications.read(failed.key, failed.revision);
+          if (stored && !stored.rollback) {
+            stored.rollback = outcome;
+            await verifications.save(stored, me, 10_000);
+          }
+          if (stored && (!this.record || (this.record.key === failed.key && (this.record.revision === failed.revision || this.record.revision === outcome.newRevision)))) this.set(stored);
+        } finally {
+          await verifications.release(failed.key, failed.revision, me);
+        }
+      }
+    } catch (e) {
+      this.log.warn(`cannot record the rollback with the verification of ${failed.key} revision ${failed.revision}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return outcome;
+  }
+
+  /** Republishes the last passed revision over the failed one (never over a newer publish). */
+  private async rollback(failed: VerificationRecord): Promise<RollbackRecord> {
     const settings = await this.connection.settings();
     // Connect before writing: a notification that cannot be sent is known before anything changes.
     const nats = await this.connection.nats().catch(() => undefined);

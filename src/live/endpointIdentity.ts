@@ -70,3 +70,21 @@ function decodeURIComponentOr(text: string): string {
     return text;
   }
 }
+
+/**
+ * A Prometheus base URL as a secret's binding: scheme, host, port and path prefix (a Prometheus
+ * behind a reverse proxy at /prometheus is another endpoint than the proxy's root), and the user
+ * for basic auth. http:// and https:// differ, so a policy that drops TLS gets no token.
+ */
+export function prometheusEndpointIdentity(rawUrl: string, username?: string): string {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    return `invalid ${redactUrl(rawUrl)}`;
+  }
+  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  const port = url.port || (scheme === 'https' ? '443' : '80');
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${scheme}://${url.hostname.toLowerCase()}:${port}${path}${qualifiers([username && `user ${username}`])}`;
+}

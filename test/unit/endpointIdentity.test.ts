@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { natsEndpointIdentity, redisEndpointIdentity } from '../../src/live/endpointIdentity';
+import { natsEndpointIdentity, prometheusEndpointIdentity, redisEndpointIdentity } from '../../src/live/endpointIdentity';
 
 /**
  * Issue 9 item 2: a stored secret is bound to the scheme, every server it could reach and the
@@ -56,4 +56,15 @@ test('the NATS identity is the set of servers with their scheme, and the user; a
     assert.notEqual(natsEndpointIdentity(other), id);
   }
   assert.equal(natsEndpointIdentity({ servers: ['nats://n:4222'], tls: { caFile: '/ca.pem' } }), 'tls://n:4222');
+});
+
+test('issue 10: the Prometheus identity names the scheme, host, port, path prefix and user; any change is another endpoint', () => {
+  assert.equal(prometheusEndpointIdentity('http://Prometheus:9090/'), 'http://prometheus:9090');
+  assert.equal(prometheusEndpointIdentity('https://metrics.example/prom', 'ops'), 'https://metrics.example:443/prom (user ops)');
+  const base = prometheusEndpointIdentity('https://metrics.example:9090');
+  for (const other of [prometheusEndpointIdentity('http://metrics.example:9090'), prometheusEndpointIdentity('https://evil.example:9090'), prometheusEndpointIdentity('https://metrics.example:9091'), prometheusEndpointIdentity('https://metrics.example:9090/other'), prometheusEndpointIdentity('https://metrics.example:9090', 'x')]) {
+    assert.notEqual(other, base);
+  }
+  // Credentials in the URL never reach the identity (it is shown in prompts).
+  assert.doesNotMatch(prometheusEndpointIdentity('http://u:secret@h:9090'), /secret/);
 });

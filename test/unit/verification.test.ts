@@ -184,3 +184,12 @@ test('the example policy with the seed\'s four signals validates cleanly, with C
   for (const metric of ['cordum_scheduler_dispatch_latency_seconds', 'cordum_scheduler_job_lock_wait_seconds', 'cordum_scheduler_stale_jobs', 'cordum_scheduler_orphan_replayed_total']) assert.ok(queries.includes(metric), metric);
   assert.equal(analysis.policy?.verify?.onFailure, 'rollback');
 });
+
+test('issue 10: initial_delay: 0s means no delay (not the 30s default)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const example = readFileSync(require.resolve('../../../examples/verify.drift-policy.yaml'), 'utf8');
+  const policy = (delay: string) => analyzeDocument(example.replace('initial_delay: 30s', `initial_delay: ${delay}`), 'yaml', 'policy').policy?.verify?.initialDelayMs;
+  assert.equal(policy('0s'), 0);
+  assert.equal(policy('0ms'), 0);
+  assert.equal(policy('250ms'), 250);
+});
