@@ -1,4 +1,4 @@
-import type { Measurement, VerifyPolicy } from '../core/verification';
+import type { Measurement, VerifyCheckPolicy, VerifyPolicy } from '../core/verification';
 import { serialised } from './configStore';
 import type { RedisClient } from './redisConnection';
 
@@ -19,13 +19,8 @@ export type VerificationState = 'waiting' | 'running' | 'passed' | 'failed' | 'i
 
 export const TERMINAL_STATES: ReadonlySet<VerificationState> = new Set(['passed', 'failed', 'inconclusive', 'superseded']);
 
-export interface StoredCheck {
-  name: string;
-  query: string;
-  max?: number;
-  min?: number;
-  maxIncrease?: number;
-  failureLimit: number;
+/** A check as the policy gave it when the run started, with its baseline and measurements. */
+export interface StoredCheck extends VerifyCheckPolicy {
   /** The query at the publish instant; absent when it had no single finite value. */
   baseline?: number;
   /** Why there is no baseline, in a person's words. */

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { judgeMeasurement, runVerdict, summarizeCheck, verdictReason, type VerifyCheckPolicy, type VerifyPolicy } from '../core/verification';
-import { describeThresholds, formatValue } from '../core/verification';
+import { describeThresholds, formatValue, judgeMeasurement, runVerdict, summarizeCheck, verdictReason, type VerifyPolicy } from '../core/verification';
 import type { ConfigStore } from './configStore';
 import { instantQuery, type PrometheusEndpoint } from './prometheus';
 import { TERMINAL_STATES, VerificationStore, type RollbackRecord, type StoredCheck, type VerificationRecord } from './verificationStore';
@@ -78,11 +77,10 @@ function newRecord(o: VerifierOptions): VerificationRecord {
   };
 }
 
-const policyOf = (c: StoredCheck): VerifyCheckPolicy => ({ name: c.name, query: c.query, max: c.max, min: c.min, maxIncrease: c.maxIncrease, failureLimit: c.failureLimit });
 
 /** The checks' summaries and the verdict of a stored record (every view judges alike). */
 export function judgeRecord(record: VerificationRecord) {
-  const checks = record.checks.map((c) => summarizeCheck(policyOf(c), record.count, c.measurements));
+  const checks = record.checks.map((c) => summarizeCheck(c, record.count, c.measurements));
   return { checks, verdict: runVerdict(checks), reason: verdictReason(checks) };
 }
 
@@ -91,7 +89,7 @@ export function describeCheck(c: StoredCheck, count: number): string {
   const latest = c.measurements[c.measurements.length - 1];
   const value = latest ? (latest.value !== undefined ? formatValue(latest.value) : latest.outcome) : '-';
   const failed = c.measurements.filter((m) => m.outcome === 'failed').length;
-  return `${c.name} ${value} (${describeThresholds(policyOf(c), c.baseline)}) ${c.measurements.length}/${count}${failed ? `, ${failed} failed` : ''}`;
+  return `${c.name} ${value} (${describeThresholds(c, c.baseline)}) ${c.measurements.length}/${count}${failed ? `, ${failed} failed` : ''}`;
 }
 
 export async function verifyRevision(o: VerifierOptions): Promise<VerificationRecord> {
@@ -198,7 +196,7 @@ async function measure(o: VerifierOptions, resumed: VerificationRecord | undefin
         record.checks.map(async (c) => {
           if (c.measurements.length >= index) return;
           const answer = await instantQuery(o.prometheus, c.query);
-          c.measurements.push(judgeMeasurement(policyOf(c), answer, c.baseline, index, Date.now()));
+          c.measurements.push(judgeMeasurement(c, answer, c.baseline, index, Date.now()));
         }),
       );
       record.reason = judgeRecord(record).reason;
