@@ -33,7 +33,7 @@ export async function rollbackTarget(config: ConfigStore, verifications: Verific
   if (earlier.length === 0) return undefined;
   const verdicts = await verifications.readMany(key, earlier.map((e) => e.revision));
   const passed = earlier.find((e) => verdicts.get(e.revision)?.state === 'passed');
-  return passed ? { envelope: passed, why: 'the last revision whose verification passed' } : { envelope: earlier[0], why: 'the revision before it (no earlier verification passed)' };
+  return passed ? { envelope: passed, why: 'the last revision whose verification passed' } : { envelope: earlier[0], why: 'the revision before it, as no earlier verification passed' };
 }
 
 /**
