@@ -3,6 +3,7 @@ import type { JsonValue } from './canonical';
 import { LocatedBuilder, LocatedValue, MAX_NESTING_DEPTH, nestingTooDeep } from './documentModel';
 import { problem, type Problem, type Span } from './problems';
 import { YamlNestingScanner, YamlTooDeep } from './yamlNesting';
+import { coreTag, repeatedYamlDirective, tagDirective, tagDoesNotFit, unsupportedTag } from './yamlTags';
 
 /**
  * The complete reader: any YAML 1.2 (or JSON) text through the `yaml` package, turned into JSON
@@ -20,10 +21,13 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   merge: false,
   version: '1.2',
   schema: 'core',
+  // YAML 1.1's !!binary, !!timestamp, !!omap, !!set, !!pairs would become values JSON cannot carry
+  // (bytes, dates, lists of pairs): unresolved, they are reported at the tag (see tagProblems).
+  resolveKnownTags: false,
 };
 
 export function parseYamlComplete(text: string): { located: LocatedValue; problems: Problem[] } {
-  let read: { document: Document; documents: number; secondDocumentAt?: number };
+  let read: { document: Document; documents: number; secondDocumentAt?: number; properties: YamlPropertyScanner };
   try {
     read = readFirstDocument(text);
   } catch (e) {
@@ -39,9 +43,19 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
     );
   }
   for (const error of document.errors) {
+    if (error.code === 'TAG_RESOLVE_FAILED') continue;
     problems.push(problem(spanOf(error.pos, text), humanizeYamlMessage(error.message), 'yaml-syntax'));
   }
+  problems.push(...read.properties.problems);
+  for (const warning of [...document.errors, ...document.warnings]) {
+    if (warning.code !== 'TAG_RESOLVE_FAILED') continue;
+    // A core tag on a value that does not fit it (`!!bool yes`); other tags are reported already.
+    const span = spanOf(warning.pos, text);
+    const source = text.slice(span.start, span.end);
+    if (coreTag(source)) problems.push(tagDoesNotFit(span, source));
+  }
   for (const warning of document.warnings) {
+    if (warning.code === 'TAG_RESOLVE_FAILED') continue;
     problems.push(problem(spanOf(warning.pos, text), humanizeYamlMessage(warning.message), 'yaml-warning', 'warning'));
   }
   const converter = new JsonConverter(document, text);
@@ -53,7 +67,8 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
     if (!(e instanceof TooDeepAt)) throw e;
     return tooDeep(e.span.start, text);
   }
-  const rootSpan = contents?.range ? { start: contents.range[0], end: contents.range[1] } : { start: 0, end: 0 };
+  // Without the line breaks after it, as every other span (and the fast reader's root).
+  const rootSpan = contents?.range ? converter.span(contents, 0) : { start: 0, end: 0 };
   problems.push(...converter.builder.problems);
   return { located: new LocatedValue(value, rootSpan, converter.builder.locations), problems };
 }
@@ -62,27 +77,74 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
  * The `yaml` package's parseDocument, with the nesting depth checked on the lexer's tokens before
  * the parser sees them, and the documents after the first only counted.
  */
-function readFirstDocument(text: string): { document: Document; documents: number; secondDocumentAt?: number } {
+function readFirstDocument(text: string): { document: Document; documents: number; secondDocumentAt?: number; properties: YamlPropertyScanner } {
   const composer = new YamlComposer(YAML_OPTIONS);
   const composed: Document[] = [];
+  const properties = new YamlPropertyScanner();
   let documents = 0;
   let secondDocumentAt: number | undefined;
-  for (const token of scannedTokens(text)) {
+  for (const token of scannedTokens(text, properties)) {
     if (token.type === 'document' && ++documents === 2) secondDocumentAt = token.offset;
     if (documents <= 1) for (const document of composer.next(token)) composed.push(document as Document);
   }
   for (const document of composer.end(true, text.length)) composed.push(document as Document);
-  return { document: composed[0], documents, secondDocumentAt };
+  return { document: composed[0], documents, secondDocumentAt, properties };
 }
 
-function* scannedTokens(text: string): Generator<CST.Token> {
+function* scannedTokens(text: string, properties: YamlPropertyScanner): Generator<CST.Token> {
   const depth = new YamlNestingScanner();
   const parser = new Parser();
   for (const lexeme of new Lexer().lex(text)) {
     depth.next(lexeme);
+    properties.next(lexeme);
     yield* parser.next(lexeme);
   }
   yield* parser.end();
+}
+
+/**
+ * Finds, in the lexer's tokens, the tags that are not YAML 1.2 core tags, %TAG directives and a
+ * repeated %YAML directive in the first document: the composer keeps no place for a tag it
+ * resolves, and it reads YAML 1.1 tags (or a repeated directive) without a word.
+ */
+class YamlPropertyScanner {
+  readonly problems: Problem[] = [];
+  private offset = 0;
+  private scalarNext = false;
+  /** 0: directives of the first document, 1: its content, 2: after it. */
+  private stage = 0;
+  private yamlDirectives = 0;
+
+  next(lexeme: string): void {
+    if (lexeme === '\x02' || lexeme === '\x18') {
+      if (lexeme === '\x02' && this.stage === 0) this.stage = 1;
+      return;
+    }
+    if (lexeme === '\x1f') {
+      this.scalarNext = true;
+      return;
+    }
+    const at = this.offset;
+    this.offset += lexeme.length;
+    const scalar = this.scalarNext;
+    this.scalarNext = false;
+    if (scalar || this.stage === 2) return;
+    const c = lexeme.charCodeAt(0);
+    if (c === 33 /* ! */) {
+      if (!coreTag(lexeme)) this.problems.push(unsupportedTag({ start: at, end: at + lexeme.length }, lexeme));
+    } else if (c === 37 /* % */) {
+      if (this.stage !== 0) return;
+      const span = { start: at, end: at + lexeme.length };
+      if (/^%TAG\b/.test(lexeme)) this.problems.push(tagDirective(span));
+      else if (/^%YAML\b/.test(lexeme) && ++this.yamlDirectives === 2) this.problems.push(repeatedYamlDirective(span));
+    } else if (this.stage === 1 && (lexeme === '...' || (lexeme === '---' && this.contentSeen))) {
+      this.stage = 2;
+    } else if (lexeme !== '---' && c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 35 && c !== 0xfeff) {
+      this.contentSeen = true;
+    }
+  }
+
+  private contentSeen = false;
 }
 
 function tooDeep(offset: number, text: string): { located: LocatedValue; problems: Problem[] } {
@@ -124,7 +186,7 @@ class JsonConverter {
   ) {}
 
   /** A node's span without the line breaks `yaml` counts into block collections. */
-  private span(node: YamlNode | null | undefined, fallback: number): Span {
+  span(node: YamlNode | null | undefined, fallback: number): Span {
     const range = node?.range;
     if (!range) return { start: fallback, end: fallback };
     let end = range[1];
