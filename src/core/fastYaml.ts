@@ -125,7 +125,11 @@ class FastReader {
     const text = this.text;
     // A carriage return that is not part of CRLF: `yaml` reads it as text (document.ts maps it first).
     if (text.indexOf('\r') !== -1 && /\r(?!\n)/.test(text)) throw UNSUPPORTED;
-    if (text.charCodeAt(0) === 0xfeff) this.pos = 1; // a byte-order mark: offsets keep counting it
+    if (text.charCodeAt(0) === 0xfeff) {
+      this.pos = 1; // a byte-order mark: offsets keep counting it
+      // `yaml` fails to read a sequence entry right after the mark: leave it to `yaml` to say so.
+      if (text.charCodeAt(1) === 45 && isBreakOrBlank(text, 2)) throw UNSUPPORTED;
+    }
     this.readPrologue();
     const line = this.peekContent();
     let value: JsonValue = null;
@@ -145,6 +149,7 @@ class FastReader {
     return new LocatedValue(value, span, this.builder.locations);
   }
 
+  /** Where the collection being read ends so far: its last entry's end (comments after it are not in it). */
   private lastEnd = 0;
   /** Where `yaml` places an empty document: after `---` when there is one. */
   private emptyAt = 0;
@@ -346,7 +351,8 @@ class FastReader {
       p = this.skipBlanks(props.end, line.lineEnd);
     }
     if (p >= line.lineEnd || text.charCodeAt(p) === 35) {
-      const emptyAt = props ? props.end : from;
+      // `yaml` places an empty node after the blanks that follow the `:`, `-` or properties.
+      const emptyAt = p;
       this.pos = line.next;
       this.lastEnd = emptyAt;
       if (!props) return this.parseIndentedBlock(parentIndent, !sequenceEntry, emptyAt, undefined);
@@ -442,6 +448,8 @@ class FastReader {
         }
         const source = text.slice(q, r);
         const tag = coreTag(source);
+        // A named handle (`!e!x`) needs a %TAG directive; without one `yaml` reports it its own way.
+        if (!tag && /^![^!<]*!./.test(source) && !source.startsWith('!!')) throw UNSUPPORTED;
         props.tag = tag ?? 'other';
         if (!tag) this.tagProblems.push(unsupportedTag({ start: q, end: r }, source));
       } else {
@@ -729,7 +737,9 @@ class FastReader {
         const e = text[q + 1];
         if (e === '\n' || (e === '\r' && text[q + 2] === '\n')) {
           const [at, breaks] = this.foldLines(e === '\r' ? q + 2 : q + 1, minIndent);
-          out += '\n'.repeat(breaks);
+          // YAML 1.2 makes each blank line after an escaped break a line feed; `yaml` makes them a
+          // space. Rare enough to leave to `yaml`, so that both readers give the same value.
+          if (breaks > 0) throw UNSUPPORTED;
           keep = out.length;
           run = at;
           q = at - 1;

@@ -1,4 +1,4 @@
-import { Composer as YamlComposer, isAlias, isMap, isScalar, isSeq, Lexer, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Node as YamlNode } from 'yaml';
+import { Composer as YamlComposer, isAlias, type Pair, isMap, isScalar, isSeq, Lexer, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Node as YamlNode } from 'yaml';
 import type { JsonValue } from './canonical';
 import { LocatedBuilder, LocatedValue, MAX_NESTING_DEPTH, nestingTooDeep } from './documentModel';
 import { problem, type Problem, type Span } from './problems';
@@ -67,8 +67,8 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
     if (!(e instanceof TooDeepAt)) throw e;
     return tooDeep(e.span.start, text);
   }
-  // Without the line breaks after it, as every other span (and the fast reader's root).
-  const rootSpan = contents?.range ? converter.span(contents, 0) : { start: 0, end: 0 };
+  // Without the line breaks and comments after it, as every other span (and the fast reader's root).
+  const rootSpan = contents?.range ? converter.extent(contents) : { start: 0, end: 0 };
   problems.push(...converter.builder.problems);
   return { located: new LocatedValue(value, rootSpan, converter.builder.locations), problems };
 }
@@ -194,6 +194,28 @@ class JsonConverter {
     return { start: range[0], end };
   }
 
+  /**
+   * Where a node's content is. A block collection ends with its last entry: `yaml` counts some
+   * comment lines after it into its range, some not (by their indentation), and a section's span
+   * should not depend on that. The fast reader gives the same spans.
+   */
+  extent(node: YamlNode): Span {
+    if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0 && node.range) {
+      const start = node.range[0];
+      let end = start;
+      const last = node.items[node.items.length - 1];
+      if (isMap(node)) {
+        const pair = last as Pair;
+        if (pair.key) end = Math.max(end, this.extent(pair.key as YamlNode).end);
+        if (pair.value) end = Math.max(end, this.extent(pair.value as YamlNode).end);
+      } else if (last) {
+        end = Math.max(end, this.extent(last as YamlNode).end);
+      }
+      return { start, end };
+    }
+    return this.span(node, 0);
+  }
+
   convert(node: YamlNode, insideAlias = false, depth = 0): JsonValue {
     if (insideAlias && ++this.expandedNodes > MAX_ALIAS_EXPANSION_NODES) throw new AliasBomb();
     if (isScalar(node)) {
@@ -231,7 +253,7 @@ class JsonConverter {
       }
     }
     if (isMap(node)) {
-      const span = this.span(node, 0);
+      const span = this.extent(node);
       if (depth >= MAX_NESTING_DEPTH) throw new TooDeepAt(span);
       const object = this.builder.newObject(span.start);
       this.builder.finish(object, span.end);
@@ -239,7 +261,7 @@ class JsonConverter {
         const keyNode = pair.key as YamlNode | null;
         const valueNode = pair.value as YamlNode | null;
         const keySpan = this.span(keyNode, span.start);
-        const valueSpan = this.span(valueNode, keySpan.end);
+        const valueSpan = valueNode ? this.extent(valueNode) : { start: keySpan.end, end: keySpan.end };
         const value = valueNode ? this.convert(valueNode, insideAlias, depth + 1) : null;
         if (keyNode === null || (isScalar(keyNode) && keyNode.value === null && keyNode.source === '')) {
           this.builder.problems.push(problem(keySpan, 'This entry has no key; JSON object keys must be strings.', 'json-non-string-key'));
@@ -257,13 +279,13 @@ class JsonConverter {
       return object;
     }
     if (isSeq(node)) {
-      const span = this.span(node, 0);
+      const span = this.extent(node);
       if (depth >= MAX_NESTING_DEPTH) throw new TooDeepAt(span);
       const array = this.builder.newArray(span.start);
       this.builder.finish(array, span.end);
       for (const item of node.items) {
         const itemNode = item as YamlNode | null;
-        const itemSpan = this.span(itemNode, span.start);
+        const itemSpan = itemNode ? this.extent(itemNode) : { start: span.start, end: span.start };
         this.builder.addItem(array, itemNode ? this.convert(itemNode, insideAlias, depth + 1) : null, itemSpan.start, itemSpan.end);
       }
       return array;
