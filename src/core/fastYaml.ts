@@ -134,6 +134,10 @@ class FastReader {
     const line = this.peekContent();
     let value: JsonValue = null;
     let span: Span = { start: this.emptyAt, end: this.emptyAt };
+    const emptyDocumentEnd = () => {
+      // No content: `yaml` places the empty document at `...` when no `---` came before it.
+      if (this.emptyAt === 0 && this.markerAt >= 0 && text.charCodeAt(this.markerAt) === 46) span = { start: this.markerAt, end: this.markerAt };
+    };
     if (line) {
       const start = line.contentStart;
       const c = text.charCodeAt(start);
@@ -144,6 +148,9 @@ class FastReader {
         this.finishInline(end, -1);
       } else value = this.parseMapping(line.indent, undefined);
       span = { start, end: this.lastEnd };
+      if (this.peekContent()) throw UNSUPPORTED; // content left over: let `yaml` explain it
+    } else {
+      emptyDocumentEnd();
     }
     this.readEpilogue();
     return new LocatedValue(value, span, this.builder.locations);
@@ -434,8 +441,8 @@ class FastReader {
         if (props.anchor !== undefined) throw UNSUPPORTED;
         r = q + 1;
         for (let d = text.charCodeAt(r); r < text.length && !isBlank(d) && !isBreak(d) && !(inFlow && isFlowIndicator(d)); d = text.charCodeAt(++r));
-        if (r === q + 1) throw UNSUPPORTED;
         props.anchor = text.slice(q + 1, r);
+        if (!/^[\w.~-]+$/.test(props.anchor)) throw UNSUPPORTED; // empty, or characters `yaml` reads otherwise
       } else if (c === 33 /* ! */) {
         if (props.tag !== undefined) throw UNSUPPORTED;
         if (text.charCodeAt(q + 1) === 60 /* < */) {
@@ -447,6 +454,8 @@ class FastReader {
           for (let d = text.charCodeAt(r); r < text.length && !isBlank(d) && !isBreak(d) && !(inFlow && isFlowIndicator(d)); d = text.charCodeAt(++r));
         }
         const source = text.slice(q, r);
+        // Only tags `yaml` reads as one token like this reader (URI characters, no flow indicators).
+        if (!/^(?:!|!!?[\w.~-]+|!<[^<>\s]+>)$/.test(source)) throw UNSUPPORTED;
         const tag = coreTag(source);
         // A named handle (`!e!x`) needs a %TAG directive; without one `yaml` reports it its own way.
         if (!tag && /^![^!<]*!./.test(source) && !source.startsWith('!!')) throw UNSUPPORTED;

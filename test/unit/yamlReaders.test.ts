@@ -27,3 +27,40 @@ test('differential: the fast reader answers every generated document and reads i
   );
   assert.equal(seen.answered, seen.documents);
 });
+
+// Mutations of valid documents: characters and lines inserted, deleted, duplicated. Neither reader
+// may throw; wherever the fast reader still answers, it must read what the `yaml` path reads (it
+// may give up on anything, never accept what `yaml` rejects or read it differently).
+const edit = fc.oneof(
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(' ', '  ', '\t', '\n', '\r\n', '\r', '-', '- ', ':', ': ', '#', ' #', '"', "'", '\\', '|', '>', '|-', '>+2', '[', ']', '{', '}', ',', '&a ', '*a', '!!str ', '!!omap ', '!', '%YAML 1.2\n', '---\n', '...\n', '?', '\ufeff', 'x'), fc.string({ maxLength: 3 })) }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ kind: fc.constant('duplicate-line' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('delete-line' as const), at: fc.nat() }),
+);
+type Edit = typeof edit extends fc.Arbitrary<infer E> ? E : never;
+
+function applyEdit(text: string, e: Edit): string {
+  const at = e.at % (text.length + 1);
+  if (e.kind === 'insert') return text.slice(0, at) + e.text + text.slice(at);
+  if (e.kind === 'delete') return text.slice(0, at) + text.slice(at + e.length);
+  const lines = text.split('\n');
+  const i = e.at % lines.length;
+  if (e.kind === 'duplicate-line') lines.splice(i, 0, lines[i]);
+  else lines.splice(i, 1);
+  return lines.join('\n');
+}
+
+test('fuzzed mutations never crash either reader, and where the fast reader answers it agrees with the `yaml` path', () => {
+  fc.assert(
+    fc.property(rootTree, fc.nat(), fc.constantFrom(0, 0.5, 1), fc.array(edit, { minLength: 1, maxLength: 3 }), (root, seed, flow, edits) => {
+      const text = edits.reduce(applyEdit, renderYaml(root, seed, { flow, badTags: true }));
+      const complete = parseYamlComplete(text);
+      const fast = parseYamlFast(text);
+      if (!fast) return;
+      const errors = complete.problems.filter((p) => p.code === 'yaml-syntax' || p.code === 'yaml-warning' || p.code === 'nesting-too-deep' || p.code.startsWith('yaml-alias'));
+      assert.deepEqual(errors, [], `the fast reader accepted what \`yaml\` rejects:\n${JSON.stringify(text)}`);
+      assertSameReading(readerView(fast), readerView(complete), text);
+    }),
+    { numRuns: RUNS * 2 },
+  );
+});
