@@ -104,6 +104,8 @@ function isFlowIndicator(c: number): boolean {
 class FastReader {
   private pos = 0;
   private depth = 0;
+  /** Flow collections open around the current position. */
+  private flowDepth = 0;
   /** The deepest nesting reached (for the height of anchored nodes). */
   private deepest = 0;
   /** Value nodes read so far, aliases counted as the nodes they expand to. */
@@ -754,20 +756,9 @@ class FastReader {
           q = at - 1;
           continue;
         }
-        const simple = DOUBLE_QUOTE_ESCAPES[e];
-        if (simple !== undefined) {
-          out += simple;
-          q += 1;
-        } else if (HEX_ESCAPE_LENGTH[e] !== undefined) {
-          const digits = text.slice(q + 2, q + 2 + HEX_ESCAPE_LENGTH[e]);
-          if (!/^[0-9a-fA-F]+$/.test(digits) || digits.length !== HEX_ESCAPE_LENGTH[e]) throw UNSUPPORTED;
-          const code = parseInt(digits, 16);
-          if (code > 0x10ffff) throw UNSUPPORTED;
-          out += String.fromCodePoint(code);
-          q += 1 + digits.length;
-        } else {
-          throw UNSUPPORTED; // a bad escape: `yaml` reports it
-        }
+        let decoded: string;
+        [decoded, q] = this.decodeEscape(q);
+        out += decoded;
         keep = out.length;
         run = q + 1;
         continue;
@@ -876,6 +867,21 @@ class FastReader {
     return { value, span: { start: p, end }, afterColon: colon + 1 };
   }
 
+  /** The escape at q (a backslash) in double quotes: what it stands for, and its last character's offset. */
+  private decodeEscape(q: number): [string, number] {
+    const text = this.text;
+    const e = text[q + 1];
+    const simple = DOUBLE_QUOTE_ESCAPES[e];
+    if (simple !== undefined) return [simple, q + 1];
+    const length = HEX_ESCAPE_LENGTH[e];
+    if (length === undefined) throw UNSUPPORTED; // a bad escape (or a line break in a key): `yaml` reports it
+    const digits = text.slice(q + 2, q + 2 + length);
+    if (!/^[0-9a-fA-F]+$/.test(digits) || digits.length !== length) throw UNSUPPORTED;
+    const code = parseInt(digits, 16);
+    if (code > 0x10ffff) throw UNSUPPORTED;
+    return [String.fromCodePoint(code), q + 1 + length];
+  }
+
   /** A double-quoted key on one line (ends before lineEnd or a line break). */
   private parseDoubleQuoted(p: number, lineEnd: number): [string, number] {
     const text = this.text;
@@ -887,21 +893,9 @@ class FastReader {
       if (ch === '\n' || ch === '\r') break;
       if (ch !== '\\') continue;
       out += text.slice(runStart, q);
-      const e = text[q + 1];
-      const simple = DOUBLE_QUOTE_ESCAPES[e];
-      if (simple !== undefined) {
-        out += simple;
-        q += 1;
-      } else if (HEX_ESCAPE_LENGTH[e] !== undefined) {
-        const digits = text.slice(q + 2, q + 2 + HEX_ESCAPE_LENGTH[e]);
-        if (!/^[0-9a-fA-F]+$/.test(digits) || digits.length !== HEX_ESCAPE_LENGTH[e]) throw UNSUPPORTED;
-        const code = parseInt(digits, 16);
-        if (code > 0x10ffff) throw UNSUPPORTED;
-        out += String.fromCodePoint(code);
-        q += 1 + digits.length;
-      } else {
-        throw UNSUPPORTED; // a bad escape or a line break: `yaml` reports it
-      }
+      let decoded: string;
+      [decoded, q] = this.decodeEscape(q);
+      out += decoded;
       runStart = q + 1;
     }
     throw UNSUPPORTED; // not closed on this line
@@ -952,7 +946,8 @@ class FastReader {
         if (s < text.length && !isBreak(d)) {
           const sp = s - q;
           if (sp === 0 && (text.startsWith('---', q) || text.startsWith('...', q)) && isBreakOrBlank(text, q + 3)) throw UNSUPPORTED;
-          if (sp <= flowIndent && !((d === 93 || d === 125) && sp === flowIndent)) throw UNSUPPORTED;
+          // Only the outermost collection's closing bracket may stand at the block's column.
+          if (sp <= flowIndent && !((d === 93 || d === 125) && sp === flowIndent && this.flowDepth === 1)) throw UNSUPPORTED;
         }
         q = s;
       } else {
@@ -968,6 +963,7 @@ class FastReader {
     const isSequence = text.charCodeAt(p) === 91;
     const close = isSequence ? 93 : 125;
     this.enter();
+    this.flowDepth++;
     this.nodes++;
     const container = isSequence ? builder.newArray(p) : builder.newObject(p);
     let q = this.flowSkip(p + 1, flowIndent);
@@ -975,6 +971,7 @@ class FastReader {
       if (text.charCodeAt(q) === close) {
         builder.finish(container, q + 1);
         this.depth--;
+        this.flowDepth--;
         return [container, q + 1];
       }
       if (isSequence) {

@@ -1,0 +1,93 @@
+/**
+ * The two YAML readers side by side, on Cordum-shaped documents of 50 KB and 1 MB:
+ *   - "plain": block mappings, one-line scalars and flow lists (the subset the fast reader always read),
+ *   - "rich": the same data written with every construct the fast reader now covers: `%YAML 1.2`,
+ *     `---`/`...`, comments everywhere, anchors and aliases, literal and folded block scalars,
+ *     multi-line plain and quoted scalars, flow maps and sequences across lines, core tags.
+ * It times `parseYamlFast` and `parseYamlComplete` (the `yaml` path) on a changed text each run,
+ * and, with DRIFTLENS_BEFORE=<compiled tree of an older checkout>, that checkout's fast reader too.
+ *
+ * Run: `npm run compile-tests && node out/bench/yamlReaders.bench.js`. Prints a table; saves nothing
+ * (the authoring benchmark holds the numbers BENCHMARKS.md shows).
+ */
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseYamlFast } from '../src/core/fastYaml';
+import { parseYamlComplete } from '../src/core/yamlCompose';
+
+type Reader = (text: string) => unknown;
+
+function plainTeam(n: number, run: number): string {
+  return `    job.team-${n}.process: pool-${n}${n === 7 ? `-r${run}` : ''}\n    job.team-${n}.review: [pool-${n}, pool-shared]\n`;
+}
+
+export function plainDocument(target: number, run: number): string {
+  let topics = '';
+  let pools = '';
+  for (let n = 0; topics.length + pools.length < target; n++) {
+    topics += plainTeam(n, run);
+    pools += `    pool-${n}:\n      requires: [gpu, linux]\n      status: active\n      description: "Pool ${n} runs team ${n}'s jobs"\n`;
+  }
+  return `pools:\n  topics:\n${topics}  pools:\n${pools}timeouts:\n  default: 30s\n`;
+}
+
+export function richDocument(target: number, run: number): string {
+  let topics = '';
+  let pools = '';
+  for (let n = 0; topics.length + pools.length < target; n++) {
+    topics += `    # team ${n}\n    job.team-${n}.process: pool-${n}${n === 7 ? `-r${run}` : ''}\n    job.team-${n}.review: [pool-${n},\n      pool-shared]   # both\n`;
+    pools +=
+      `    pool-${n}: &pool${n}\n` +
+      `      requires: *requires\n` +
+      `      status: !!str active\n` +
+      `      labels: {tier: gold, region: "eu-west-1",\n        zone: b}\n` +
+      `      description: >-\n        Pool ${n} runs the jobs\n        of team ${n}.\n\n        Ask the owners first.\n` +
+      `      runbook: |\n        1. drain\n        2. restart\n` +
+      `      owner: "Team ${n},\n        platform"\n` +
+      `      summary: a plain scalar\n        over two lines\n` +
+      // A few aliases, as hand-written files have: `yaml` resolves each alias by a walk from the
+      // document's start, so one per pool would make its time quadratic (20 s at 200 KB here).
+      (n % 50 === 49 ? `    pool-${n}-copy: *pool${n - 1}\n` : '');
+  }
+  return `%YAML 1.2\n--- # runtime config\ndefaults:\n  requires: &requires [gpu, linux]\npools:\n  topics:\n${topics}  pools:\n${pools}timeouts:\n  default: 30s\n...\n`;
+}
+
+function time(reader: Reader, make: (run: number) => string, runs: number): number {
+  const samples: number[] = [];
+  for (let run = 0; run < runs + 3; run++) {
+    const text = make(run);
+    const started = performance.now();
+    const result = reader(text);
+    const elapsed = performance.now() - started;
+    if (result === undefined) return NaN; // the reader gave up on this document
+    if (run >= 3) samples.push(elapsed);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1];
+}
+
+function main(): void {
+  const readers: [string, Reader][] = [
+    ['fast reader', parseYamlFast],
+    ['yaml path', parseYamlComplete],
+  ];
+  const before = process.env.DRIFTLENS_BEFORE;
+  if (before) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const old = require(path.resolve(before, 'src/core/fastYaml.js')) as { parseYamlFast: Reader };
+    readers.unshift(['fast reader (before)', old.parseYamlFast]);
+  }
+  console.log('| document | size | ' + readers.map(([name]) => name).join(' | ') + ' | yaml / fast |');
+  console.log('|---|---|' + readers.map(() => '---|').join('') + '---|');
+  for (const [kind, make] of [['plain', plainDocument], ['rich', richDocument]] as const) {
+    for (const [label, target, runs] of [['50 KB', 50 * 1024, 41], ['1 MB', 1024 * 1024, 11]] as const) {
+      const medians = readers.map(([name, reader]) => time(reader, (run) => make(target, run), name === 'yaml path' && target > 100_000 ? 5 : runs));
+      const size = (make(target, 0).length / 1024).toFixed(0);
+      const fast = medians[readers.length - 2];
+      const yaml = medians[readers.length - 1];
+      console.log(`| ${kind} | ${label} (${size} KB) | ` + medians.map((m) => (Number.isNaN(m) ? 'gives up' : `${m.toFixed(2)} ms`)).join(' | ') + ` | ${(yaml / fast).toFixed(1)}x |`);
+    }
+  }
+}
+
+if (require.main === module) main();
