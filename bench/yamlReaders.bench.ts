@@ -52,18 +52,32 @@ export function richDocument(target: number, run: number): string {
   return `%YAML 1.2\n--- # runtime config\ndefaults:\n  requires: &requires [gpu, linux]\npools:\n  topics:\n${topics}  pools:\n${pools}timeouts:\n  default: 30s\n...\n`;
 }
 
-function time(reader: Reader, make: (run: number) => string, runs: number): number {
-  const samples: number[] = [];
-  for (let run = 0; run < runs + 3; run++) {
+/**
+ * Median time of each reader over `runs` changed texts. The readers take turns on each text (in a
+ * rotating order), so that load on the machine and the heap's state weigh on all of them alike.
+ * A reader in `few` stops after 5 texts (the `yaml` path needs seconds per megabyte).
+ */
+function timeAll(readers: [string, Reader][], make: (run: number) => string, runs: number, few: Set<string>): number[] {
+  const samples: number[][] = readers.map(() => []);
+  const gaveUp = readers.map(() => false);
+  for (let run = 0; run < runs + 2; run++) {
     const text = make(run);
-    const started = performance.now();
-    const result = reader(text);
-    const elapsed = performance.now() - started;
-    if (result === undefined) return NaN; // the reader gave up on this document
-    if (run >= 3) samples.push(elapsed);
+    for (let k = 0; k < readers.length; k++) {
+      const i = (k + run) % readers.length;
+      const [name, reader] = readers[i];
+      if (gaveUp[i] || (few.has(name) && run >= 5 + 2)) continue;
+      const started = performance.now();
+      const result = reader(text);
+      const elapsed = performance.now() - started;
+      if (result === undefined) gaveUp[i] = true; // the reader gave up on this document
+      else if (run >= 2) samples[i].push(elapsed);
+    }
   }
-  samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1];
+  return samples.map((times, i) => {
+    if (gaveUp[i]) return NaN;
+    times.sort((a, b) => a - b);
+    return times[times.length >> 1];
+  });
 }
 
 function main(): void {
@@ -81,7 +95,7 @@ function main(): void {
   console.log('|---|---|' + readers.map(() => '---|').join('') + '---|');
   for (const [kind, make] of [['plain', plainDocument], ['rich', richDocument]] as const) {
     for (const [label, target, runs] of [['50 KB', 50 * 1024, 41], ['1 MB', 1024 * 1024, 11]] as const) {
-      const medians = readers.map(([name, reader]) => time(reader, (run) => make(target, run), name === 'yaml path' && target > 100_000 ? 5 : runs));
+      const medians = timeAll(readers, (run) => make(target, run), runs, new Set(target > 100_000 ? ['yaml path'] : []));
       const size = (make(target, 0).length / 1024).toFixed(0);
       const fast = medians[readers.length - 2];
       const yaml = medians[readers.length - 1];
