@@ -38,15 +38,15 @@ export function richDocument(target: number, run: number): string {
     topics += `    # team ${n}\n    job.team-${n}.process: pool-${n}${n === 7 ? `-r${run}` : ''}\n    job.team-${n}.review: [pool-${n},\n      pool-shared]   # both\n`;
     pools +=
       `    pool-${n}: &pool${n}\n` +
-      `      requires: *requires\n` +
+      (n % 50 === 0 ? `      requires: *requires\n` : `      requires: [gpu,\n        linux]\n`) +
       `      status: !!str active\n` +
       `      labels: {tier: gold, region: "eu-west-1",\n        zone: b}\n` +
       `      description: >-\n        Pool ${n} runs the jobs\n        of team ${n}.\n\n        Ask the owners first.\n` +
       `      runbook: |\n        1. drain\n        2. restart\n` +
       `      owner: "Team ${n},\n        platform"\n` +
       `      summary: a plain scalar\n        over two lines\n` +
-      // A few aliases, as hand-written files have: `yaml` resolves each alias by a walk from the
-      // document's start, so one per pool would make its time quadratic (20 s at 200 KB here).
+      // A few aliases: `yaml` resolves each alias by a walk from the document's start, so one per
+      // pool makes its time quadratic (2.4 s at 64 KB, 19 s at 256 KB here); the fast reader's is not.
       (n % 50 === 49 ? `    pool-${n}-copy: *pool${n - 1}\n` : '');
   }
   return `%YAML 1.2\n--- # runtime config\ndefaults:\n  requires: &requires [gpu, linux]\npools:\n  topics:\n${topics}  pools:\n${pools}timeouts:\n  default: 30s\n...\n`;
