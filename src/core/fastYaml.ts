@@ -1080,7 +1080,8 @@ class FastReader {
   private scanFlowPlain(q: number): [string, number] {
     const text = this.text;
     const c = text[q];
-    if (INDICATOR_START.has(c) || ((c === '-' || c === '?' || c === ':') && isBreakOrBlank(text, q + 1))) throw UNSUPPORTED;
+    // In flow context a flow indicator cannot continue a plain scalar either (`[-]` is not "-").
+    if (INDICATOR_START.has(c) || ((c === '-' || c === '?' || c === ':') && (isBreakOrBlank(text, q + 1) || isFlowIndicator(text.charCodeAt(q + 1))))) throw UNSUPPORTED;
     let end = q;
     for (let r = q; r < text.length; r++) {
       const ch = text.charCodeAt(r);
