@@ -1,0 +1,89 @@
+import * as assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { open } from './editing';
+import { extensionHostLogEntries } from './hostLog';
+
+// This file runs first (the suite runs its files in name order): nothing has opened a DriftLens
+// document yet, so what is loaded is what activation and a plain YAML file cost.
+
+const EXTENSION_ID = 'driftlens.driftlens';
+
+/** The extension's bundles this extension host has evaluated, relative to the extension ("dist/extension.js"). */
+function loadedBundles(extension: vscode.Extension<unknown>): string[] {
+  const dist = path.join(extension.extensionPath, 'dist') + path.sep;
+  return Object.keys(require.cache)
+    .filter((file) => file.startsWith(dist) && file.endsWith('.js'))
+    .map((file) => path.relative(extension.extensionPath, file))
+    .sort();
+}
+
+export interface ActivationTimes {
+  /** As VS Code's Startup Performance view states them, ms. */
+  codeLoadingTime: number;
+  activateCallTime: number;
+  activateResolvedTime: number;
+  activationEvent: string;
+}
+
+/**
+ * VS Code's own activation times for an extension: the "Extension Activation Stats" table of
+ * `Developer: Startup Performance` (the `perf:Startup Performance` document), which reads the
+ * activationTimes the extension host reported (Running Extensions shows load + call as one number).
+ */
+export async function vscodeActivationTimes(extensionId: string): Promise<ActivationTimes> {
+  // The workbench registers the `perf` scheme when the view is first shown.
+  await vscode.commands.executeCommand('perfview.show');
+  const document = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: 'perf', path: 'Startup Performance' }));
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  const lines = document.getText().split('\n');
+  const header = lines.findIndex((line) => /^\|\s*Extension\s*\|\s*Eager\s*\|\s*Load Code\s*\|/.test(line));
+  assert.ok(header >= 0, `the Startup Performance document has an Extension Activation Stats table:\n${document.getText().slice(0, 2000)}`);
+  const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim());
+  const columns = cells(lines[header]);
+  const row = lines.slice(header + 2).map(cells).find((r) => r[0] === extensionId);
+  assert.ok(row, `the Extension Activation Stats table has a row for ${extensionId}`);
+  const value = (column: string) => row[columns.indexOf(column)];
+  return {
+    codeLoadingTime: Number(value('Load Code')),
+    activateCallTime: Number(value('Call Activate')),
+    activateResolvedTime: Number(value('Finish Activate')),
+    activationEvent: value('Event'),
+  };
+}
+
+suite('Activation', () => {
+  test('a YAML file that is not a DriftLens document loads no dependency bundle and reads no navigator; a DriftLens document loads what it needs', async () => {
+    const extension = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is installed`);
+    await extension.activate();
+    assert.deepEqual(loadedBundles(extension), ['dist/extension.js'], 'activation evaluates dist/extension.js only');
+
+    // showTextDocument resolves after the host has delivered the open and the new active editor, so
+    // DriftLens has classified the file by now (it is not a DriftLens document).
+    const plain = await open('unrelated.yaml');
+    assert.equal(plain.document.languageId, 'yaml');
+    assert.deepEqual(loadedBundles(extension), ['dist/extension.js'], 'a plain YAML file loads no dependency bundle (ajv, yaml, ioredis, nats, protobufjs, PromQL)');
+
+    // A config document is validated: ajv's bundle loads then, and the section hash lenses show.
+    const config = await open('cfg.system.default.yaml');
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', config.document.uri, 10);
+    assert.ok(lenses.some((lens) => /pools sha256 [0-9a-f]+/.test(lens.command?.title ?? '')), `section hash lenses: ${lenses.map((l) => l.command?.title).join(' | ')}`);
+    assert.ok(loadedBundles(extension).includes('dist/vendor/ajv.js'), `validation loaded ajv: ${loadedBundles(extension).join(', ')}`);
+    assert.ok(!loadedBundles(extension).some((b) => /ioredis|nats|protobufjs/.test(b)), `nothing connected, so no client library loaded: ${loadedBundles(extension).join(', ')}`);
+
+    // VS Code's extension host logs a deprecation warning, with the reader's stack, when an extension reads `navigator`.
+    const warnings = await extensionHostLogEntries(/navigator is now a global/);
+    assert.deepEqual(warnings.filter((entry) => entry.includes(extension.extensionPath)), []);
+  });
+
+  test("VS Code's own activation time for DriftLens is recorded next to the suite's report", async () => {
+    const times = await vscodeActivationTimes(EXTENSION_ID);
+    for (const [name, value] of Object.entries(times)) if (name !== 'activationEvent') assert.ok(Number.isFinite(value) && value >= 0, `${name} is a number of ms: ${value}`);
+    // Timings are not asserted (a shared 2-core machine): bench/activation.bench.ts measures them.
+    const report = process.env.DRIFTLENS_TEST_REPORT;
+    if (report) writeFileSync(path.join(path.dirname(report), 'activation.json'), JSON.stringify({ extension: EXTENSION_ID, ...times }, null, 2) + '\n');
+    console.log(`VS Code's activation times for ${EXTENSION_ID}: ${JSON.stringify(times)}`);
+  });
+});
