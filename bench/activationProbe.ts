@@ -14,8 +14,8 @@ export async function run(): Promise<void> {
   const activeBefore = extension.isActive;
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) throw new Error('no workspace folder');
-  // The extension host's CPU time from the open to the end of activation: less sensitive to the
-  // other load on a shared machine than VS Code's wall times, though it includes the host's own work.
+  // The extension host's CPU time from the open to the end of activation: everything the host did
+  // for the open, other extensions activated by the same event included.
   const cpu0 = process.cpuUsage();
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder.uri, 'notes.yaml')));
   // Returns the activation the open started (the table below names its event).
