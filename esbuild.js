@@ -5,6 +5,8 @@ const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+// --outdir=<dir> builds elsewhere than dist/ (the packaging test measures a production build there).
+const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) ?? 'dist';
 
 /** Prints errors in the `file:line:col: error: message` shape VS Code's $esbuild-watch matcher reads. */
 const problemMatcherPlugin = {
@@ -18,6 +20,45 @@ const problemMatcherPlugin = {
         if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
       }
       console.log('[watch] build finished');
+    });
+  },
+};
+
+/**
+ * The extension's heavy dependencies live in their own bundles, dist/vendor/<name>.js, evaluated on
+ * first use: activation (any YAML file activates the extension) loads dist/extension.js only, and a
+ * YAML file that is not a DriftLens document never loads them. esbuild's CommonJS output has no code
+ * splitting, so each is a separate entry bundle required at run time.
+ *
+ * In dist/extension.js an import of one of them (`import { stringify } from 'yaml'`,
+ * `await import('ioredis')`, `require('protobufjs')`) gets a stand-in module whose exports are
+ * getters: the first one read requires the vendor bundle. The export names are read from the package
+ * here, at build time. (A plain `require('./vendor/x.js')` would run at the importing module's top,
+ * and esbuild would keep an `import()` of an external file as a real ES module import.)
+ */
+const VENDOR = ['yaml', 'ajv', 'ioredis', 'nats', 'protobufjs', '@prometheus-io/lezer-promql'];
+const vendorFile = (pkg) => `./vendor/${pkg.replace(/^@[^/]+\//, '')}.js`;
+
+/** @type {import('esbuild').Plugin} */
+const vendorPlugin = {
+  name: 'vendor',
+  setup(build) {
+    const names = VENDOR.map((pkg) => pkg.replace(/[/.]/g, '\\$&'));
+    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, ({ path }) => ({ path, namespace: 'lazy-vendor' }));
+    build.onResolve({ filter: /^\.\/vendor\//, namespace: 'lazy-vendor' }, ({ path }) => ({ path, external: true }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-vendor' }, ({ path }) => {
+      const real = require(path);
+      const exportNames = Object.keys(real);
+      return {
+        loader: 'js',
+        contents: [
+          `// ${path}, evaluated from ${vendorFile(path)} when one of its exports is first read (esbuild.js).`,
+          'let real;',
+          `const load = () => real || (real = require(${JSON.stringify(vendorFile(path))}));`,
+          real.__esModule ? 'Object.defineProperty(exports, "__esModule", { value: true });' : '',
+          `for (const name of ${JSON.stringify(exportNames)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+        ].join('\n'),
+      };
     });
   },
 };
@@ -40,19 +81,27 @@ async function main() {
     esbuild.context({
       ...common,
       entryPoints: ['src/extension/extension.ts'],
-      outfile: 'dist/extension.js',
+      outfile: `${outdir}/extension.js`,
       external: ['vscode'],
+      plugins: [...common.plugins, vendorPlugin],
     }),
+    ...VENDOR.map((pkg) =>
+      esbuild.context({
+        ...common,
+        stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: __dirname, sourcefile: `vendor:${pkg}`, loader: 'js' },
+        outfile: `${outdir}/${vendorFile(pkg).slice(2)}`,
+      }),
+    ),
     // The reference replica agent, for Node services to embed: require('driftlens/agent').
     esbuild.context({
       ...common,
       entryPoints: ['src/agent/replicaAgent.ts'],
-      outfile: 'dist/agent.js',
+      outfile: `${outdir}/agent.js`,
     }),
     esbuild.context({
       ...common,
       entryPoints: ['src/cli/main.ts'],
-      outfile: 'dist/cli.js',
+      outfile: `${outdir}/cli.js`,
       banner: { js: '#!/usr/bin/env node' },
       define: { DRIFTLENS_VERSION: JSON.stringify(require('./package.json').version) },
     }),

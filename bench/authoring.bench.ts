@@ -1,17 +1,18 @@
 /**
  * Authoring benchmark: what one keystroke costs once the debounce fires.
  *
- * For Cordum-shaped config documents of about 50 KB, 256 KB, 1 MB and 4 MB it times
+ * For Cordum-shaped config documents of about 50 KB, 256 KB, 1 MB, 4 MB and 8 MB, of two kinds
+ * (plain and construct-rich, see DocumentKind), it times
  *   - DriftLens `analyzeDocument(text, 'yaml', 'config')` (parse with spans, ajv validation, section hashes),
  *   - yaml-language-server 2.0 `doValidation` of the same text against the same schema files,
  *   - and, for reference, the `yaml` package's `parseDocument` and `js-yaml`'s `load` (parsers only).
  *
  * Every timed run sees a different text (one topic's pool name carries the run number), so no
- * cache keyed by content or by document version can answer. Each (tool, size) pair runs in a fresh
+ * cache keyed by content or by document version can answer. Each (kind, tool, size) runs in a fresh
  * child process, so one tool's heap does not slow the other's garbage collection and the peak RSS
  * growth can be attributed.
  *
- * Run: `npm run bench` (compiles, then `node out/bench/authoring.bench.js`).
+ * Run: `npm run bench:authoring` (compiles, runs this file, rewrites BENCHMARKS.md).
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,7 +42,22 @@ const SIZES: SizeSpec[] = [
   { label: '256 KB', target: 256 * 1024 },
   { label: '1 MB', target: 1 * MB },
   { label: '4 MB', target: 4 * MB },
+  // The largest document DriftLens reads is 8 MB (MAX_DOCUMENT_BYTES): this one stays just under it,
+  // with room for the run number the edit adds.
+  { label: '8 MB', target: 8 * MB - 1024 },
 ];
+
+/**
+ * - `plain`: one line per key, block style, no comments in the generated part (the subset the fast
+ *   reader answered first).
+ * - `rich`: the same routing written the way people write config by hand: a `---` marker, comments
+ *   on their own lines and after values, block scalars (`|`, `>-`), an anchored `requires` list reused
+ *   through aliases, multi-line plain and double-quoted scalars, single-quoted scalars with `''`, flow
+ *   sequences and maps across lines, and `!!str` / `!!int` / `!!seq` tags.
+ */
+type DocumentKind = 'plain' | 'rich';
+const KINDS: DocumentKind[] = ['plain', 'rich'];
+const KIND_LABELS: Record<DocumentKind, string> = { plain: 'plain', rich: 'construct-rich' };
 
 const indent = (text: string, by: string): string =>
   text
@@ -50,11 +66,59 @@ const indent = (text: string, by: string): string =>
     .map((line) => (line.length ? by + line : line))
     .join('\n');
 
+/** Team n's topic line(s) and pool definition, in the document kind's style. */
+function team(kind: DocumentKind, n: number): { topic: string; pool: string } {
+  if (kind === 'plain') return { topic: `    job.team-${n}.process: pool-${n}\n`, pool: `    pool-${n}:\n      requires: []\n` };
+  switch (n % 4) {
+    case 0:
+      return {
+        topic: `    job.team-${n}.process: pool-${n}   # team ${n}'s main queue\n`,
+        pool:
+          `    # Team ${n}: scoring workers.\n` +
+          `    pool-${n}:\n` +
+          `      description: |\n` +
+          `        Workers of team ${n}: fraud scoring and\n` +
+          `        the nightly reconciliation batch.\n` +
+          `      requires: ${n === 0 ? '&default-requires [linux, amd64]' : '*default-requires'}\n`,
+      };
+    case 1:
+      return {
+        topic: `    job.team-${n}.process: [\n      pool-${n},   # first choice\n      default\n    ]\n`,
+        pool:
+          `    pool-${n}:\n` +
+          `      description: >-\n` +
+          `        Folded text for team ${n}, written over\n` +
+          `        two lines by hand.\n` +
+          `      requires:\n` +
+          `        - gpu    # needs CUDA\n` +
+          `        - "linux"\n` +
+          `      status: active\n`,
+      };
+    case 2:
+      return {
+        topic: `    job.team-${n}.process: !!str pool-${n}\n`,
+        pool: `    pool-${n}: {requires: [gpu,\n        linux], status: active,\n        description: "team ${n}'s pool,\n        written over two lines"}\n`,
+      };
+    default:
+      return {
+        topic: `    "job.team-${n}.process":\n      - 'pool-${n}'\n      - default\n`,
+        pool:
+          `    pool-${n}:\n` +
+          `      description: a plain scalar that\n` +
+          `        continues on the next line for team ${n}\n` +
+          `      requires: !!seq ['linux', 'team-${n}''s-image']\n` +
+          `      status: !!str draining\n` +
+          `      drain_started_at: "2026-11-30T09:00:00Z"\n` +
+          `      drain_timeout_seconds: !!int 300\n`,
+      };
+  }
+}
+
 /**
  * The real Cordum pools.yaml and timeouts.yaml as the `pools` and `timeouts` sections of one data
- * map (no envelope), the pools section scaled up with `job.team-N.process: pool-N` topics and
- * `pool-N: {requires: []}` pools. `make(run)` returns the document whose middle topic routes to
- * `pool-M-rRUN`, a flat string ready to hand over.
+ * map (no envelope), the pools section scaled up with one topic and one pool per team (see team()).
+ * `make(run)` returns the document whose middle topic routes to `pool-M-rRUN`, a flat string ready
+ * to hand over.
  */
 class DocumentFactory {
   readonly teams: number;
@@ -62,7 +126,7 @@ class DocumentFactory {
   private readonly after: string;
   private readonly editedTopic: string;
 
-  constructor(target: number) {
+  constructor(kind: DocumentKind, target: number) {
     const pools = readFileSync(path.join(FIXTURES, 'pools.yaml'), 'utf8');
     const timeouts = readFileSync(path.join(FIXTURES, 'timeouts.yaml'), 'utf8');
     const [topicsPart, poolsPart] = pools.split(/^pools:\n/m);
@@ -70,23 +134,27 @@ class DocumentFactory {
     const realTopics = indent(topicsPart.slice('topics:\n'.length), '  ');
     const realPools = indent(poolsPart, '  ');
     const timeoutsSection = 'timeouts:\n' + indent(timeouts, '  ') + '\n';
-    const fixed = `pools:\n  topics:\n${realTopics}\n  pools:\n${realPools}\n${timeoutsSection}`.length;
-    const perTeam = (n: number) => `    job.team-${n}.process: pool-${n}\n`.length + `    pool-${n}:\n      requires: []\n`.length;
+    const head = kind === 'rich' ? '# Cordum runtime config, kept by hand: routing and timeouts.\n---\n# Routing\n' : '';
+    const poolsHead = kind === 'rich' ? '  # Which pool serves each job topic.\n' : '';
+    const fixed = `${head}pools:\n${poolsHead}  topics:\n${realTopics}\n  pools:\n${realPools}\n${timeoutsSection}`.length;
     let teams = 0;
     let size = fixed;
-    while (size < target) size += perTeam(teams++);
-    this.teams = teams;
-    const mid = teams >> 1;
-    this.editedTopic = `    job.team-${mid}.process: pool-${mid}`;
     const topicLines: string[] = [];
     const poolLines: string[] = [];
-    for (let n = 0; n < teams; n++) {
-      topicLines.push(`    job.team-${n}.process: pool-${n}\n`);
-      poolLines.push(`    pool-${n}:\n      requires: []\n`);
+    while (size < target) {
+      const { topic, pool } = team(kind, teams++);
+      topicLines.push(topic);
+      poolLines.push(pool);
+      size += topic.length + pool.length;
     }
-    this.before = `pools:\n  topics:\n${realTopics}\n` + topicLines.slice(0, mid).join('');
-    this.after =
-      '\n' + topicLines.slice(mid + 1).join('') + `  pools:\n${realPools}\n` + poolLines.join('') + timeoutsSection;
+    this.teams = teams;
+    // A team whose number is a multiple of 4 writes its topic on one line in both kinds.
+    const mid = (teams >> 3) << 2;
+    this.editedTopic = `    job.team-${mid}.process: pool-${mid}`;
+    if (!topicLines[mid].startsWith(this.editedTopic)) throw new Error(`unexpected topic line for team ${mid}: ${topicLines[mid]}`);
+    const editedRest = topicLines[mid].slice(this.editedTopic.length);
+    this.before = `${head}pools:\n${poolsHead}  topics:\n${realTopics}\n` + topicLines.slice(0, mid).join('');
+    this.after = editedRest + topicLines.slice(mid + 1).join('') + `  pools:\n${realPools}\n` + poolLines.join('') + timeoutsSection;
   }
 
   make(run: number): string {
@@ -115,45 +183,45 @@ type ToolName = 'driftlens' | 'yls' | 'yaml' | 'jsyaml';
 const TOOLS: ToolName[] = ['driftlens', 'yls', 'yaml', 'jsyaml'];
 
 interface Plan {
+  /** Warm-ups, at most: they stop after the first once they have taken TIMED_BUDGET_MS / 4. */
   warmup: number;
+  /** Timed runs, at most: past TIMED_BUDGET_MS of timed runs, a child stops after minRuns (MIN_RUNS). */
   runs: number;
+  minRuns?: number;
 }
 
-// Warm-up and timed runs per size (50 KB, 256 KB, 1 MB, 4 MB), sized to keep the bench near 3 minutes
-// on a 2-core machine. yaml-language-server also runs a full-size sanity check (a broken document)
-// before its runs, which warms it up as well, and is skipped at a size where it would take too long.
-const PLANS: Record<ToolName, Plan[]> = {
-  driftlens: [
-    { warmup: 20, runs: 30 },
-    { warmup: 8, runs: 20 },
-    { warmup: 3, runs: 11 },
-    { warmup: 2, runs: 7 },
-  ],
-  yls: [
-    { warmup: 2, runs: 10 },
-    { warmup: 1, runs: 5 },
-    { warmup: 0, runs: 3 },
-    { warmup: 0, runs: 2 },
-  ],
-  yaml: [
-    { warmup: 3, runs: 15 },
-    { warmup: 2, runs: 9 },
-    { warmup: 1, runs: 5 },
-    { warmup: 1, runs: 2 },
-  ],
-  jsyaml: [
-    { warmup: 5, runs: 30 },
-    { warmup: 3, runs: 20 },
-    { warmup: 2, runs: 11 },
-    { warmup: 1, runs: 7 },
-  ],
-};
+/** Keeps `npm run bench:authoring` practical whatever the reader's speed: large, slow cases get fewer runs. */
+const TIMED_BUDGET_MS = 8_000;
+const MIN_RUNS = 3;
+/** No tool is started at a size where one run is expected to take longer than this (see extrapolate()). */
+const RUN_CAP_MS = 20_000;
 
-/** yaml-language-server is not run at a size where one validation is expected to take longer than this. */
-const YLS_RUN_CAP_MS = 20_000;
+// Warm-up and timed runs per size (50 KB, 256 KB, 1 MB, 4 MB, 8 MB), the same for both document
+// kinds; undefined: not run at that size. DriftLens runs at every size (the linearity target). The
+// others run at 50 KB and 1 MB, where the targets compare: yaml-language-server's duplicate-key check
+// makes it superlinear (minutes per run at 4 MB), and the two parsers are for reference only.
+// yaml-language-server also validates a broken document at full size before its runs (the sanity
+// check), which warms it up as well.
+const PLANS: Record<ToolName, (Plan | undefined)[]> = {
+  // The validity check before the timed runs analyses a full-size document too (untimed), so
+  // the large sizes need no separate warm-up.
+  driftlens: [
+    { warmup: 15, runs: 25 },
+    { warmup: 4, runs: 11 },
+    { warmup: 2, runs: 7 },
+    { warmup: 0, runs: 5 },
+    { warmup: 0, runs: 5 },
+  ],
+  // At 1 MB one validation takes seconds (plain) to more than a minute (construct-rich, on the
+  // `yaml` package's alias resolution): past the budget, one timed run after the sanity check.
+  yls: [{ warmup: 2, runs: 7 }, undefined, { warmup: 0, runs: 3, minRuns: 1 }, undefined, undefined],
+  yaml: [{ warmup: 3, runs: 11 }, undefined, { warmup: 1, runs: 3 }, undefined, undefined],
+  jsyaml: [{ warmup: 5, runs: 21 }, undefined, { warmup: 1, runs: 5 }, undefined, undefined],
+};
 
 export interface Measurement {
   tool: ToolName;
+  kind: DocumentKind;
   size: number;
   bytes: number;
   /** Wall time of each timed run, ms. */
@@ -162,6 +230,8 @@ export interface Measurement {
   cpu: number[];
   /** Growth of the child's peak RSS over its RSS just before the tool first ran, in bytes. */
   peakRssDelta: number;
+  /** DriftLens only: which reader answered (`analysis.parsed.reader`: the fast reader or `yaml`). */
+  reader?: string;
   notes: string[];
   skipped?: string;
 }
@@ -203,16 +273,17 @@ function expectedErrorLines(broken: string): number[] {
   return [lineOf('job.default: ""'), lineOf('bogus: 1'), lineOf('scan_interval_seconds: -30')];
 }
 
-async function measure(tool: ToolName, sizeIndex: number): Promise<Measurement> {
+async function measure(kind: DocumentKind, tool: ToolName, sizeIndex: number): Promise<Measurement> {
   const spec = SIZES[sizeIndex];
-  const factory = new DocumentFactory(spec.target);
+  const factory = new DocumentFactory(kind, spec.target);
   const plan = PLANS[tool][sizeIndex];
+  if (!plan) throw new Error(`${tool} has no plan at ${spec.label}`);
   const notes: string[] = [];
   // Every text is built before anything is timed; each run (warm-ups included) sees a new text.
   const texts: string[] = [];
   for (let i = 0; i < plan.warmup + plan.runs; i++) texts.push(factory.make(i));
   const broken = factory.broken();
-  const result: Measurement = { tool, size: sizeIndex, bytes: Buffer.byteLength(texts[0]), times: [], cpu: [], peakRssDelta: 0, notes };
+  const result: Measurement = { tool, kind, size: sizeIndex, bytes: Buffer.byteLength(texts[0]), times: [], cpu: [], peakRssDelta: 0, notes };
   const rssBefore = process.memoryUsage().rss;
 
   // `run` does the timed work; `check` looks at its answer afterwards (untimed).
@@ -220,23 +291,27 @@ async function measure(tool: ToolName, sizeIndex: number): Promise<Measurement> 
   let check: (answer: unknown, i: number) => void = () => undefined;
   switch (tool) {
     case 'driftlens': {
-      // Validity: zero problems, the fast reader answered, both sections hashed (here once; below, every run).
+      // Validity: no error, both sections hashed (here once; below, every run); which reader answered.
+      // Warnings and notes (cross-references, say) are counted, not refused: the documents are valid.
       const analysis = analyzeDocument(texts[0], 'yaml', 'config');
       const hashed = analysis.sections.filter((s) => s.hash).map((s) => s.name);
-      if (analysis.problems.length !== 0) {
-        throw new Error(`${spec.label} document has ${analysis.problems.length} problems: ${analysis.problems.slice(0, 3).map((p) => p.message).join('; ')}`);
+      const errors = analysis.problems.filter((p) => p.severity === 'error');
+      if (errors.length !== 0) {
+        throw new Error(`${KIND_LABELS[kind]} ${spec.label} document has ${errors.length} errors: ${errors.slice(0, 3).map((p) => p.message).join('; ')}`);
       }
       if (hashed.length !== 2) throw new Error(`${spec.label}: expected hashes for pools and timeouts, got ${hashed.join(', ')}`);
-      notes.push(`valid: 0 problems, reader=${analysis.parsed.reader}, hashed ${hashed.join('+')}`);
+      result.reader = analysis.parsed.reader;
+      notes.push(`valid: 0 errors (${analysis.problems.length} warnings and notes), reader=${analysis.parsed.reader}, hashed ${hashed.join('+')}`);
       const lines = expectedErrorLines(broken);
-      const errors = analyzeDocument(broken, 'yaml', 'config').problems.filter((p) => p.severity !== 'warning');
-      const errorLines = errors.map((p) => broken.slice(0, p.span.start).split('\n').length);
-      if (!lines.every((l) => errorLines.includes(l))) throw new Error(`DriftLens missed an error in the broken document: ${errors.map((p) => p.message).join(' | ')}`);
-      notes.push(`broken doc: ${errors.length} errors, on lines ${errorLines.join(', ')}`);
+      const brokenErrors = analyzeDocument(broken, 'yaml', 'config').problems.filter((p) => p.severity === 'error');
+      const errorLines = brokenErrors.map((p) => broken.slice(0, p.span.start).split('\n').length);
+      if (!lines.every((l) => errorLines.includes(l))) throw new Error(`DriftLens missed an error in the broken document: ${brokenErrors.map((p) => p.message).join(' | ')}`);
+      notes.push(`broken doc: ${brokenErrors.length} errors, on lines ${errorLines.join(', ')}`);
       run = (text) => analyzeDocument(text, 'yaml', 'config');
       check = (answer, i) => {
         const a = answer as ReturnType<typeof analyzeDocument>;
-        if (a.problems.length !== 0 || a.sections.some((s) => !s.hash)) throw new Error(`run ${i}: ${a.problems.length} problems`);
+        const runErrors = a.problems.filter((p) => p.severity === 'error').length;
+        if (runErrors !== 0 || a.sections.some((s) => !s.hash) || a.parsed.reader !== result.reader) throw new Error(`run ${i}: ${runErrors} errors, reader ${a.parsed.reader}`);
       };
       break;
     }
@@ -247,7 +322,7 @@ async function measure(tool: ToolName, sizeIndex: number): Promise<Measurement> 
       // One URI with a growing version, as an editor sends edits (yaml-language-server caches by URI and version).
       const validate = (text: string) => service.doValidation(TextDocument.create(uri, 'yaml', ++version, text), false);
       // Load the schema and warm the code up on the small document first (cheap next to a large one).
-      const small = new DocumentFactory(SIZES[0].target);
+      const small = new DocumentFactory(kind, SIZES[0].target);
       for (let i = 0; i < 3; i++) await validate(small.make(1000 + i));
       // Sanity, at full size: it loaded the schema with its $refs and validates the whole document.
       const lines = expectedErrorLines(broken);
@@ -277,14 +352,21 @@ async function measure(tool: ToolName, sizeIndex: number): Promise<Measurement> 
     }
   }
 
+  let timedMs = 0;
+  let warmupMs = 0;
   for (let i = 0; i < texts.length; i++) {
+    if (timedMs > TIMED_BUDGET_MS && result.times.length >= (plan.minRuns ?? MIN_RUNS)) break;
+    // Past a long warm-up the code is warm: go on to the timed runs.
+    if (i < plan.warmup && i > 0 && warmupMs > TIMED_BUDGET_MS / 4) i = plan.warmup;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const answer = await run(texts[i]);
     const elapsed = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     check(answer, i);
-    if (i >= plan.warmup) {
+    if (i < plan.warmup) warmupMs += elapsed;
+    else {
+      timedMs += elapsed;
       result.times.push(elapsed);
       result.cpu.push((cpu.user + cpu.system) / 1000);
     }
@@ -299,20 +381,22 @@ async function measure(tool: ToolName, sizeIndex: number): Promise<Measurement> 
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0)} MB`;
 const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
+const ratioText = (r: number) => `${r.toFixed(r < 10 ? 1 : 0)}x`;
 
-function runChild(tool: ToolName, size: number): Promise<Measurement> {
+function runChild(kind: DocumentKind, tool: ToolName, size: number): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--child', tool, String(size)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(__filename, ['--child', kind, tool, String(size)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let answer: Measurement | undefined;
     child.on('message', (m) => (answer = m as Measurement));
     child.on('error', reject);
-    child.on('exit', (code) => (answer && code === 0 ? resolve(answer) : reject(new Error(`child ${tool}/${SIZES[size].label} exited with ${code}`))));
+    child.on('exit', (code) => (answer && code === 0 ? resolve(answer) : reject(new Error(`child ${kind}/${tool}/${SIZES[size].label} exited with ${code}`))));
   });
 }
 
 /**
- * yaml-language-server's time at the next size, extrapolated from its last two sizes with the growth
- * exponent they show (it is not linear), so a run that would take minutes is not started.
+ * A tool's time at the next size, extrapolated from its last two sizes with the growth exponent they
+ * show (yaml-language-server is not linear, nor is a reader resolving aliases by a search), so a run
+ * that would take minutes is not started.
  */
 function extrapolate(previous: Measurement[], bytes: number): number {
   const measured = previous.filter((m) => m.times.length);
@@ -326,12 +410,13 @@ function extrapolate(previous: Measurement[], bytes: number): number {
   return median(last.times) * Math.pow(bytes / last.bytes, exponent);
 }
 
-
 export interface AuthoringResults {
   sizes: string[];
-  /** Per size, the four tools' measurements (driftlens, yls, yaml, jsyaml). */
-  measurements: Measurement[][];
+  /** Per document kind, per size, the four tools' measurements (driftlens, yls, yaml, jsyaml). */
+  kinds: { kind: DocumentKind; measurements: Measurement[][] }[];
 }
+
+const skippedMeasurement = (kind: DocumentKind, tool: ToolName, size: number, why: string): Measurement => ({ tool, kind, size, bytes: 0, times: [], cpu: [], peakRssDelta: 0, notes: [], skipped: why });
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -340,100 +425,147 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   console.log(`Load average at start (1/5/15 min): ${loadBefore}`);
 
-  const results: Measurement[][] = [];
-  const ylsSoFar: Measurement[] = [];
-  for (let size = 0; size < SIZES.length; size++) {
-    const row: Measurement[] = [];
-    for (const tool of TOOLS) {
-      let m: Measurement;
-      const estimate = tool === 'yls' ? extrapolate(ylsSoFar, new DocumentFactory(SIZES[size].target).make(-1).length) : 0;
-      if (estimate > YLS_RUN_CAP_MS) {
-        m = { tool, size, bytes: 0, times: [], cpu: [], peakRssDelta: 0, notes: [], skipped: `not run: ~${(estimate / 1000).toFixed(0)} s per run extrapolated` };
-      } else {
-        m = await runChild(tool, size);
+  const kinds: AuthoringResults['kinds'] = [];
+  for (const kind of KINDS) {
+    const results: Measurement[][] = [];
+    const soFar: Record<ToolName, Measurement[]> = { driftlens: [], yls: [], yaml: [], jsyaml: [] };
+    for (let size = 0; size < SIZES.length; size++) {
+      const row: Measurement[] = [];
+      for (const tool of TOOLS) {
+        let m: Measurement;
+        const estimate = PLANS[tool][size] ? extrapolate(soFar[tool], new DocumentFactory(kind, SIZES[size].target).make(-1).length) : 0;
+        if (!PLANS[tool][size]) m = skippedMeasurement(kind, tool, size, 'not run at this size');
+        else if (estimate > RUN_CAP_MS) m = skippedMeasurement(kind, tool, size, `not run: ~${(estimate / 1000).toFixed(0)} s per run extrapolated`);
+        else m = await runChild(kind, tool, size);
+        soFar[tool].push(m);
+        const summary = m.skipped ?? `median ${ms(median(m.times))}, p90 ${ms(quantile(m.times, 0.9))}, n=${m.times.length}; peak RSS +${mb(m.peakRssDelta)}`;
+        console.log(`  ${kind.padEnd(5)} ${SIZES[size].label.padEnd(6)} ${tool.padEnd(9)} ${summary}${m.notes.length ? '; ' + m.notes.join('; ') : ''}`);
+        row.push(m);
       }
-      if (tool === 'yls') ylsSoFar.push(m);
-      const summary = m.skipped ?? `median ${ms(median(m.times))}, p90 ${ms(quantile(m.times, 0.9))}, n=${m.times.length}; peak RSS +${mb(m.peakRssDelta)}`;
-      console.log(`  ${SIZES[size].label.padEnd(6)} ${tool.padEnd(9)} ${summary}${m.notes.length ? '; ' + m.notes.join('; ') : ''}`);
-      row.push(m);
+      results.push(row);
     }
-    results.push(row);
+    kinds.push({ kind, measurements: results });
   }
-  const run = endRun<AuthoringResults>('authoring', 'npm run bench:authoring', { machineLine, loadBefore }, started, { sizes: SIZES.map((s) => s.label), measurements: results });
+  const run = endRun<AuthoringResults>('authoring', 'npm run bench:authoring', { machineLine, loadBefore }, started, { sizes: SIZES.map((s) => s.label), kinds });
   for (const [id, text] of Object.entries(renderAuthoring(saveRun(run)))) console.log(`\n<!-- ${id} -->\n${text}`);
 }
 
+const cell = (m: Measurement, text: () => string) => (m.skipped ? (m.skipped === 'not run at this size' ? '–' : m.skipped) : text());
+
 /** The sections of BENCHMARKS.md generated from a saved run (see bench/report.ts). */
 export function renderAuthoring(run: SavedRun<AuthoringResults>): Record<string, string> {
-  const results = run.results.measurements;
-  const lines: string[] = [runLine(run), ''];
-  lines.push('| size | DriftLens median (p90) | yaml-language-server median | ratio | `yaml` parseDocument | js-yaml load |');
-  lines.push('|---|---|---|---|---|---|');
-  for (const [driftlens, yls, yamlPkg, jsYaml] of results) {
-    const d = median(driftlens.times);
-    const y = yls.times.length ? median(yls.times) : NaN;
-    const ylsCell = yls.skipped ?? `${ms(y)} (n=${yls.times.length})`;
-    const ratio = Number.isFinite(y) ? `${(y / d).toFixed(0)}x` : 'n/a';
-    lines.push(
-      `| ${sizeLabel(driftlens.bytes)} | ${ms(d)} (${ms(quantile(driftlens.times, 0.9))}, n=${driftlens.times.length}) | ${ylsCell} | ${ratio} | ${ms(median(yamlPkg.times))} | ${ms(median(jsYaml.times))} |`,
-    );
+  const lines: string[] = [runLine(run)];
+  for (const { kind, measurements } of run.results.kinds) {
+    lines.push('', `**${KIND_LABELS[kind][0].toUpperCase()}${KIND_LABELS[kind].slice(1)} documents:**`, '');
+    lines.push('| size | reader | DriftLens median (p90) | yaml-language-server median | ratio | `yaml` parseDocument | js-yaml load |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const [driftlens, yls, yamlPkg, jsYaml] of measurements) {
+      const d = median(driftlens.times);
+      const ratio = yls.times.length && driftlens.times.length ? ratioText(median(yls.times) / d) : '–';
+      const size = driftlens.skipped ? run.results.sizes[driftlens.size] : sizeLabel(driftlens.bytes);
+      lines.push(
+        `| ${size} | ${driftlens.reader ?? '–'} | ${cell(driftlens, () => `${ms(d)} (${ms(quantile(driftlens.times, 0.9))}, n=${driftlens.times.length})`)} | ` +
+          `${cell(yls, () => `${ms(median(yls.times))} (n=${yls.times.length})`)} | ${ratio} | ${cell(yamlPkg, () => ms(median(yamlPkg.times)))} | ${cell(jsYaml, () => ms(median(jsYaml.times)))} |`,
+      );
+    }
+    lines.push('');
+    const measured = measurements.filter(([d]) => d.times.length);
+    lines.push(`- DriftLens ms per MB (1 MB = 2^20 bytes), wall time: ${measured.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d)}`).join(', ')}.`);
+    lines.push(`  CPU ms per MB (user + system of all threads, less sensitive to other load): ${measured.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d, d.cpu)}`).join(', ')}.`);
+    const ylsMeasured = measurements.filter(([, y]) => y.times.length);
+    if (ylsMeasured.length) lines.push(`- yaml-language-server ms per MB: ${ylsMeasured.map(([, y]) => `${sizeLabel(y.bytes)}: ${perMb(y)}`).join(', ')}.`);
   }
-  lines.push('');
-  lines.push(`- **DriftLens ms per MB** (1 MB = 2^20 bytes; wall time): ${results.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d)}`).join(', ')}.`);
-  lines.push(`  CPU ms per MB (user + system of all threads, less sensitive to other load): ${results.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d, d.cpu)}`).join(', ')}.`);
-  lines.push(`- **yaml-language-server ms per MB:** ${results.filter(([, y]) => y.times.length).map(([, y]) => `${sizeLabel(y.bytes)}: ${perMb(y)}`).join(', ')}.`);
-  lines.push('- **Peak RSS growth** in a fresh process over its runs:');
-  lines.push('');
-  lines.push('  | size | DriftLens | yaml-language-server |');
-  lines.push('  |---|---|---|');
-  for (const [d, y] of results) lines.push(`  | ${sizeLabel(d.bytes)} | +${mb(d.peakRssDelta)} | ${y.skipped ? 'n/a' : '+' + mb(y.peakRssDelta)} |`);
-  return { 'authoring-table': lines.join('\n'), 'authoring-targets': authoringTargets(results) };
+  lines.push('', '**Peak RSS growth** in a fresh process over its runs:', '');
+  const kinds = run.results.kinds;
+  lines.push(`| size | ${kinds.map(({ kind }) => `DriftLens, ${KIND_LABELS[kind]} | yaml-language-server, ${KIND_LABELS[kind]}`).join(' | ')} |`);
+  lines.push(`|---|${kinds.map(() => '---|---|').join('')}`);
+  run.results.sizes.forEach((label, size) => {
+    const rss = (m: Measurement) => (m.skipped ? '–' : `+${mb(m.peakRssDelta)}`);
+    lines.push(`| ${label} | ${kinds.map(({ measurements }) => `${rss(measurements[size][0])} | ${rss(measurements[size][1])}`).join(' | ')} |`);
+  });
+  lines.push('', '–: not run at that size (see "How it measures"); "not run: ~N s per run extrapolated": its time per run, extrapolated from its smaller sizes, is past the cap.');
+  return { 'authoring-table': lines.join('\n'), 'authoring-targets': authoringTargets(run.results) };
 }
 
 const perMbValue = (m: Measurement, values = m.times) => (median(values) * MB) / m.bytes;
 const perMb = (m: Measurement, values = m.times) => perMbValue(m, values).toFixed(0);
+const verdict = (met: boolean) => (met ? 'met' : 'not met');
 
-/** The verdict on each target, in numbers from the same run as the table. */
-function authoringTargets(results: Measurement[][]): string {
-  const small = results[0][0];
-  const [large, ylsLarge] = results[2];
+/** The verdict on each target, in numbers from the same run as the tables. */
+function authoringTargets(results: AuthoringResults): string {
+  const byKind = (kind: DocumentKind) => results.kinds.find((k) => k.kind === kind)!.measurements;
   const lines: string[] = [];
-  const smallMedian = median(small.times);
+  const label = (kind: DocumentKind) => KIND_LABELS[kind];
+
+  // 10x faster than yaml-language-server, on the construct-rich documents, at 50 KB and 1 MB.
+  const rich = byKind('rich');
+  const speedups = [0, 2].map((size) => {
+    const [d, y] = rich[size];
+    return { size: results.sizes[size], d, y, ratio: y.times.length && d.times.length ? median(y.times) / median(d.times) : NaN };
+  });
+  const speedupMet = speedups.every((s) => s.ratio >= 10);
+  const anyMissed = speedups.some((s) => Number.isFinite(s.ratio) && s.ratio < 10);
+  const describeSpeedup = ({ size, d, y, ratio }: (typeof speedups)[number]) =>
+    Number.isFinite(ratio)
+      ? `At ${size} DriftLens took ${ms(median(d.times))} against ${ms(median(y.times))}, ${ratioText(ratio)}`
+      : `At ${size} ${d.skipped ? 'DriftLens' : 'yaml-language-server'} did not run (${(d.skipped ?? y.skipped ?? '').replace(/^not run: /, '')})`;
   lines.push(
-    `- **${sizeLabel(small.bytes)} under 10 ms: ${smallMedian < 10 ? 'met' : 'not met'}.** The median is ${ms(smallMedian)} and the p90 ${ms(quantile(small.times, 0.9))} (n=${small.times.length}).`,
+    `- **At least 10x faster than yaml-language-server at 50 KB and 1 MB on ${label('rich')} documents: ${speedupMet ? 'met' : anyMissed ? 'not met' : 'not measured'}.** ` +
+      speedups.map(describeSpeedup).join('. ') +
+      '. On plain documents: ' +
+      [0, 2].map((size) => { const [d, y] = byKind('plain')[size]; return y.times.length && d.times.length ? `${ratioText(median(y.times) / median(d.times))} at ${results.sizes[size]}` : `not measured at ${results.sizes[size]}`; }).join(', ') + '.',
   );
-  if (ylsLarge.times.length) {
-    const ratio = median(ylsLarge.times) / median(large.times);
-    lines.push(
-      `- **At least 10x faster than yaml-language-server at ${sizeLabel(large.bytes)}: ${ratio >= 10 ? 'met' : 'not met'}.** DriftLens took ${ms(median(large.times))} against ${ms(median(ylsLarge.times))}, ${ratio.toFixed(0)}x.`,
-    );
-  } else {
-    lines.push(`- **At least 10x faster than yaml-language-server at ${sizeLabel(large.bytes)}: not measured** (${ylsLarge.skipped}).`);
-  }
+
+  // 50 KB under 10 ms, both kinds.
+  const small = KINDS.map((kind) => ({ kind, m: byKind(kind)[0][0] }));
+  lines.push(
+    `- **50 KB under 10 ms: ${verdict(small.every(({ m }) => median(m.times) < 10))}.** ` +
+      small.map(({ kind, m }) => `${label(kind)[0].toUpperCase()}${label(kind).slice(1)} (${sizeLabel(m.bytes)}): median ${ms(median(m.times))}, p90 ${ms(quantile(m.times, 0.9))} (n=${m.times.length})`).join('; ') + '.',
+  );
+
   // Linear: the CPU cost per MB from 256 KB upward stays within 1.5x. CPU time, not wall time: on
   // this shared machine other processes stretch the wall time of whichever size they overlap.
-  const linearFrom = results.slice(1).map(([d]) => d);
-  const costs = linearFrom.map((d) => perMbValue(d, d.cpu));
-  const spread = Math.max(...costs) / Math.min(...costs);
-  const first = linearFrom[0];
-  const last = linearFrom[linearFrom.length - 1];
-  const smallRatio = perMbValue(first, first.cpu) / perMbValue(small, small.cpu);
+  const largest = results.sizes[results.sizes.length - 1];
+  for (const kind of KINDS) {
+    const all = byKind(kind).map(([d]) => d);
+    const from = all.slice(1).filter((d) => d.times.length);
+    const notRun = all.slice(1).filter((d) => !d.times.length);
+    if (from.length < 2) {
+      lines.push(`- **Linear growth to ${largest}, ${label(kind)} documents: not measured.** DriftLens ran at ${from.length ? sizeLabel(from[0].bytes) : 'no size'} above 50 KB; ${notRun.map((d) => `${results.sizes[d.size]}: ${d.skipped}`).join('; ')}.`);
+      continue;
+    }
+    const costs = from.map((d) => perMbValue(d, d.cpu));
+    const spread = Math.max(...costs) / Math.min(...costs);
+    const first = from[0];
+    const last = from[from.length - 1];
+    const smallRatio = perMbValue(first, first.cpu) / perMbValue(all[0], all[0].cpu);
+    const met = spread <= 1.5 && notRun.length === 0;
+    lines.push(
+      `- **Linear growth to ${largest}, ${label(kind)} documents: ${met ? `met from ${sizeLabel(first.bytes)} upward` : notRun.length ? 'not measured' : 'not met'}.** From ${sizeLabel(first.bytes)} to ${sizeLabel(last.bytes)} the CPU cost per MB ` +
+        `is ${costs.map((c) => c.toFixed(0)).join(', ')} ms (largest / smallest ${spread.toFixed(2)}x; within 1.5x counts as linear)` +
+        (notRun.length ? `; ${notRun.map((d) => `${results.sizes[d.size]}: ${d.skipped}`).join('; ')}. ` : '. ') +
+        `At ${sizeLabel(all[0].bytes)} it is ${perMb(all[0], all[0].cpu)} ms per MB, ${smallRatio.toFixed(1)}x ${smallRatio >= 1 ? 'less' : 'more'} than at ${sizeLabel(first.bytes)}.`,
+    );
+  }
+
+  // Which reader answered: the fast reader is the path the speed targets are about.
+  const readers = KINDS.map((kind) => ({ kind, readers: [...new Set(byKind(kind).filter(([d]) => d.reader).map(([d]) => d.reader!))] }));
+  const fast = readers.every(({ readers: r }) => r.length === 1 && r[0] !== 'yaml');
   lines.push(
-    `- **Linear growth to ${sizeLabel(last.bytes)}: ${spread <= 1.5 ? `met from ${sizeLabel(first.bytes)} upward` : 'not met'}.** From ${sizeLabel(first.bytes)} to ${sizeLabel(last.bytes)} the CPU cost per MB ` +
-      `is ${costs.map((c) => c.toFixed(0)).join(', ')} ms (largest / smallest ${spread.toFixed(2)}x; within 1.5x counts as linear). ` +
-      `At ${sizeLabel(small.bytes)} it is ${perMb(small, small.cpu)} ms per MB, ${smallRatio.toFixed(1)}x less than at ${sizeLabel(first.bytes)}` +
-      (smallRatio > 1.5 ? ': a small document stays in the CPU caches and V8\'s young generation.' : '.'),
+    `- **The fast reader answers every document kind: ${verdict(fast)}.** ` +
+      readers.map(({ kind, readers: r }) => `${label(kind)[0].toUpperCase()}${label(kind).slice(1)}: \`${r.join('`, `')}\``).join('; ') +
+      ' (`analysis.parsed.reader`; `yaml` is the fallback to the `yaml` package).',
   );
   return lines.join('\n');
 }
 
-async function child(tool: ToolName, size: number): Promise<void> {
-  const result = await measure(tool, size);
+async function child(kind: DocumentKind, tool: ToolName, size: number): Promise<void> {
+  const result = await measure(kind, tool, size);
   process.send!(result, () => process.exit(0));
 }
 
 if (process.argv[2] === '--child') {
-  child(process.argv[3] as ToolName, Number(process.argv[4])).catch((error) => {
+  child(process.argv[3] as DocumentKind, process.argv[4] as ToolName, Number(process.argv[5])).catch((error) => {
     console.error(error);
     process.exit(1);
   });

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { renderActivation } from './activation.bench';
 import { renderAuthoring } from './authoring.bench';
 import { renderConvergence } from './convergence.bench';
 import { renderPublish } from './publish.bench';
@@ -18,6 +19,7 @@ import { loadRun, resultsFile, ROOT, type SavedRun } from './results';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const BENCHES: { bench: string; render: (run: SavedRun<any>) => Record<string, string> }[] = [
   { bench: 'authoring', render: renderAuthoring },
+  { bench: 'activation', render: renderActivation },
   { bench: 'publish', render: renderPublish },
   { bench: 'convergence', render: renderConvergence },
   { bench: 'replicaWatch', render: renderReplicaWatch },

@@ -23,7 +23,9 @@ const matcherCache = new Map<string, picomatch.Matcher>();
 function matches(glob: string, path: string): boolean {
   let matcher = matcherCache.get(glob);
   if (!matcher) {
-    matcher = picomatch(glob, { dot: true });
+    // `windows` stated, as picomatch would otherwise decide it by reading `navigator.platform`, and
+    // VS Code's extension host logs a deprecation warning for every extension that reads `navigator`.
+    matcher = picomatch(glob, { dot: true, windows: process.platform === 'win32' });
     matcherCache.set(glob, matcher);
   }
   return matcher(path);

@@ -1,9 +1,18 @@
 import type { LRParser } from '@lezer/lr';
 
-// The package is an ES module with a CommonJS build (`require` export); TypeScript's Node16 mode
-// would only let a CommonJS file import it dynamically, so the CommonJS build is required directly.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { parser } = require('@prometheus-io/lezer-promql') as { parser: LRParser };
+let promqlParser: LRParser | undefined;
+
+/**
+ * The grammar, loaded on first use: the extension loads this module when it activates, and only a
+ * drift policy with a `verify` block needs PromQL. The package is an ES module with a CommonJS build
+ * (`require` export); TypeScript's Node16 mode would only let a CommonJS file import it dynamically,
+ * so the CommonJS build is required directly.
+ */
+function parser(): LRParser {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  promqlParser ??= (require('@prometheus-io/lezer-promql') as { parser: LRParser }).parser;
+  return promqlParser;
+}
 
 /**
  * PromQL syntax errors with Prometheus' own grammar (the lezer grammar its web UI uses), so a
@@ -36,7 +45,7 @@ const CONTEXT: Record<string, string> = {
 export function promqlSyntaxError(query: string): PromqlSyntaxError | undefined {
   if (query.trim() === '') return { start: 0, end: query.length, message: 'the query is empty' };
   let found: PromqlSyntaxError | undefined;
-  parser.parse(query).iterate({
+  parser().parse(query).iterate({
     enter(node) {
       if (found) return false;
       if (!node.type.isError) return undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -26,12 +26,16 @@ test('npm pack ships the CLI and agent bundles, the schemas, README and LICENSE,
   assert.deepEqual(pack.files.map((f) => f.path).sort(), ['LICENSE', 'README.md', 'dist/agent.js', 'dist/cli.js', 'package.json', ...SCHEMAS].sort());
 });
 
-test('the VSIX ships the extension bundle, schemas, grammar and media, not the CLI or agent bundles', () => {
+/** The bundles dist/extension.js loads on first use (esbuild.js), one per heavy dependency. */
+const VENDOR_BUNDLES = ['ajv', 'ioredis', 'lezer-promql', 'nats', 'protobufjs', 'yaml'].map((name) => `dist/vendor/${name}.js`);
+
+test('the VSIX ships the extension bundle and its vendor bundles, schemas, grammar and media, not the CLI or agent bundles', () => {
   const listed = run(path.join(ROOT, 'node_modules/.bin/vsce'), ['ls', '--no-dependencies']).trim().split('\n');
   assert.deepEqual(listed.sort(), [
     'LICENSE',
     'README.md',
     'dist/extension.js',
+    ...VENDOR_BUNDLES,
     'media/activity.svg',
     'media/icon.png',
     'package.json',
@@ -65,4 +69,22 @@ test("the README's JavaScript examples are JavaScript (node --check)", () => {
     const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
     assert.equal(check.status, 0, `README example ${i + 1} does not parse as JavaScript:\n${check.stderr}`);
   });
+});
+
+test('the production extension bundle VS Code loads at activation is under 1 MB; the heavy dependencies are in dist/vendor, required on first use', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'dl-dist-'));
+  run(process.execPath, ['esbuild.js', '--production', `--outdir=${folder}`]);
+  const bytes = statSync(path.join(folder, 'extension.js')).size;
+  assert.ok(bytes < 1_000_000, `dist/extension.js is ${bytes} bytes in a production build`);
+  const bundle = readFileSync(path.join(folder, 'extension.js'), 'utf8');
+  // Each vendor bundle exists and dist/extension.js reaches it only through its stand-in (esbuild.js).
+  for (const vendor of VENDOR_BUNDLES) {
+    const file = vendor.replace(/^dist\//, '');
+    assert.ok(statSync(path.join(folder, file)).size > 0, `${file} was built`);
+    assert.ok(bundle.includes(`require("./${file}")`), `dist/extension.js requires ./${file}`);
+  }
+  // Their code is not in it as well: ioredis's and the yaml package's error texts, a nats.js class name.
+  for (const text of ['None of startup nodes is available', 'NatsConnectionImpl', 'Implicit keys need to be on a single line']) {
+    assert.ok(!bundle.includes(text), `dist/extension.js still carries "${text}"`);
+  }
 });

@@ -1,6 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { readdirSync, readFileSync, watch } from 'node:fs';
-import * as path from 'node:path';
 import type { NatsConnection, Subscription } from 'nats';
 import * as vscode from 'vscode';
 import { analyzeDocument } from '../../../src/core/analysis';
@@ -11,6 +9,7 @@ import { connectNats } from '../../../src/live/natsConnection';
 import { decodeBusPacket } from '../../../src/live/notifier';
 import { connectRedis } from '../../../src/live/redisConnection';
 import { open, replaceText, revert, workspaceFile } from './editing';
+import { extensionHostLogEntries } from './hostLog';
 import { waitFor } from './waitFor';
 
 type PublishResult = { status: string; revision?: number; notified?: boolean; liveRevision?: number; basedOn?: number };
@@ -232,7 +231,7 @@ suite('Publish Config against real Redis and NATS', () => {
     await revert(await vscode.window.showTextDocument(document));
     // VS Code drops (and logs) a content-change event whose scheme is not the provider's own: the
     // view it was meant for would not refresh.
-    assert.deepEqual(await extensionHostLogLines(/Provider for scheme 'driftlens-[\w-]+' is firing event for schema/), []);
+    assert.deepEqual(await extensionHostLogEntries(/Provider for scheme 'driftlens-[\w-]+' is firing event for schema/), []);
   });
 });
 
@@ -256,33 +255,4 @@ async function compareWithLive(document: vscode.TextDocument, revision: number):
     [vscode.window.tabGroups.onDidChangeTabs, vscode.window.onDidChangeVisibleTextEditors],
   );
   return { left: await vscode.workspace.openTextDocument(diff.original), right: await vscode.workspace.openTextDocument(diff.modified) };
-}
-
-/**
- * The extension host's log lines that match, up to now. VS Code writes its log with a delay: a
- * marker, logged by VS Code itself after everything the test did, shows when all earlier lines are
- * on disk (it is a dropped event of a provider registered here for that purpose).
- */
-async function extensionHostLogLines(pattern: RegExp): Promise<string[]> {
-  const folder = process.env.DRIFTLENS_TEST_VSCODE_LOGS;
-  assert.ok(folder, 'the launcher names VS Code\'s log folder in DRIFTLENS_TEST_VSCODE_LOGS');
-  const marker = `dl-marker-${Date.now()}`;
-  const emitter = new vscode.EventEmitter<vscode.Uri>();
-  const registration = vscode.workspace.registerTextDocumentContentProvider(marker, { onDidChange: emitter.event, provideTextDocumentContent: () => '' });
-  const hostLogs = () => (readdirSync(folder, { recursive: true }) as string[]).filter((f) => /exthost\.log$/.test(f)).map((f) => readFileSync(path.join(folder, f), 'utf8'));
-  const watcher = watch(folder, { recursive: true });
-  const written = new vscode.EventEmitter<void>();
-  watcher.on('change', () => written.fire());
-  try {
-    emitter.fire(vscode.Uri.from({ scheme: `${marker}-elsewhere`, path: '/x' }));
-    const text = await waitFor(`VS Code's extension host log (in ${folder}) to show the marker ${marker}`, () => hostLogs().find((t) => t.includes(marker)), [written.event]);
-    return text
-      .split('\n')
-      .filter((line) => pattern.test(line) && !line.includes(marker));
-  } finally {
-    watcher.close();
-    written.dispose();
-    registration.dispose();
-    emitter.dispose();
-  }
 }
