@@ -7,6 +7,7 @@ import { verifySemanticProblems } from './verifyPolicy';
 import { problem, type Problem, type Span } from './problems';
 import { validatorFor, type SchemaName } from './schemas';
 import { HASH_GATED_SECTIONS, hashValidSection, normaliseSection, type NormalisedSection, type SectionName } from './sectionHash';
+import { schedulerSection, type UngatedSection } from './schedulerSection';
 import { pointerToPath, schemaErrorsToProblems } from './validation';
 
 /**
@@ -31,6 +32,8 @@ export interface DocumentAnalysis {
   parsed: ParsedDocument;
   problems: Problem[];
   sections: SectionInfo[];
+  /** Sections replicas re-apply on every reload with no hash gate (Cordum's `scheduler`), for config documents. */
+  ungated: UngatedSection[];
   /** For config documents: whether the text is the Redis envelope rather than the bare data map. */
   isEnvelope: boolean;
   /** For config documents: the data map (what is published); for section files: the section. */
@@ -59,14 +62,14 @@ function firstLine(span: Span, text: string): Span {
 
 /** The analysis of a document that was not read (too large, say): the one problem that says why. */
 export function refusedDocumentAnalysis(kind: DocumentKind, format: DocumentFormat, reason: Problem): DocumentAnalysis {
-  return { kind, parsed: refusedDocument(format, reason), problems: [reason], sections: [], isEnvelope: false };
+  return { kind, parsed: refusedDocument(format, reason), problems: [reason], sections: [], ungated: [], isEnvelope: false };
 }
 
 export function analyzeDocument(text: string, format: DocumentFormat, kind: DocumentKind, options: AnalyzeOptions = {}): DocumentAnalysis {
   let parsed = parseDocumentText(text, format);
   if (options.encodingProblems?.length) parsed = { ...parsed, problems: [...options.encodingProblems, ...parsed.problems] };
   const problems: Problem[] = [...parsed.problems];
-  const analysis: DocumentAnalysis = { kind, parsed, problems, sections: [], isEnvelope: false };
+  const analysis: DocumentAnalysis = { kind, parsed, problems, sections: [], ungated: [], isEnvelope: false };
   const root = parsed.located.value;
   if (root === undefined || problems.some((p) => SYNTAX_CODES.has(p.code))) return analysis;
   if (root === null) {
@@ -139,6 +142,12 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
   // A value JSON cannot hold was already reported (and read as null): its type error would be noise.
   const unrepresentable = new Set(problems.filter((p) => p.code === 'json-non-finite').map((p) => p.span.start));
   problems.push(...schemaErrorsToProblems(errors, { located, sourcePath, text }).filter((p) => !unrepresentable.has(p.span.start)));
+
+  if (kind === 'config') {
+    const scheduler = schedulerSection(data, base, located);
+    if (scheduler.section) analysis.ungated.push(scheduler.section);
+    problems.push(...scheduler.problems);
+  }
 
   for (const [name, n] of normalised) {
     const sectionPath = kind === 'config' ? [...base, name] : [];

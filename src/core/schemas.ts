@@ -18,7 +18,7 @@ function instance(): Ajv {
   if (ajv) return ajv;
   ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
   // Annotations that VS Code's JSON service and yaml-language-server understand; ajv only carries them.
-  for (const keyword of ['markdownDescription', 'patternErrorMessage', 'errorMessage', 'deprecationMessage']) {
+  for (const keyword of ['markdownDescription', 'patternErrorMessage', 'errorMessage', 'deprecationMessage', 'enumDescriptions', 'markdownEnumDescriptions']) {
     ajv.addKeyword({ keyword });
   }
   ajv.addSchema(poolsSchema, 'pools.schema.json');

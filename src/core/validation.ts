@@ -82,9 +82,10 @@ export function schemaErrorsToProblems(errors: readonly ErrorObject[], options: 
   const { located, basePath = [], sourcePath = (p) => p, text } = options;
   // A schema with its own errorMessage speaks for everything that failed beneath it.
   const explained = errors.filter((e) => typeof (e.parentSchema as { errorMessage?: unknown } | undefined)?.errorMessage === 'string');
+  // Two failures of one explained schema (type and enum, say) give one message, kept once below.
   const suppressed = (e: ErrorObject): boolean =>
     e.keyword === 'if' ||
-    explained.some((x) => x !== e && (e.instancePath === x.instancePath || e.instancePath.startsWith(x.instancePath + '/')) && e.schemaPath.startsWith(x.schemaPath.slice(0, x.schemaPath.lastIndexOf('/'))));
+    explained.some((x) => x !== e && x.parentSchema !== e.parentSchema && (e.instancePath === x.instancePath || e.instancePath.startsWith(x.instancePath + '/')) && e.schemaPath.startsWith(x.schemaPath.slice(0, x.schemaPath.lastIndexOf('/'))));
   const problems: Problem[] = [];
   const seen = new Set<string>();
   for (const error of errors) {

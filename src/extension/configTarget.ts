@@ -19,9 +19,21 @@ export interface ConfigTarget {
   localRevision?: number;
 }
 
-/** The config document or section file a live command is about: the argument, else the active editor. */
+/**
+ * With no text editor active (the walkthrough or a view has focus): the one config document or
+ * section file in view, if there is exactly one, so a button beside it acts on what is shown.
+ */
+function onlyVisibleConfig(documents: DriftDocuments): vscode.TextDocument | undefined {
+  const shown = [...new Set(vscode.window.visibleTextEditors.map((e) => e.document))].filter((d) => {
+    const kind = documents.kindOf(d);
+    return kind !== undefined && kind !== 'policy';
+  });
+  return shown.length === 1 ? shown[0] : undefined;
+}
+
+/** The config document or section file a live command is about: the argument, else the active editor, else the only one in view. */
 export async function configTarget(documents: DriftDocuments, uri: vscode.Uri | undefined, settings: LiveSettings): Promise<ConfigTarget | string> {
-  const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+  const document = uri ? await vscode.workspace.openTextDocument(uri) : (vscode.window.activeTextEditor?.document ?? onlyVisibleConfig(documents));
   if (!document) return 'Open a config document first.';
   const entry = documents.get(document);
   if (!entry || entry.kind === 'policy') return `${vscode.workspace.asRelativePath(document.uri)} is not a config document or section file (see "How files are recognised" in the README).`;

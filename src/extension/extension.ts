@@ -22,6 +22,7 @@ import { ReplicaTreeProvider, type ReplicaTreeNode } from './replicaTree';
 import { registerRollbackCommand } from './rollbackCommand';
 import { Secrets } from './secrets';
 import { SectionHashLensProvider } from './sectionHashLens';
+import { registerStarterDocuments } from './starterDocuments';
 import { VerificationController } from './verificationController';
 import { registerVerifyCommand } from './verifyCommand';
 
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     registerReplicaStatusBar(replicaModel, verification),
     registerReplicaDiagnostics(documents, replicaModel),
     vscode.commands.registerCommand('driftlens.showLog', () => log.show()),
+    registerStarterDocuments(context.extensionUri),
     registerActiveEditorContext(documents),
   );
   if (replicaView.visible) void replicaModel.ensureStarted();

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { DriftDocuments } from './driftDocuments';
+import { NOT_HASH_GATED, NOT_HASH_GATED_WHY } from '../core/schedulerSection';
 import { toRange } from './ranges';
 import type { ReplicaModel } from './replicaModel';
 
@@ -10,7 +11,8 @@ export function shortHash(hash: string): string {
 
 /**
  * Above each hash-gated section: the hash every replica computes from it, with Copy and Explain;
- * or, when the section is invalid, why replicas will not apply it.
+ * or, when the section is invalid, why replicas will not apply it. Above `scheduler`: that it has
+ * no hash at all (replicas re-apply it on every reload), so nobody looks for one.
  */
 export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -74,6 +76,16 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
           }),
         );
       }
+    }
+    for (const section of entry.analysis.ungated) {
+      // Plain text (no command): there is nothing to copy or explain, only a fact to state.
+      lenses.push(
+        new vscode.CodeLens(toRange(document, { start: section.anchor.start, end: section.anchor.start }), {
+          title: `$(sync) ${section.name}: not hash-gated, ${NOT_HASH_GATED}`,
+          tooltip: NOT_HASH_GATED_WHY,
+          command: '',
+        }),
+      );
     }
     return lenses;
   }
