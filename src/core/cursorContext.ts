@@ -185,6 +185,23 @@ export function siblingKeys(source: LineSource, line: number, indent: number): s
   return keys;
 }
 
+/** The scalar items of the block list whose dashes stand at `lead`, other than line `line`'s own. */
+function blockItems(source: LineSource, line: number, lead: number): string[] {
+  const items: string[] = [];
+  const visit = (i: number): boolean => {
+    const text = source.line(i);
+    const l = leadingSpaces(text);
+    if (isBlankOrComment(text, l) || l > lead) return true;
+    if (l < lead || dashes(text, l) === 0) return false;
+    const item = text.slice(l + dashes(text, l)).replace(/\s+#.*$/, '').trim();
+    if (item && !keyAt(item, 0)) items.push(unquote(item));
+    return true;
+  };
+  for (let i = line - 1; i >= Math.max(0, line - MAX_SIBLING_LINES) && visit(i); i--);
+  for (let i = line + 1; i < Math.min(source.lineCount, line + MAX_SIBLING_LINES) && visit(i); i++);
+  return items;
+}
+
 const WORD_BREAK = /[\s,[\]{}"'#]/;
 
 function wordAt(line: string, character: number, from: number): { text: string; start: number; end: number } {
@@ -338,7 +355,7 @@ export function cursorContext(source: LineSource, line: number, character: numbe
   if (itemOfList && !entryKey && !/^\s*[^\s:]+:/.test(text.slice(contentAt))) {
     // `- value`: an item of a block list; its parent is the key above the dashes.
     const word = wordAt(text, character, contentAt);
-    return { parentPath: base.slice(0, -1), key: undefined, position: 'value', path: base, word, list: { items: [] }, flow: false, indent: lead, needsSpace: false, presentKeys: () => [] };
+    return { parentPath: base.slice(0, -1), key: undefined, position: 'value', path: base, word, list: { items: blockItems(source, line, lead) }, flow: false, indent: lead, needsSpace: false, presentKeys: () => [] };
   }
   // A key, or where one is being typed.
   const word = wordAt(text, character, contentAt);
@@ -384,6 +401,9 @@ export function blockMappingKeys(source: LineSource, path: readonly PathSegment[
       }
       continue;
     }
+    // Inside an entry off the path (the topics of a pools section): nothing below it is on the way.
+    const top = stack[stack.length - 1];
+    if (top && lead > top.indent && (stack.length >= path.length || top.key !== path[stack.length - 1])) continue;
     if (dashes(text, lead) > 0) continue; // lists are not on the way to a mapping by keys
     const k = keyAt(text, lead);
     if (!k) continue;

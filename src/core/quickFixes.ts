@@ -146,12 +146,24 @@ function flowEntryEnd(text: string, keyStart: number): number {
   return text.length;
 }
 
-/** Removes the entry whose key is at `key`, its whole lines in block style. */
+/**
+ * Removes the entry whose key is at `key`: its whole lines in block style; in a flow mapping (and
+ * in JSON) the entry with the comma after it, or, for the last entry, the comma before it.
+ */
 export function removeEntry(text: string, key: Span): TextEdit {
-  if (startsItsLine(text, key.start) && !/^[ ]*-/.test(text.slice(lineStart(text, key.start), key.start))) {
-    return { span: { start: lineStart(text, key.start), end: blockEntryEnd(text, key.start) }, text: '' };
+  const inFlow = text.trimStart().startsWith('{') || !startsItsLine(text, key.start) || /^[ ]*-/.test(text.slice(lineStart(text, key.start), key.start));
+  if (!inFlow) return { span: { start: lineStart(text, key.start), end: blockEntryEnd(text, key.start) }, text: '' };
+  const end = flowEntryEnd(text, key.start);
+  if (text[end] === '}' || text[end] === ']' || end === text.length) {
+    let start = key.start;
+    let j = start - 1;
+    while (j >= 0 && /\s/.test(text[j])) j--;
+    if (text[j] === ',') start = j;
+    let e = end;
+    while (e > key.start && /\s/.test(text[e - 1])) e--;
+    return { span: { start, end: e }, text: '' };
   }
-  return { span: { start: key.start, end: flowEntryEnd(text, key.start) }, text: '' };
+  return { span: { start: key.start, end }, text: '' };
 }
 
 /** The source text of the value at `span` with its quotes kept as written. */

@@ -57,6 +57,7 @@ test('cursor context: block lists, at either indentation, count their items', ()
   assert.deepEqual(at('drift_control:\n  verify:\n    checks:\n      - name: a\n      - name: b\n        wi|\n')?.parentPath, ['drift_control', 'verify', 'checks', 1]);
   assert.deepEqual(at('drift_control:\n  verify:\n    checks:\n    - name: a\n    - name: b\n    - |\n')?.path, ['drift_control', 'verify', 'checks', 2]);
   assert.deepEqual(at('pools:\n  topics:\n    job.a:\n      - |\n')?.path, ['pools', 'topics', 'job.a', 0]);
+  assert.deepEqual(at('pools:\n  topics:\n    job.a:\n    - gpu\n    - |\n    - "cpu" # a comment\n  pools: {}\n')?.list?.items, ['gpu', 'cpu']);
 });
 
 test('cursor context: nothing inside a comment; a key typed right after the colon needs a space', () => {
@@ -149,6 +150,13 @@ test('quick fixes: remove a key replicas ignore, block or flow', () => {
   assert.equal(apply(block.text, block.fixes[0]), 'data:\n  pools:\n    topics: {a: p}\n    pools: {p: {}}\n  timeouts: {}\n');
   const flow = fixesOf('pools: {topics: {a: p}, extra: 1, pools: {p: {}}}\n', 'config', 'ignored-by-replicas');
   assert.equal(apply(flow.text, flow.fixes[0]), 'pools: {topics: {a: p}, pools: {p: {}}}\n');
+  // JSON: the last member takes the comma before it, so the file stays JSON.
+  const json = '{\n  "pools": {\n    "topics": {"a": "p"},\n    "pools": {"p": {}},\n    "_note": "x"\n  }\n}\n';
+  const analysis = analyzeDocument(json, 'json', 'config');
+  const ignored = analysis.problems.find((p) => p.code === 'ignored-by-replicas')!;
+  const fixed = apply(json, fixesFor(ignored, json)[0]);
+  assert.equal(fixed, '{\n  "pools": {\n    "topics": {"a": "p"},\n    "pools": {"p": {}}\n  }\n}\n');
+  assert.deepEqual(analyzeDocument(fixed, 'json', 'config').problems, []);
 });
 
 test('quick fixes: define a missing pool in the style and indentation of the pools beside it', () => {
