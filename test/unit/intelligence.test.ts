@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { analyzeDocument } from '../../src/core/analysis';
-import { cursorContext, linesOfText, type CursorContext } from '../../src/core/cursorContext';
+import { blockMappingKeys, cursorContext, linesOfText, type CursorContext } from '../../src/core/cursorContext';
 import { didYouMean, fixesFor, goDurationFromText, boundFromText, topicFormConversion, type Fix } from '../../src/core/quickFixes';
 import { describe as describeSchema, enumValues, propertiesOf, schemaAt, typesOf } from '../../src/core/schemaNavigator';
 import { fixture, problemsAt, ROOT } from './helpers';
@@ -69,6 +69,13 @@ test('cursor context: the enclosing keys are found across 200,000 lines of topic
   const topics = Array.from({ length: 200_000 }, (_, i) => `      job.t${i}: p${i % 7}\n`).join('');
   const c = at(`data:\n  pools:\n    topics:\n${topics}      job.last: |\n    pools: {}\n`);
   assert.deepEqual(c?.path, ['data', 'pools', 'topics', 'job.last']);
+});
+
+test('pool names from the text when the document does not parse: block entries or a flow mapping', () => {
+  const broken = linesOfText('data:\n  pools:\n    topics:\n      job.a: [\n      job.b\n    pools:\n      default:\n        requires: []\n      # a comment\n      gpu: {requires: [gpu]}\n  timeouts: {}\n');
+  assert.deepEqual(blockMappingKeys(broken, ['data', 'pools', 'pools']), ['default', 'gpu']);
+  assert.deepEqual(blockMappingKeys(linesOfText('topics: {a: p}\npools: {p: {requires: []}, "q r": {}}\n'), ['pools']), ['p', 'q r']);
+  assert.equal(blockMappingKeys(linesOfText('topics: {a: p}\n'), ['pools']), undefined);
 });
 
 test('schema navigator: envelope and bare data, enums, durations, topics as a string or a list', () => {
