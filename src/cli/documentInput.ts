@@ -111,10 +111,11 @@ function notRegular(stats: Stats): string {
   return 'is a special file';
 }
 
-/** `file:line:col: severity: message [code]`, the shape editors and CI log parsers understand. */
+/** `file:line:col: error|warning|note: message [code]`, the shape editors and CI log parsers understand. */
 export function formatProblem(file: string, lines: TextLines, p: Problem): string {
   const { line, character } = lines.positionAt(p.span.start);
-  return `${file}:${line + 1}:${character + 1}: ${p.severity}: ${p.message} [${p.code}]`;
+  // "note", as compilers print information that needs no action.
+  return `${file}:${line + 1}:${character + 1}: ${p.severity === 'info' ? 'note' : p.severity}: ${p.message} [${p.code}]`;
 }
 
 /**

@@ -12,7 +12,8 @@ export function registerValidateCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Prints one line per problem: file:line:col: error|warning: message [code]
+Prints one line per problem: file:line:col: error|warning|note: message [code]
+(notes are information, such as a pool no topic routes to; warnings and notes never fail)
 (at most 1000 per file, errors first; the last line then says how many more there are).
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file could not be read
 (the other files are still checked).
@@ -25,6 +26,7 @@ Examples:
     .action(async (files: string[], options: { kind?: DocumentKind; quiet?: boolean }) => {
       let errors = 0;
       let warnings = 0;
+      let notes = 0;
       let unreadable = 0;
       for (const file of files) {
         let loaded;
@@ -40,7 +42,8 @@ Examples:
         const { text, analysis } = loaded;
         for (const p of analysis.problems) {
           if (p.severity === 'error') errors++;
-          else warnings++;
+          else if (p.severity === 'warning') warnings++;
+          else notes++;
         }
         const listed = options.quiet ? analysis.problems.filter((p) => p.severity === 'error') : analysis.problems;
         for (const line of formatProblems(file, text, listed)) process.stdout.write(line + '\n');
@@ -48,7 +51,7 @@ Examples:
       if (!options.quiet) {
         const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
         const checked = files.length - unreadable;
-        const summary = `${plural(checked, 'file')} checked${unreadable > 0 ? `, ${unreadable} could not be read` : ''}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
+        const summary = `${plural(checked, 'file')} checked${unreadable > 0 ? `, ${unreadable} could not be read` : ''}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}${notes > 0 ? `, ${plural(notes, 'note')}` : ''}`;
         process.stderr.write(summary + '\n');
       }
       process.exitCode = unreadable > 0 ? EXIT.usage : errors > 0 ? EXIT.problems : EXIT.ok;

@@ -4,6 +4,7 @@ import { parseDocumentText, refusedDocument, type DocumentFormat, type ParsedDoc
 import type { JsonPath } from './documentModel';
 import { policyFromData, policySemanticProblems, type DriftPolicy } from './policy';
 import { verifySemanticProblems } from './verifyPolicy';
+import { poolCrossReferences } from './poolRefs';
 import { problem, type Problem, type Span } from './problems';
 import { validatorFor, type SchemaName } from './schemas';
 import { HASH_GATED_SECTIONS, hashValidSection, normaliseSection, type NormalisedSection, type SectionName } from './sectionHash';
@@ -153,8 +154,9 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
     const sectionPath = kind === 'config' ? [...base, name] : [];
     for (const ignored of n.ignored) {
       const at = located.locate([...sectionPath, ignored.key]);
-      problems.push(problem(at.key ?? at.value, ignored.reason, 'ignored-by-replicas', 'warning'));
+      problems.push(problem(at.key ?? at.value, ignored.reason, 'ignored-by-replicas', 'warning', { key: ignored.key }));
     }
+    if (name === 'pools') problems.push(...poolCrossReferences(n.value, located, sectionPath, n.sourcePath));
     const where = located.locate(sectionPath);
     const anchor = kind === 'config' ? (where.key ?? where.value) : firstLine(located.rootSpan, text);
     // Count what the person sees (ajv also reports each failed oneOf branch).

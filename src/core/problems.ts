@@ -13,10 +13,28 @@ export interface Problem {
   message: string;
   /** A stable identifier: the JSON-Schema keyword (`required`, `type`, ...) or a DriftLens code (`yaml-syntax`, `duplicate-key`, ...). */
   code: string;
+  /** What a quick fix needs, known where the problem is found (allowed values, the pool to define, ...). */
+  data?: ProblemData;
 }
 
-export function problem(span: Span, message: string, code: string, severity: Severity = 'error'): Problem {
-  return { span, severity, message, code };
+/** The facts behind a problem that a fix reuses instead of finding them again. */
+export interface ProblemData {
+  /** The values the schema allows here (an enum): did-you-mean picks the nearest. */
+  allowed?: readonly unknown[];
+  /** The keys this mapping takes (an unknown key): did-you-mean picks the nearest. */
+  allowedKeys?: readonly string[];
+  /** The key the problem is about (unknown, ignored by replicas). */
+  key?: string;
+  /** The value is meant to be a Go duration, or a bound such as "<= 5s". */
+  format?: 'duration' | 'bound';
+  /** A pool name a topic routes to. */
+  pool?: string;
+  /** Where the section holding the problem is (pools cross-references): the path of its `pools` mapping's parent. */
+  sectionPath?: readonly (string | number)[];
+}
+
+export function problem(span: Span, message: string, code: string, severity: Severity = 'error', data?: ProblemData): Problem {
+  return data ? { span, severity, message, code, data } : { span, severity, message, code };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { JsonPath, LocatedValue } from './documentModel';
-import { problem, type Problem, type Span } from './problems';
+import { problem, type Problem, type ProblemData, type Span } from './problems';
 
 /**
  * Turns ajv errors into problems placed where a person fixes them: a missing property on its
@@ -95,6 +95,7 @@ export function schemaErrorsToProblems(errors: readonly ErrorObject[], options: 
     const parentSchema = error.parentSchema as { errorMessage?: string; patternErrorMessage?: string; properties?: object } | undefined;
     let span: Span = here.value;
     let message: string;
+    let data: ProblemData | undefined;
     switch (error.keyword) {
       case 'required': {
         const missing = (error.params as { missingProperty: string }).missingProperty;
@@ -107,6 +108,7 @@ export function schemaErrorsToProblems(errors: readonly ErrorObject[], options: 
         const at = located.locate([...basePath, ...sourcePath([...pointerToPath(error.instancePath), extra])]);
         span = at.key ?? at.value;
         const allowed = parentSchema?.properties ? Object.keys(parentSchema.properties) : [];
+        data = { key: extra, allowedKeys: allowed };
         message = `Unknown property "${extra}"` + (allowed.length ? ` (allowed here: ${allowed.join(', ')}).` : ' (this mapping takes no other keys).');
         break;
       }
@@ -119,7 +121,8 @@ export function schemaErrorsToProblems(errors: readonly ErrorObject[], options: 
         break;
       }
       case 'enum': {
-        const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
+        data = { allowed: (error.params as { allowedValues: unknown[] }).allowedValues };
+        const allowed = data.allowed!.map((v) => JSON.stringify(v)).join(', ');
         message = `${subject(path)} must be one of ${allowed}, not ${describeValue(error.data)}.`;
         break;
       }
@@ -149,6 +152,9 @@ export function schemaErrorsToProblems(errors: readonly ErrorObject[], options: 
         break;
       }
       case 'pattern':
+        // Which shared definition the value failed: its quick fix rewrites "30 seconds" as 30s.
+        if (/\/definitions\/duration\//.test(error.schemaPath)) data = { format: 'duration' };
+        else if (/\/definitions\/bound\//.test(error.schemaPath)) data = { format: 'bound' };
         message = `${subject(path)} ${parentSchema?.patternErrorMessage ?? `must match ${(error.params as { pattern: string }).pattern}`}, not ${describeValue(error.data)}.`;
         break;
       case 'not': {
@@ -166,7 +172,7 @@ export function schemaErrorsToProblems(errors: readonly ErrorObject[], options: 
     const dedupe = `${span.start}:${span.end}:${message}`;
     if (seen.has(dedupe)) continue;
     seen.add(dedupe);
-    problems.push(problem(span, message, error.keyword));
+    problems.push(problem(span, message, error.keyword, 'error', data));
   }
   return problems;
 }

@@ -3,6 +3,7 @@ import { CANONICAL_SCHEME, CanonicalBytesProvider } from './canonicalBytesProvid
 import { registerCompareWithLive } from './compareWithLive';
 import { registerConnectionStatusBar } from './connectionStatusBar';
 import { registerDiagnostics } from './diagnostics';
+import { registerIntelligence } from './intelligence';
 import { DriftDocuments } from './driftDocuments';
 import { registerHashCommands } from './hashCommands';
 import { LiveConnection, type ConnectionState } from './liveConnection';
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     registerReplicaCommands(connection, replicaModel, replicaTree, log.for('replicas')),
     registerReplicaStatusBar(replicaModel, verification),
     registerReplicaDiagnostics(documents, replicaModel),
+    registerIntelligence(documents, replicaModel),
     vscode.commands.registerCommand('driftlens.showLog', () => log.show()),
     registerStarterDocuments(context.extensionUri),
     registerActiveEditorContext(documents),

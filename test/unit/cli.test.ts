@@ -84,8 +84,10 @@ test('validate prints file:line:col: severity: message [keyword] and exits 1 on 
 
 test('validate passes the seed policy and the real Cordum files (exit 0)', () => {
   const result = driftlens('validate', 'test/fixtures/policy/drift-policy.yaml', 'test/fixtures/cordum/pools.yaml', 'test/fixtures/cordum/timeouts.yaml', 'test/fixtures/config/cfg.system.default.yaml');
-  assert.equal(result.stdout, '');
-  assert.equal(result.stderr, '4 files checked: 0 errors, 0 warnings\n');
+  // The real Cordum pools file defines five pools no topic routes to: notes, which never fail.
+  assert.equal(result.stdout.split('\n').filter(Boolean).length, 5);
+  assert.match(result.stdout, /^test\/fixtures\/cordum\/pools\.yaml:56:3: note: No topic routes to pool "megacorp-banking"\. \[unused-pool\]\n/);
+  assert.equal(result.stderr, '4 files checked: 0 errors, 0 warnings, 5 notes\n');
   assert.equal(result.code, 0);
 });
 

@@ -1,0 +1,74 @@
+import type { JsonValue } from './canonical';
+import type { JsonPath, LocatedValue } from './documentModel';
+import { problem, type Problem } from './problems';
+
+/**
+ * Cross-references inside a pools section: where each topic is routed against the pools defined
+ * beside it. Replicas apply such a section all the same (its schema holds), so these are warnings
+ * and notes, never errors: publishing is not refused, the person is told where jobs will go nowhere.
+ */
+
+type Obj = { [key: string]: JsonValue };
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Pool statuses current Cordum leaves out of routing. */
+const NOT_ROUTED = new Set(['draining', 'inactive']);
+
+/** The pool names a topic's value names, with their index in a list (undefined for the single-string form). */
+export function routedPools(value: JsonValue): { name: string; index?: number }[] {
+  if (typeof value === 'string') return [{ name: value }];
+  if (Array.isArray(value)) return value.flatMap((v, index) => (typeof v === 'string' ? [{ name: v, index }] : []));
+  return [];
+}
+
+/**
+ * `section` is the normalised pools section (lower-case `topics` and `pools`); `sourcePath` maps a
+ * path in it back to the document (a capitalised `Topics`), `sectionPath` is where it stands.
+ */
+export function poolCrossReferences(section: JsonValue, located: LocatedValue, sectionPath: JsonPath, sourcePath: (path: JsonPath) => JsonPath = (p) => p): Problem[] {
+  if (!isObject(section) || !isObject(section.topics)) return [];
+  // Without a `pools` mapping the section defines no pools to compare against (Cordum workers may
+  // announce pools it does not list), and one of the wrong type is a schema error already.
+  if (!isObject(section.pools)) return [];
+  const pools: Obj = section.pools;
+  const at = (path: JsonPath) => located.locate([...sectionPath, ...sourcePath(path)]);
+  const problems: Problem[] = [];
+  const used = new Set<string>();
+  for (const topic of Object.keys(section.topics)) {
+    const routed = routedPools(section.topics[topic]);
+    if (routed.length === 0) continue;
+    let routable = false;
+    for (const { name, index } of routed) {
+      used.add(name);
+      const defined = Object.prototype.hasOwnProperty.call(pools, name);
+      if (!defined) {
+        const where = at(index === undefined ? ['topics', topic] : ['topics', topic, index]);
+        problems.push(
+          problem(where.value, `Pool "${name}" is not defined in pools: jobs on "${topic}" routed to it find no worker pool.`, 'undefined-pool', 'warning', { pool: name, sectionPath }),
+        );
+        continue;
+      }
+      const status = isObject(pools[name]) ? (pools[name] as Obj).status : undefined;
+      if (!(typeof status === 'string' && NOT_ROUTED.has(status))) routable = true;
+    }
+    const defined = routed.filter((r) => Object.prototype.hasOwnProperty.call(pools, r.name));
+    if (!routable && defined.length === routed.length) {
+      const where = at(['topics', topic]);
+      const statuses = defined.map((r) => `"${r.name}" is ${String((pools[r.name] as Obj).status)}`).join(', ');
+      problems.push(
+        problem(
+          where.key ?? where.value,
+          `Topic "${topic}" has nowhere to go: ${statuses}, and Cordum leaves draining and inactive pools out of routing.`,
+          'topic-not-routable',
+          'warning',
+        ),
+      );
+    }
+  }
+  for (const name of Object.keys(pools)) {
+    if (used.has(name)) continue;
+    const where = at(['pools', name]);
+    problems.push(problem(where.key ?? where.value, `No topic routes to pool "${name}".`, 'unused-pool', 'info', { pool: name }));
+  }
+  return problems;
+}
