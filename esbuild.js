@@ -43,6 +43,12 @@ async function main() {
       outfile: 'dist/extension.js',
       external: ['vscode'],
     }),
+    // Large documents are analysed in this worker thread (src/extension/analysisWorker.ts).
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/extension/analysisWorker.ts'],
+      outfile: 'dist/analysisWorker.js',
+    }),
     // The reference replica agent, for Node services to embed: require('driftlens/agent').
     esbuild.context({
       ...common,

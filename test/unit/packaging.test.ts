@@ -26,11 +26,12 @@ test('npm pack ships the CLI and agent bundles, the schemas, README and LICENSE,
   assert.deepEqual(pack.files.map((f) => f.path).sort(), ['LICENSE', 'README.md', 'dist/agent.js', 'dist/cli.js', 'package.json', ...SCHEMAS].sort());
 });
 
-test('the VSIX ships the extension bundle, schemas, grammar and media, not the CLI or agent bundles', () => {
+test('the VSIX ships the extension bundle and its analysis worker, schemas, grammar and media, not the CLI or agent bundles', () => {
   const listed = run(path.join(ROOT, 'node_modules/.bin/vsce'), ['ls', '--no-dependencies']).trim().split('\n');
   assert.deepEqual(listed.sort(), [
     'LICENSE',
     'README.md',
+    'dist/analysisWorker.js',
     'dist/extension.js',
     'media/activity.svg',
     'media/icon.png',
