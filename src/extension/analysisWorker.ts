@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { analyzeDocument, type SectionInfo } from '../core/analysis';
 import type { DocumentKind } from '../core/classify';
@@ -79,7 +81,21 @@ function analyse(job: ToAnalyst): AnalysisSummary {
   };
 }
 
+/**
+ * On Linux the nice value is per thread: the analyst yields the CPU to the extension host's own
+ * thread (keystrokes, other extensions) when the machine is busy. Elsewhere it keeps the default.
+ */
+function lowerOwnPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+  } catch {
+    // not Linux, or not allowed: the analysis runs at the host's priority
+  }
+}
+
 function runAnalyst(): void {
+  lowerOwnPriority();
   parentPort!.on('message', (job: ToAnalyst) => {
     let reply: FromAnalyst;
     try {

@@ -155,6 +155,15 @@ export class DriftDocuments implements vscode.Disposable {
   }
 
   /**
+   * The analysis of the document's current version if there is one already, never computing it:
+   * it may come from the worker (`offThread`: hashes, no data). Enough to copy a hash the lens shows.
+   */
+  current(document: vscode.TextDocument): DriftDocument | undefined {
+    const cached = this.cache.get(document.uri.toString());
+    return cached && this.isCurrent(cached, document) ? cached : undefined;
+  }
+
+  /**
    * The complete analysis of the document's current version (data, spans, canonical bytes),
    * computing it now if there is none (commands). On a large document that is the host's own
    * analysis of its exact text: a command the person ran waits for it (about 2 s at 8 MB).
