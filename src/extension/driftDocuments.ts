@@ -263,7 +263,11 @@ export class DriftDocuments implements vscode.Disposable {
     } catch (e) {
       // The worker failed (the client logged why, once, if it is gone for good): this version is analysed here.
       this.log.warn(`${vscode.workspace.asRelativePath(document.uri)} v${version}: ${e instanceof Error ? e.message : String(e)}; analysing on the extension host`);
-      if (!document.isClosed && document.version === version) this.analyze(document, { here: true });
+      try {
+        if (!document.isClosed && document.version === version) this.analyze(document, { here: true });
+      } catch (error) {
+        this.log.error(`${vscode.workspace.asRelativePath(document.uri)} v${version} cannot be analysed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     } finally {
       if (this.inFlight.get(key)?.version === version) this.inFlight.delete(key);
     }

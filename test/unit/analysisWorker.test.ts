@@ -45,11 +45,11 @@ test('the worker follows edits and answers the same problems and hashes as the h
   assert.deepEqual(first.problems, []);
   assert.equal(first.reader, here.parsed.reader);
 
-  // Type an unknown key under the middle topic's line, as an editor reports it: one change per keystroke.
+  // Type a topic routed to a number under the middle topic's line, as an editor reports it: one change per keystroke.
   let edited = text;
   const at = text.indexOf(editedTopic) + editedTopic.length;
   let version = 1;
-  for (const [i, ch] of [...'\n    x: [1'].entries()) {
+  for (const [i, ch] of [...'\n    job.typed: 42'].entries()) {
     edited = edited.slice(0, at + i) + ch + edited.slice(at + i);
     c.edit('cfg', ++version, [{ offset: at + i, length: 0, text: ch }], checkAfter(edited, at + i + 1));
   }
