@@ -92,6 +92,12 @@ async function main() {
         outfile: `${outdir}/${vendorFile(pkg).slice(2)}`,
       }),
     ),
+    // Large documents are analysed in this worker thread (src/extension/analysisWorker.ts).
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/extension/analysisWorker.ts'],
+      outfile: `${outdir}/analysisWorker.js`,
+    }),
     // The reference replica agent, for Node services to embed: require('driftlens/agent').
     esbuild.context({
       ...common,

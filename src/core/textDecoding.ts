@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import { MAX_DOCUMENT_BYTES } from './document';
 import { problem, type Problem } from './problems';
 
 /**
@@ -103,4 +105,21 @@ function invalidRuns(bytes: Uint8Array, limit: number): InvalidRun[] {
     i = j;
   }
   return runs;
+}
+
+/**
+ * For an editor's text of a saved file: where the file's bytes are not UTF-8, as the CLI says it.
+ * Only when the text shows replacement characters (the file is read again just then) and the editor
+ * decoded the file as UTF-8 (not a guessed encoding), so that the offsets hold.
+ */
+export function savedFileEncodingProblems(text: string, fsPath: string | undefined): Problem[] | undefined {
+  if (fsPath === undefined || !text.includes('\ufffd')) return undefined;
+  try {
+    const bytes = readFileSync(fsPath);
+    if (bytes.length > MAX_DOCUMENT_BYTES) return undefined;
+    const decoded = decodeDocumentBytes(bytes);
+    return decoded.text === text ? decoded.problems : undefined;
+  } catch {
+    return undefined; // the file went away or cannot be read: the text is all there is
+  }
 }

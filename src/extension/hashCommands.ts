@@ -14,7 +14,8 @@ async function pickSection(documents: DriftDocuments, uri: vscode.Uri | undefine
     void vscode.window.showWarningMessage('DriftLens: open a config document first.');
     return undefined;
   }
-  const sections = documents.get(document)?.analysis.sections ?? [];
+  // The worker's analysis of this very version has the hashes: a large document is not analysed again to copy one.
+  const sections = (documents.current(document) ?? documents.get(document))?.analysis.sections ?? [];
   if (sections.length === 0) {
     void vscode.window.showWarningMessage(`DriftLens: ${vscode.workspace.asRelativePath(document.uri)} has no hash-gated section (pools, timeouts).`);
     return undefined;

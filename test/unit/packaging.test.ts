@@ -29,11 +29,12 @@ test('npm pack ships the CLI and agent bundles, the schemas, README and LICENSE,
 /** The bundles dist/extension.js loads on first use (esbuild.js), one per heavy dependency. */
 const VENDOR_BUNDLES = ['ajv', 'ioredis', 'lezer-promql', 'nats', 'protobufjs', 'yaml'].map((name) => `dist/vendor/${name}.js`);
 
-test('the VSIX ships the extension bundle and its vendor bundles, schemas, grammar and media, not the CLI or agent bundles', () => {
+test('the VSIX ships the extension bundle and its vendor bundles, its analysis worker, schemas, grammar and media, not the CLI or agent bundles', () => {
   const listed = run(path.join(ROOT, 'node_modules/.bin/vsce'), ['ls', '--no-dependencies']).trim().split('\n');
   assert.deepEqual(listed.sort(), [
     'LICENSE',
     'README.md',
+    'dist/analysisWorker.js',
     'dist/extension.js',
     ...VENDOR_BUNDLES,
     'media/activity.svg',

@@ -29,7 +29,7 @@ async function main() {
   const skipped = live ? 0 : require('./publish').length + replicas.scenarios.length + require('./verify').length + untrusted.scenarios.length;
   if (!live) console.log(`  (no DRIFTLENS_TEST_REDIS_URL: ${skipped} publishing, replica and trust scenarios not run)`);
   const groups = [
-    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify')] : []), ...require('./walkthrough')], prepare: live ? replicas.prepare : undefined },
+    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...require('./largeDocuments'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify')] : []), ...require('./walkthrough')], prepare: live ? replicas.prepare : undefined },
     ...(live ? [{ untrusted: true, scenarios: untrusted.scenarios, prepare: untrusted.prepare }] : []),
   ];
   let passed = 0;
