@@ -65,6 +65,9 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
     value = contents ? converter.convert(contents) : null;
   } catch (e) {
     if (!(e instanceof TooDeepAt)) throw e;
+    // The parser's recovery from a syntax error can leave a tree nested line by line (an unclosed
+    // `[` in a long mapping does): the syntax error is the problem to show, not that depth.
+    if (problems.some((p) => p.code === 'yaml-syntax')) return { located: new LocatedValue(undefined, { start: 0, end: 0 }, new WeakMap()), problems };
     return tooDeep(e.span.start, text);
   }
   // Without the line breaks and comments after it, as every other span (and the fast reader's root).

@@ -116,7 +116,8 @@ export class YamlNestingScanner {
         case ',':
           break; // stray flow indicators in block context: the parser reports them
         default:
-          this.markKey(at, column); // a scalar, alias, anchor, tag or block scalar header
+          if (scalar && lexeme.includes('\n')) this.multiLineScalar(lexeme, at);
+          else this.markKey(at, column); // a scalar, alias, anchor, tag or block scalar header
       }
     }
     this.atLineStart = false;
@@ -137,6 +138,23 @@ export class YamlNestingScanner {
     this.lineStart = lineStart;
     this.atLineStart = true;
     this.keyOffset = -1;
+  }
+
+  /**
+   * A plain or quoted scalar over several lines. Valid YAML indents its continuation lines deeper
+   * than the collection it is in, so they close nothing; but after an unclosed `[` the lexer reads
+   * whole lines of a mapping as one such scalar followed by `:`. Counting that key at its last
+   * line, as a line of its own, keeps one block per column instead of a new one per line (which
+   * once reported a missing `]` as nesting past the limit).
+   */
+  private multiLineScalar(lexeme: string, at: number): void {
+    const lastLine = at + lexeme.lastIndexOf('\n') + 1;
+    let first = lastLine;
+    while (first < at + lexeme.length && (lexeme.charCodeAt(first - at) === 32 || lexeme.charCodeAt(first - at) === 9)) first++;
+    const column = first - lastLine;
+    this.closeBlocksLeftOf(column, false);
+    this.keyOffset = first;
+    this.keyColumn = column;
   }
 
   private markKey(at: number, column: number): void {

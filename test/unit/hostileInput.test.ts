@@ -188,6 +188,24 @@ test('the nesting scanner on hand-written block forms: explicit keys, compact se
   }
 });
 
+test('a missing ] in a long topics map is a syntax error where it is, not "nested too deep" (issue 11)', () => {
+  // The `yaml` lexer abandons the unclosed flow sequence and reads the following lines as multi-line
+  // plain scalars; counting a new block per such scalar once reported nesting past the limit.
+  const lines = ['pools:', '  topics:'];
+  for (let i = 0; i < 3000; i++) lines.push(`    job.team-${i}.process: pool-${i}`);
+  lines.push('  pools:');
+  for (let i = 0; i < 3000; i++) lines.push(`    pool-${i}:`, '      requires: []');
+  lines[1502] = '    job.team-x.process: [1';
+  const text = lines.join('\n') + '\n';
+  const problems = analyzeDocument(text, 'yaml', 'config').problems;
+  assert.deepEqual(problems.filter((p) => p.code === 'nesting-too-deep'), []);
+  const first = problems[0];
+  assert.equal(first.code, 'yaml-syntax');
+  // `yaml` reports the unclosed sequence where the next line starts.
+  assert.equal(text.slice(0, first.span.start).split('\n').length - 1, 1503, 'the first error is right below the line with the [');
+  assert.match(first.message, /Flow sequence .* end with a \]/);
+});
+
 test('a document nested exactly to the limit goes through every stage: validation, hashes, diff, pull', () => {
   let pools: JsonValue = 'x';
   for (let i = 0; i < MAX_NESTING_DEPTH - 2; i++) pools = i % 2 ? [pools] : { k: pools };
