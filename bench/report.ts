@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { renderActivation } from './activation.bench';
 import { renderAuthoring } from './authoring.bench';
+import { renderExtensionHostLag } from './extensionHostLag';
 import { renderConvergence } from './convergence.bench';
 import { renderPublish } from './publish.bench';
 import { renderReplicaWatch } from './replicaWatch.bench';
@@ -20,6 +21,7 @@ import { loadRun, resultsFile, ROOT, type SavedRun } from './results';
 const BENCHES: { bench: string; render: (run: SavedRun<any>) => Record<string, string> }[] = [
   { bench: 'authoring', render: renderAuthoring },
   { bench: 'activation', render: renderActivation },
+  { bench: 'extensionHostLag', render: renderExtensionHostLag },
   { bench: 'publish', render: renderPublish },
   { bench: 'convergence', render: renderConvergence },
   { bench: 'replicaWatch', render: renderReplicaWatch },
