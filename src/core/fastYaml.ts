@@ -328,6 +328,9 @@ class FastReader {
         if (!this.isSequenceEntry(line)) break;
       }
       const p = this.skipBlanks(line.contentStart + 1, line.lineEnd);
+      // A tab after the dash counts as indentation when a collection or properties follow, which
+      // YAML forbids (`yaml` says so): leave every `-<tab>` to the complete reader.
+      if (p > line.contentStart + 1 && text.slice(line.contentStart + 1, p).includes('\t')) throw UNSUPPORTED;
       let value: JsonValue;
       let span: Span;
       if (p < line.lineEnd && text.charCodeAt(p) === 45 && isBreakOrBlank(text, p + 1)) {
@@ -412,6 +415,9 @@ class FastReader {
     const deepest = this.deepest;
     this.deepest = this.depth;
     const result = read();
+    // The name defined again inside its own node (`a: &x\n  b: &x 1`): aliases after it mean the
+    // inner node, the last one defined. Rare enough to leave to the complete reader.
+    if (anchors.has(name)) throw UNSUPPORTED;
     const height = this.deepest - this.depth;
     if (deepest > this.deepest) this.deepest = deepest;
     anchors.set(name, { value: result[0], nodes: this.nodes - nodes, height, problems: this.builder.problems.slice(problems) });

@@ -1,6 +1,7 @@
 import type { JsonValue } from './canonical';
 import type { JsonPath, LocatedValue } from './documentModel';
 import { parseBound, parseGoDuration } from './duration';
+import { resolvePlainScalar } from './fastYaml';
 import type { Problem, Span } from './problems';
 
 /**
@@ -114,7 +115,9 @@ function blockEntryEnd(text: string, keyStart: number): number {
     const next = match.index + match[0].length;
     const rest = /^( *)(\S?)/.exec(text.slice(next, next + 4096))!;
     if (rest[2] === '') continue; // a blank line belongs to whatever follows
-    if (rest[1].length <= column) {
+    // A block sequence may sit at its key's own column (`key:\n- a`): it is still the key's value.
+    const sequenceEntry = rest[1].length === column && rest[2] === '-' && /^-(?:[ \t\r\n]|$)/.test(text.slice(next + column, next + column + 2));
+    if (rest[1].length <= column && !sequenceEntry) {
       end = next;
       break;
     }
@@ -129,7 +132,8 @@ function flowEntryEnd(text: string, keyStart: number): number {
   for (let i = keyStart; i < text.length; i++) {
     const c = text[i];
     if (quote) {
-      if (c === quote) quote = '';
+      if (c === '\\' && quote === '"') i++; // an escaped character, such as \", does not end the string
+      else if (c === quote) quote = '';
       continue;
     }
     if (c === '"' || c === "'") quote = c;
@@ -191,7 +195,8 @@ export function definePool(text: string, located: LocatedValue, sectionPath: Jso
   const existing = Object.keys(poolsValue);
   if (text[pools.value.start] === '{') {
     const inner = text.slice(pools.value.start + 1, pools.value.end - 1).trim();
-    return { span: { start: pools.value.end - 1, end: pools.value.end - 1 }, text: `${inner ? ', ' : ''}${key}: {requires: []}` };
+    const separator = !inner ? '' : inner.endsWith(',') ? ' ' : ', '; // YAML allows a trailing comma: keep one, not two
+    return { span: { start: pools.value.end - 1, end: pools.value.end - 1 }, text: `${separator}${key}: {requires: []}` };
   }
   if (existing.length === 0) {
     // `pools:` with nothing (or `{}` handled above): the entry goes on the next line, one level in.
@@ -269,17 +274,34 @@ export function topicFormConversion(text: string, located: LocatedValue, topicPa
   const at = located.locate(topicPath);
   if (!at.exact || !at.key || located.value === undefined) return undefined;
   const value = valueAt(located.value, topicPath);
-  const written = text.slice(at.value.start, at.value.end);
+  // Written from the value, not copied from the source: `a,b` in brackets would be two pools, and a
+  // block scalar or a tag would not survive the move. An anchored node would change its aliases too.
+  if (hasProperties(text, at.key.end, at.value.start)) return undefined;
   if (typeof value === 'string') {
+    const written = poolNameText(value);
     return { title: `Convert to the list [${written}] (routes the same; the pools hash changes)`, edits: [{ span: at.value, text: `[${written}]` }] };
   }
   if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') {
     const item = located.locate([...topicPath, 0]);
-    const itemText = text.slice(item.value.start, item.value.end);
+    if (hasProperties(text, at.value.start, item.value.start)) return undefined;
+    const itemText = poolNameText(value[0]);
     // A block list sits on the lines below its key: the single value goes back beside the key.
     const from = text[at.value.start] === '[' ? at.value.start : at.key.end;
     const replacement = text[at.value.start] === '[' ? itemText : `${text.slice(at.key.end, text.indexOf(':', at.key.end) + 1)} ${itemText}`;
     return { title: `Convert to the single pool ${itemText} (routes the same; the pools hash changes)`, edits: [{ span: { start: from, end: at.value.end }, text: replacement }] };
   }
   return undefined;
+}
+
+/**
+ * Whether the node at `at` has an anchor or a tag (written between `from`, the end of what precedes
+ * it, and `at`, outside its span) or is an alias or a block scalar.
+ */
+function hasProperties(text: string, from: number, at: number): boolean {
+  return /[&!]/.test(text.slice(from, at)) || /^[&!*|>]/.test(text.slice(at, at + 1));
+}
+
+/** A pool name as YAML reads it back as the same string: plain when that is safe, else double-quoted. */
+function poolNameText(name: string): string {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$/.test(name) && resolvePlainScalar(name) === name ? name : JSON.stringify(name);
 }

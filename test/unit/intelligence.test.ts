@@ -193,6 +193,30 @@ test('refactor: "p" <-> ["p"], and the title says the hash changes', () => {
   assert.notEqual(hashOf(apply(text, toList)), hashOf(text));
 });
 
+test('refactor and fixes keep the document meaning what it says (review of issue 11)', () => {
+  // A plain scalar with a comma is one pool name: in brackets it must stay one.
+  const text = 'topics:\n  a: a,b\n  b: !!str p\n  c: &r q\npools: {"a,b": {}, p: {}, q: {}}\n';
+  const located = analyzeDocument(text, 'yaml', 'pools').parsed.located;
+  const toList = apply(text, topicFormConversion(text, located, ['topics', 'a'])!);
+  assert.deepEqual((analyzeDocument(toList, 'yaml', 'pools').data as { topics: Record<string, unknown> }).topics.a, ['a,b']);
+  assert.equal(topicFormConversion(text, located, ['topics', 'b']), undefined, 'a tagged value is not rewritten');
+  assert.equal(topicFormConversion(text, located, ['topics', 'c']), undefined, 'an anchored value is not rewritten (its aliases would change)');
+  // Removing an ignored key whose list sits at the key's own column removes the list too.
+  const sameColumn = fixesOf('pools:\n  topics: {a: p}\n  pools: {p: {}}\n  extra:\n  - x\n  - y\ntimeouts: {}\n', 'config', 'ignored-by-replicas');
+  const removed = apply(sameColumn.text, sameColumn.fixes[0]);
+  assert.equal(removed, 'pools:\n  topics: {a: p}\n  pools: {p: {}}\ntimeouts: {}\n');
+  // JSON: an escaped quote inside a string does not end it.
+  const json = '{\n  "pools": {\n    "_note": "say \\"hi\\", then",\n    "topics": {"a": "p"},\n    "pools": {"p": {}}\n  }\n}\n';
+  const ignored = analyzeDocument(json, 'json', 'config').problems.find((p) => p.code === 'ignored-by-replicas')!;
+  const fixed = apply(json, fixesFor(ignored, json)[0]);
+  assert.deepEqual(analyzeDocument(fixed, 'json', 'config').problems, [], fixed);
+  // A flow pools mapping with a trailing comma gets one comma before the new pool, not two.
+  const trailing = fixesOf('topics: {a: p, b: q}\npools: {p: {requires: []},}\n', 'pools', 'undefined-pool');
+  const defined = apply(trailing.text, trailing.fixes[0]);
+  assert.equal(defined, 'topics: {a: p, b: q}\npools: {p: {requires: []}, q: {requires: []}}\n');
+  assert.deepEqual(analyzeDocument(defined, 'yaml', 'pools').problems, []);
+});
+
 test('driftlens validate prints cross-references (notes too) and does not fail on them', () => {
   const result = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'validate', 'test/fixtures/config/cfg.routing.yaml'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(result.status, 0);

@@ -188,3 +188,29 @@ test('what still goes to `yaml`: explicit keys, several documents, a value on th
   }
   assert.deepEqual(parseDocumentText('a: 1\n---\nb: 2\n', 'yaml').problems.map((p) => p.code), ['yaml-multiple-documents']);
 });
+
+test('an anchor name defined again inside its own node: aliases mean the inner one, as yaml reads it (review of issue 11)', () => {
+  const cases = [
+    'a: &x\n  b: &x 1\nc: *x\n',
+    'a: &x [&x 1]\nb: *x\n',
+    'a: &x {b: &x 1}\nc: *x\n',
+    '- &x\n  - &x 1\n- *x\n',
+    'a: &x\n  - &y 1\n  - &x 2\nb: *x\nc: *y\n',
+    '- &x\n  a: &x\n    b: 1\n- *x\n',
+  ];
+  for (const text of cases) {
+    const parsed = parseDocumentText(text, 'yaml');
+    const complete = parseYamlComplete(text);
+    assert.deepEqual(parsed.located.value, complete.located.value, text);
+    assert.deepEqual(parsed.problems, complete.problems, text);
+  }
+  assert.deepEqual(parseDocumentText('a: &x\n  b: &x 1\nc: *x\n', 'yaml').located.value, { a: { b: 1 }, c: 1 });
+});
+
+test('a tab between a dash and what follows is an error, as yaml says, never a clean document (review of issue 11)', () => {
+  for (const text of ['- \t- x\n', '-\t- x\n', '- \tk: v\n', '-\tk: v\n  j: w\n', 'a:\n  - \tb: 1\n', 'a:\n  -\t- 1\n', '- - \t- x\n', '- \t&a x\n', '- \t!!str x\n']) {
+    const parsed = parseDocumentText(text, 'yaml');
+    assert.deepEqual(parsed.problems, parseYamlComplete(text).problems, text);
+    assert.ok(parsed.problems.some((p) => p.code === 'yaml-syntax'), `${JSON.stringify(text)} has a syntax error`);
+  }
+});
