@@ -29,8 +29,10 @@ async function main() {
   const skipped = live ? 0 : require('./publish').length + replicas.scenarios.length + require('./verify').length + untrusted.scenarios.length;
   if (!live) console.log(`  (no DRIFTLENS_TEST_REDIS_URL: ${skipped} publishing, replica and trust scenarios not run)`);
   const groups = [
-    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...require('./largeDocuments'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify')] : []), ...require('./walkthrough')], prepare: live ? replicas.prepare : undefined },
+    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify')] : []), ...require('./largeDocuments')], prepare: live ? replicas.prepare : undefined },
     ...(live ? [{ untrusted: true, scenarios: untrusted.scenarios, prepare: untrusted.prepare }] : []),
+    // The walkthrough is for the first five minutes: a workbench where nothing is set up yet.
+    { untrusted: false, firstRun: true, scenarios: require('./walkthrough') },
   ];
   let passed = 0;
   let failed = 0;
@@ -41,7 +43,7 @@ async function main() {
     fs.cpSync(path.join(ROOT, 'test/vscode/workspace'), workspace, { recursive: true });
     group.prepare?.(workspace, servers);
     // The workspace holds two drift policies; DriftLens acts only on the one chosen.
-    const userSettings = live && !group.untrusted ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl], 'driftlens.policyFile': 'drift-policy.yaml' } : {};
+    const userSettings = live && !group.untrusted && !group.firstRun ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl], 'driftlens.policyFile': 'drift-policy.yaml' } : {};
     const workbench = await startWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: ROOT, artifactsDir: artifacts, userSettings, untrusted: group.untrusted });
     try {
       for (const scenario of group.scenarios) {
