@@ -36,6 +36,11 @@ export interface ActivationResults {
   /** Production build: dist/extension.js and each dist/vendor bundle, bytes. */
   bundleBytes: Record<string, number>;
   runs: ActivationRun[];
+  /**
+   * The same runs for an extension that does nothing (same id, same activation event, an empty
+   * activate()): VS Code's own floor for activating an extension in this workbench on this machine.
+   */
+  baselineRuns?: ActivationRun[];
 }
 
 /** The extension as the VSIX has it: package.json, schemas, media, grammar, and a production build. */
@@ -43,6 +48,17 @@ function productionExtension(): string {
   const folder = mkdtempSync(path.join(tmpdir(), 'dl-act-ext-'));
   for (const entry of ['package.json', 'schemas', 'media', 'syntaxes']) cpSync(path.join(ROOT, entry), path.join(folder, entry), { recursive: true });
   execFileSync(process.execPath, ['esbuild.js', '--production', `--outdir=${path.join(folder, 'dist')}`], { cwd: ROOT, stdio: 'ignore' });
+  return folder;
+}
+
+/** An extension that does nothing, with DriftLens's id and activation event: what activation costs at the least. */
+function emptyExtension(): string {
+  const folder = mkdtempSync(path.join(tmpdir(), 'dl-act-empty-'));
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; publisher: string; version: string; engines: object };
+  const { name, publisher, version, engines } = manifest;
+  writeFileSync(path.join(folder, 'package.json'), JSON.stringify({ name, publisher, version, engines, main: './dist/extension.js', activationEvents: ['onLanguage:yaml'] }));
+  mkdirSync(path.join(folder, 'dist'));
+  writeFileSync(path.join(folder, 'dist', 'extension.js'), 'exports.activate = () => {};\n');
   return folder;
 }
 
@@ -94,6 +110,17 @@ async function main(): Promise<void> {
       console.log(`  run ${i + 1}: load ${run.codeLoadingTime} ms, call ${run.activateCallTime} ms, resolved ${run.activateResolvedTime} ms (${run.activationEvent}); bundles ${run.bundles.join(', ')}`);
       results.runs.push(run);
     }
+    const empty = emptyExtension();
+    results.baselineRuns = [];
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        const run = await oneRun(empty, workspace, path.join(artifacts, `empty-${i + 1}`));
+        console.log(`  empty extension, run ${i + 1}: load ${run.codeLoadingTime} ms, call ${run.activateCallTime} ms`);
+        results.baselineRuns.push(run);
+      }
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   } finally {
     rmSync(extension, { recursive: true, force: true });
     rmSync(workspace, { recursive: true, force: true });
@@ -128,6 +155,12 @@ export function renderActivation(run: SavedRun<ActivationResults>): Record<strin
   lines.push('');
   lines.push(`Production bundles: ${Object.entries(bundleBytes).map(([file, bytes]) => `\`${file}\` ${kb(bytes)}`).join(', ')}.`);
 
+  const baseline = run.results.baselineRuns ?? [];
+  if (baseline.length) {
+    lines.push('');
+    lines.push(`For comparison, an extension that does nothing (same id, same activation event, an empty \`activate()\`), ${baseline.length} fresh workbenches in the same run: load + call ${baseline.map((r) => `${total(r)} ms`).join(', ')}, median ${ms(median(baseline.map(total)))}.`);
+  }
+
   const medianTotal = median(runs.map(total));
   const extensionBytes = bundleBytes['dist/extension.js'];
   const onlyExtension = runs.every((r) => r.bundles.length === 1 && r.bundles[0] === 'dist/extension.js');
@@ -135,6 +168,7 @@ export function renderActivation(run: SavedRun<ActivationResults>): Record<strin
   const targets = [
     `- **Activation under ${TARGET_MS} ms: ${medianTotal < TARGET_MS ? 'met' : 'not met'}.** VS Code's load + call time, median of ${runs.length} fresh workbenches: ${ms(medianTotal)} ` +
       `(load ${ms(median(runs.map((r) => r.codeLoadingTime)))}, call ${ms(median(runs.map((r) => r.activateCallTime)))}; activated by ${events.map((e) => `\`${e}\``).join(', ')}).` +
+      (baseline.length ? ` An extension that does nothing took ${ms(median(baseline.map(total)))} in the same run: VS Code's own floor here.` : '') +
       (cpu ? ` The extension host's CPU time from the open to the end of activation, everything the host did for the open (other extensions activated by the same event included), so an upper bound on DriftLens's share: median ${ms(median(runs.map((r) => r.hostCpuMs)))}.` : ''),
     `- **Production bundle under 1 MB: ${extensionBytes < BUNDLE_LIMIT ? 'met' : 'not met'}.** \`dist/extension.js\` is ${kb(extensionBytes)}; the dependencies it loads on first use add ${kb(Object.values(bundleBytes).reduce((a, b) => a + b, 0) - extensionBytes)} in \`dist/vendor\`.`,
     `- **Nothing heavy evaluated for a YAML file that is not a DriftLens document: ${onlyExtension ? 'met' : 'not met'}.** ${onlyExtension ? `In every run the extension host had evaluated \`dist/extension.js\` only.` : `Evaluated: ${[...new Set(runs.flatMap((r) => r.bundles))].join(', ')}.`}`,
