@@ -56,8 +56,7 @@ async function createStarter(extensionUri: vscode.Uri, target?: vscode.Uri): Pro
   };
   await place(STARTER_CONFIG, result.config);
   // A second policy would leave DriftLens unable to choose (it never guesses): keep the one there is.
-  // Anywhere in the workspace, as the policy lookup searches: one in another root folder is the one.
-  const policies = await vscode.workspace.findFiles(POLICY_GLOB, '**/node_modules/**', 1);
+  const policies = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, POLICY_GLOB), '**/node_modules/**', 1);
   if (policies.length > 0) result.kept.push(policies[0]);
   else if (!vscode.workspace.getConfiguration('driftlens', folder).get<string>('policyFile')) await place(STARTER_POLICY, vscode.Uri.joinPath(folder, STARTER_POLICY));
 
