@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -8,9 +7,8 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import Redis from 'ioredis';
 import { decodeBusPacket } from '../../src/live/notifier';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT } from './helpers';
+import { ROOT, runCli } from './helpers';
 
-const CLI = path.join(ROOT, 'dist/cli.js');
 const KEY = 'cfg:system:default';
 
 let redisServer: ServerProcess & { url: string };
@@ -34,18 +32,7 @@ after(async () => {
 
 /** Runs the CLI as CI would: connection through environment variables, no terminal. */
 function driftlens(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, ...env }, { cwd: work });
 }
 
 /** The next message on the subject; a sentinel published afterwards proves that nothing came before it. */

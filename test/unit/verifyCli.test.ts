@@ -9,7 +9,7 @@ import { closeRedis, connectRedis, type RedisClient } from '../../src/live/redis
 import type { VerificationRecord } from '../../src/live/verificationStore';
 import { startExporter, startPrometheus, type PrometheusServer } from '../support/prometheus';
 import { freePort, startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT } from './helpers';
+import { ROOT, runCli } from './helpers';
 
 // `driftlens verify`, `publish --verify` and `history` as CI runs them: the built CLI against a
 // real Prometheus scraping a real exporter every 250 ms, real Redis and NATS. The test moves the
@@ -58,23 +58,10 @@ interface Run {
 }
 
 /** Runs the CLI as CI would: connections through environment variables, no terminal. */
-function driftlens(args: string[], env: Record<string, string> = {}, onStdout?: (text: string) => void): Promise<Run> {
+async function driftlens(args: string[], env: Record<string, string> = {}, onStdout?: (text: string) => void): Promise<Run> {
   const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
+  const run = await runCli(args, { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, ...env }, { cwd: work, onStdout });
+  return { ...run, ms: Date.now() - started };
 }
 
 const POLICY_BASE = `drift_control:
