@@ -78,10 +78,18 @@ const common = {
 
 async function main() {
   const contexts = await Promise.all([
+    // What VS Code loads on activation: stand-ins only (src/extension/activation.ts).
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/extension/activation.ts'],
+      outfile: `${outdir}/extension.js`,
+      external: ['vscode', './features.js'],
+    }),
+    // The features, loaded by dist/extension.js the first time something needs them.
     esbuild.context({
       ...common,
       entryPoints: ['src/extension/extension.ts'],
-      outfile: `${outdir}/extension.js`,
+      outfile: `${outdir}/features.js`,
       external: ['vscode'],
       plugins: [...common.plugins, vendorPlugin],
     }),

@@ -1,16 +1,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { analyzeDocument, refusedDocumentAnalysis, type DocumentAnalysis } from '../core/analysis';
-import { classifyDocument, matchablePath, type DocumentKind } from '../core/classify';
+import type { DocumentKind } from '../core/classify';
 import { documentTooLarge, formatForFileName, MAX_DOCUMENT_BYTES, type DocumentFormat } from '../core/document';
 import { LocatedValue } from '../core/documentModel';
 import { savedFileEncodingProblems } from '../core/textDecoding';
 import { AnalysisClient } from './analysisClient';
+import { documentKind } from './documentKind';
 import type { AnalysisSummary } from './analysisWorker';
 import type { ComponentLog } from './log';
-
-/** classifyDocument reads no further than this. */
-const CLASSIFY_HEAD_CHARS = 2048;
 
 /**
  * Documents longer than this (UTF-16 code units) are analysed in the worker. Measured on the
@@ -131,13 +129,7 @@ export class DriftDocuments implements vscode.Disposable {
   }
 
   kindOf(document: vscode.TextDocument): DocumentKind | undefined {
-    if (document.uri.scheme !== 'file' && document.uri.scheme !== 'untitled') return undefined;
-    if (document.languageId !== 'yaml' && document.languageId !== 'json' && document.languageId !== 'jsonc') return undefined;
-    const associations = vscode.workspace.getConfiguration('driftlens').get<Record<string, string>>('files.associations') ?? {};
-    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
-    const path = folder ? vscode.workspace.asRelativePath(document.uri, false) : matchablePath(document.uri.path);
-    // Only the head decides (a modeline, the drift_control key): a one-line 40 MB file is not copied to find out.
-    return classifyDocument(path, document.getText(new vscode.Range(new vscode.Position(0, 0), document.positionAt(CLASSIFY_HEAD_CHARS))), associations);
+    return documentKind(document);
   }
 
   /**

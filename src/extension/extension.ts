@@ -21,6 +21,7 @@ import { ReplicaModel } from './replicaModel';
 import { registerReplicaStatusBar } from './replicaStatusBar';
 import { ReplicaTreeProvider, type ReplicaTreeNode } from './replicaTree';
 import { registerRollbackCommand } from './rollbackCommand';
+import type { Shell } from './activation';
 import { Secrets } from './secrets';
 import { SectionHashLensProvider } from './sectionHashLens';
 import { registerStarterDocuments } from './starterDocuments';
@@ -43,8 +44,14 @@ export interface DriftLensApi {
   verification: VerificationController;
 }
 
-/** Wires the features together; each lives in its own file. Nothing here connects to a server. */
-export function activate(context: vscode.ExtensionContext): DriftLensApi {
+/**
+ * Wires the features together; each lives in its own file. Nothing here connects to a server.
+ * Built as dist/features.js and loaded by the activation shell (activation.ts) the first time
+ * something needs DriftLens, not on every YAML file; the shell hands over the Replicas view it had
+ * to create at activation.
+ */
+export function activate(context: vscode.ExtensionContext, shell: Shell): DriftLensApi {
+  const started = shell.loadStarted;
   const log = new Log();
   const documents = new DriftDocuments(log.for('documents'));
   const canonical = new CanonicalBytesProvider(documents);
@@ -56,7 +63,8 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   const replicaModel = new ReplicaModel(connection, log.for('replicas'));
   const verification = new VerificationController(connection, replicaModel, log.for('verify'));
   const replicaTree = new ReplicaTreeProvider(replicaModel, verification);
-  const replicaView = vscode.window.createTreeView('driftlens.replicas', { treeDataProvider: replicaTree, showCollapseAll: true });
+  const replicaView = shell.replicaView as vscode.TreeView<ReplicaTreeNode>;
+  shell.provideReplicaTree(replicaTree as vscode.TreeDataProvider<unknown>);
   const lenses = new SectionHashLensProvider(documents, replicaModel);
   context.subscriptions.push(
     log,
@@ -101,7 +109,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   );
   if (replicaView.visible) void replicaModel.ensureStarted();
   documents.refreshAll();
-  log.for('extension').info(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
+  log.for('extension').info(`features loaded in ${(performance.now() - started).toFixed(0)} ms: ${shell.reason} (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
   return { replicaTree, replicaModel, replicaView, verification };
 }
 

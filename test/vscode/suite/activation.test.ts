@@ -12,22 +12,23 @@ import { extensionHostLogEntries } from './hostLog';
 const EXTENSION_ID = 'driftlens.driftlens';
 
 suite('Activation', () => {
-  test('a YAML file that is not a DriftLens document loads no dependency bundle and reads no navigator; a DriftLens document loads what it needs', async () => {
+  test('a YAML file that is not a DriftLens document loads neither the features nor a dependency bundle and reads no navigator; a DriftLens document loads what it needs', async () => {
     const extension = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(extension, `${EXTENSION_ID} is installed`);
     await extension.activate();
-    assert.deepEqual(loadedBundles(extension), ['dist/extension.js'], 'activation evaluates dist/extension.js only');
+    assert.deepEqual(loadedBundles(extension), ['dist/extension.js'], 'activation evaluates the activation shell, dist/extension.js, only');
 
     // showTextDocument resolves after the host has delivered the open and the new active editor, so
     // DriftLens has classified the file by now (it is not a DriftLens document).
     const plain = await open('unrelated.yaml');
     assert.equal(plain.document.languageId, 'yaml');
-    assert.deepEqual(loadedBundles(extension), ['dist/extension.js'], 'a plain YAML file loads no dependency bundle (ajv, yaml, ioredis, nats, protobufjs, PromQL)');
+    assert.deepEqual(loadedBundles(extension), ['dist/extension.js'], 'a plain YAML file loads neither dist/features.js nor a dependency bundle (ajv, yaml, ioredis, nats, protobufjs, PromQL)');
 
     // A config document is validated: ajv's bundle loads then, and the section hash lenses show.
     const config = await open('cfg.system.default.yaml');
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', config.document.uri, 10);
     assert.ok(lenses.some((lens) => /pools sha256 [0-9a-f]+/.test(lens.command?.title ?? '')), `section hash lenses: ${lenses.map((l) => l.command?.title).join(' | ')}`);
+    assert.ok(loadedBundles(extension).includes('dist/features.js'), `a DriftLens document loaded the features: ${loadedBundles(extension).join(', ')}`);
     assert.ok(loadedBundles(extension).includes('dist/vendor/ajv.js'), `validation loaded ajv: ${loadedBundles(extension).join(', ')}`);
     assert.ok(!loadedBundles(extension).some((b) => /ioredis|nats|protobufjs/.test(b)), `nothing connected, so no client library loaded: ${loadedBundles(extension).join(', ')}`);
 

@@ -52,7 +52,7 @@ suite('DriftLens walkthrough', () => {
     const settings = new Set(Object.keys(packageJSON.contributes.configuration.properties));
     const views = new Set((Object.values(packageJSON.contributes.views) as { id: string }[][]).flat().map((v) => v.id));
     // Context keys this extension sets (read from the shipped bundle), and VS Code's own that steps use.
-    const bundle = readFileSync(vscode.Uri.joinPath(extension().extensionUri, 'dist/extension.js').fsPath, 'utf8');
+    const bundle = readFileSync(vscode.Uri.joinPath(extension().extensionUri, 'dist/features.js').fsPath, 'utf8');
     const contextKeys = new Set(['isWorkspaceTrusted', ...[...bundle.matchAll(/"setContext",\s*"([\w.]+)"/g)].map((m) => m[1])]);
     assert.ok(contextKeys.has('driftlens.isConfigDocument'), [...contextKeys].join(', '));
 
