@@ -80,7 +80,9 @@ if wants in-host; then
   # A scratch copy of the workspace: publishing restamps files, and the repository must stay as it is.
   workspace=$(mktemp -d /tmp/dl-ws-XXXX)
   cp -r "$root/test/vscode/workspace/." "$workspace/"
-  node test/vscode/launcher/runInHostTests.js --extension "$root" --tests "$root/out/test/vscode/suite/index.js" \
+  # The whole suite's limit (each test has its own): ten minutes, as a shared 2-core machine under load
+  # runs the suite's ~4 minutes two or three times slower, and a timeout here loses every result.
+  node test/vscode/launcher/runInHostTests.js --extension "$root" --tests "$root/out/test/vscode/suite/index.js" --timeout-ms 600000 \
     --workspace "$workspace" --artifacts "$results/in-host" \
     --env "DRIFTLENS_TEST_REDIS_URL=$DRIFTLENS_TEST_REDIS_URL" --env "DRIFTLENS_TEST_NATS_URL=$DRIFTLENS_TEST_NATS_URL" 2>&1 | tee "$results/in-host.log"
   record in-host mocha "$results/in-host/report.json" "${PIPESTATUS[0]}"
