@@ -105,7 +105,7 @@ suite('Large documents', () => {
     const loadAtStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     const opened = performance.now();
     const document = await vscode.workspace.openTextDocument(uri);
-    const editor = await vscode.window.showTextDocument(document);
+    let editor = await vscode.window.showTextDocument(document);
     await waitFor('the first analysis (the timeouts warning)', () => diagnosticsOf(uri).some((d) => /bogus_timeouts_key/.test(d.message)), [vscode.languages.onDidChangeDiagnostics], 120_000);
     const firstAnalysisMs = performance.now() - opened;
     const before = await lensTitles(uri);
@@ -150,6 +150,27 @@ suite('Large documents', () => {
       assert.ok(await editor.edit((b) => b.delete(new vscode.Range(document.positionAt(at), document.positionAt(at + 1)))));
     }
 
+    // VS Code's own share, for comparison: the same keystrokes in the same text in a file DriftLens
+    // ignores (a `# driftlens: none` modeline), watched for as long as the DriftLens run lasted.
+    const ignoredUri = workspaceFile(`${folder}/notes.large.yaml`);
+    const modeline = '# driftlens: none\n';
+    writeFileSync(ignoredUri.fsPath, modeline + text);
+    const ignoredEditor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(ignoredUri));
+    const ignoredAt = at + modeline.length;
+    const baselineWatch = watchHost();
+    const baselineStarted = performance.now();
+    for (let i = 0; i < TYPED.length; i++) {
+      assert.ok(await ignoredEditor.edit((b) => b.insert(ignoredEditor.document.positionAt(ignoredAt + i), TYPED[i])));
+      await new Promise((resolve) => setTimeout(resolve, KEYSTROKE_INTERVAL_MS));
+    }
+    // A measuring window of the same length (not a wait for an event: there is none to wait for).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, typingMs + settledMs - (performance.now() - baselineStarted))));
+    const baseline = { ...baselineWatch.stop(), windowMs: Math.round(performance.now() - baselineStarted) };
+    assert.deepEqual(diagnosticsOf(ignoredUri), [], 'DriftLens leaves the ignored copy alone');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    // The first editor closed when the ignored file took its place: edit through a new one.
+    editor = await vscode.window.showTextDocument(document);
+
     const result = {
       documentChars: text.length,
       keystrokes: TYPED.length,
@@ -159,6 +180,8 @@ suite('Large documents', () => {
       // monitorEventLoopDelay: how late the host ran a 10 ms timer, from the first keystroke to the typed version's diagnostics.
       ...typing,
       idle: idleResult,
+      // The same typing where DriftLens does nothing: what VS Code's own handling of the edits costs the host.
+      ignoredByDriftLens: baseline,
       typingMs: Math.round(typingMs),
       lastKeystrokeToDiagnosticsMs: Math.round(settledMs),
       openToFirstDiagnosticsMs: Math.round(firstAnalysisMs),
