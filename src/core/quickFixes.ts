@@ -210,7 +210,16 @@ export function definePool(text: string, located: LocatedValue, sectionPath: Jso
   const indent = ' '.repeat(columnOf(text, firstEntry.key?.start ?? last.value.start));
   const flowEntries = text[firstEntry.value.start] === '{';
   const entry = flowEntries ? `${key}: {requires: []}` : `${key}:\n${indent}  requires: []`;
-  return { span: { start: pools.value.end, end: pools.value.end }, text: `\n${indent}${entry}` };
+  // After the rest of the last entry's line: a comment there stays with the line it explains.
+  const at = endOfLine(text, pools.value.end);
+  return { span: { start: at, end: at }, text: `\n${indent}${entry}` };
+}
+
+/** Where the line holding `offset` ends: before its CR or LF, or at the end of the text. */
+function endOfLine(text: string, offset: number): number {
+  const match = /[\r\n]/g;
+  match.lastIndex = offset;
+  return match.exec(text)?.index ?? text.length;
 }
 
 function valueAt(root: JsonValue, path: JsonPath): JsonValue | undefined {

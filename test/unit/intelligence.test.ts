@@ -176,6 +176,10 @@ test('quick fixes: define a missing pool in the style and indentation of the poo
   assert.equal(apply(flow.text, flow.fixes[0]), 'topics:\n  a: [p, q]\npools:\n  p: {requires: []}\n  q: {requires: []}\n');
   // No pools mapping at all: nothing to compare against, no warning.
   assert.deepEqual(problemsAt('topics:\n  a: p\n', 'p.yaml', 'pools'), []);
+  // A comment at the end of the last pool stays on its line; the new pool goes below it, before the
+  // CR of a CRLF line end (VS Code writes inserted line breaks as the document has them).
+  const commented = fixesOf('topics:\r\n  a: [p, q]\r\npools:\r\n  p:\r\n    requires: [] # GPU nodes only\r\n', 'pools', 'undefined-pool');
+  assert.equal(apply(commented.text, commented.fixes[0]), 'topics:\r\n  a: [p, q]\r\npools:\r\n  p:\r\n    requires: [] # GPU nodes only\n  q:\n    requires: []\r\n');
   const empty = fixesOf('topics: {a: p}\npools: {}\n', 'pools', 'undefined-pool');
   assert.equal(apply(empty.text, empty.fixes[0]), 'topics: {a: p}\npools: {p: {requires: []}}\n');
 });
