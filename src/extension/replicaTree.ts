@@ -85,7 +85,8 @@ function replicaTooltip(r: ReplicaView, now: number): vscode.MarkdownString {
   if (r.simulated) md.appendMarkdown(`${SIMULATED_NOTE}\n\n`);
   registryTooltip(md, r, now);
   if (r.state === 'not-reporting') {
-    md.appendMarkdown(`${markdownText(r.sections[0]?.why ?? 'Alive per the instance registry, but it sends no DriftLens report: install the agent.')}\n`);
+    const why = r.sections[0]?.why ?? 'alive per the instance registry, but it sends no DriftLens report: install the agent';
+    md.appendMarkdown(`${markdownText(why.charAt(0).toUpperCase() + why.slice(1))}.\n`);
     return md;
   }
   md.appendMarkdown(`Last report ${ago(r.lastReportMs, now)}`);

@@ -163,10 +163,13 @@ test('replicas registers its instances like Cordum (PX 15000) and --not-reportin
     assert.match(status.stdout, /scheduler:silent-1 +not reporting .*driftlens-sim-\S+ simulated/);
     assert.match(status.stdout, /scheduler:sim-1 \(simulated\) +in sync .*driftlens-sim-\S+ simulated/);
   } finally {
-    await new Promise<void>((resolve) => {
-      sim.once('close', () => resolve());
-      sim.kill('SIGINT');
-    });
+    // A simulator that already exited (a refused option) has nothing left to stop.
+    if (sim.exitCode === null && sim.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        sim.once('close', () => resolve());
+        sim.kill('SIGINT');
+      });
+    }
   }
   assert.deepEqual(await control.keys('cordum:instance:*'), [], 'a clean stop deregisters, as Cordum does');
 });
