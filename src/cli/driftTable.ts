@@ -1,4 +1,4 @@
-import { STATE_LABELS, type DriftModel, type DriftState, type SectionView } from '../core/convergence';
+import { STATE_LABELS, type DriftModel, type DriftState, type ReplicaView, type SectionView } from '../core/convergence';
 import { displayText } from '../core/displayText';
 import { formatAge, formatDuration } from '../core/duration';
 
@@ -16,6 +16,7 @@ const COLOR: Record<DriftState, string> = {
   'unknown-origin': '35', // magenta
   stale: '90', // grey
   'not-checked': '90',
+  'not-reporting': '34', // blue: no evidence either way
 };
 
 function paint(text: string, state: DriftState, color: boolean): string {
@@ -38,6 +39,17 @@ function sectionCell(s: SectionView | undefined): string {
   return `${hash} ${STATE_LABELS[s.state]}`;
 }
 
+/** What the instance registry says of a replica: its version and commit, or why it is not there. */
+export function registryCell(r: ReplicaView): string {
+  if (r.registry) {
+    const text = [r.registry.version ?? 'no version', r.registry.commit?.slice(0, 12) ?? 'no commit'].join(' ');
+    return displayText(text) + (r.registry.problem ? ' (odd value)' : '');
+  }
+  if (r.reportingOnly) return 'reporting only';
+  if (r.leftRegistryMs !== undefined) return 'left the registry';
+  return '-';
+}
+
 export function renderDriftTable(model: DriftModel, options: { color: boolean; nowMs: number; maxRows?: number }): string {
   const { color, nowMs } = options;
   const lines: string[] = [];
@@ -53,7 +65,8 @@ export function renderDriftTable(model: DriftModel, options: { color: boolean; n
   lines.push(`${model.summary}${model.breaches ? `  ·  ${model.breaches} over budget` : ''}${model.simulated ? `  ·  ${model.simulated} simulated (not real services)` : ''}`);
   lines.push('');
   const sections = live ? Object.keys(live.sections) : [];
-  lines.push([pad('REPLICA', 28), pad('STATE', 15), ...sections.map((s) => pad(s.toUpperCase(), 26)), pad('REPORT', 9), 'LAST ERROR'].join(' '));
+  const registry = model.registry !== undefined;
+  lines.push([pad('REPLICA', 28), pad('STATE', 15), ...sections.map((s) => pad(s.toUpperCase(), 26)), pad('REPORT', 9), ...(registry ? [pad('REGISTRY', 30)] : []), 'LAST ERROR'].join(' '));
   const rows = options.maxRows === undefined ? model.replicas : model.replicas.slice(0, options.maxRows);
   for (const r of rows) {
     const cells = sections.map((name) => {
@@ -63,7 +76,7 @@ export function renderDriftTable(model: DriftModel, options: { color: boolean; n
     const age = r.lastReportMs === undefined ? 'never' : formatAge(nowMs - r.lastReportMs);
     // Cut before escaping, so that a cut never leaves half an escape behind.
     const error = r.lastError ? displayText(`${r.lastError.kind}: ${r.lastError.message}`.slice(0, 60)) : '';
-    lines.push([pad(displayText(r.member) + (r.simulated ? ' (simulated)' : ''), 28), pad(paint(STATE_LABELS[r.state], r.state, color), 15), ...cells, pad(age, 9), error].join(' '));
+    lines.push([pad(displayText(r.member) + (r.simulated ? ' (simulated)' : ''), 28), pad(paint(STATE_LABELS[r.state], r.state, color), 15), ...cells, pad(age, 9), ...(registry ? [pad(registryCell(r), 30)] : []), error].join(' '));
   }
   if (rows.length < model.replicas.length) lines.push(`… and ${model.replicas.length - rows.length} more (problems are listed first)`);
   return lines.join('\n') + '\n';

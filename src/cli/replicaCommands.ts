@@ -7,11 +7,15 @@ import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
 import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
+import { DEFAULT_GONE_AFTER_MS, instancePatternProblem, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
+import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
 import { SimulatedReplicaAgent, type AgentFaults } from '../simulator/simulatedReplicaAgent';
 import { CliError, EXIT } from './documentInput';
 import { renderDriftTable } from './driftTable';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
+
+declare const DRIFTLENS_VERSION: string | undefined;
 
 interface Connections {
   live: LiveSettings;
@@ -112,7 +116,41 @@ export function parseFault(spec: string, count: number): { replicas: number[]; f
 /** Restarting a replica takes a connect and a startup check: more often than this it would never run. */
 const MIN_CRASH_EVERY_MS = 1000;
 
-function watch(connections: Connections, onModel: (model: DriftModel) => void, options: { staleAfterMs?: number; onError?: (e: Error) => void } = {}): DriftWatcher {
+interface RegistryFlags {
+  registryPattern?: string;
+  registryServices?: string;
+  goneAfter?: string;
+}
+
+/** Cordum's instance registry options of `status` and `replicas`: flags win over the policy's `registry`, then Cordum's defaults. */
+function addRegistryOptions(command: Command): Command {
+  return command
+    .option('--registry-pattern <pattern>', "Redis key of a registered instance, with {service} and {id} (default: the policy's registry.key_pattern, else cordum:instance:{service}:{id})")
+    .option('--registry-services <list>', 'comma-separated services whose registered instances apply the document; "" turns the registry off (default: the policy\'s registry.services, else scheduler)')
+    .option('--gone-after <duration>', 'a replica out of the registry and without a report leaves the table after this long', '60s');
+}
+
+type RegistrySettings = { pattern: string; services: readonly string[]; goneAfterMs: number };
+
+function registrySettings(live: LiveSettings, flags: RegistryFlags): RegistrySettings {
+  const services = flags.registryServices === undefined ? undefined : flags.registryServices.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const resolved = resolveRegistry(live.policy, { keyPattern: flags.registryPattern, services });
+  const problem = instancePatternProblem(resolved.pattern) ?? registryServicesProblem(resolved.services);
+  if (problem) throw new CliError(displayText(problem));
+  return { ...resolved, goneAfterMs: flags.goneAfter === undefined ? DEFAULT_GONE_AFTER_MS : duration(flags.goneAfter, '--gone-after', 1) };
+}
+
+/** The registry settings, or a usage error after closing the connections (they are resolved with the policy the connections read). */
+async function registryOf(connections: Connections, flags: RegistryFlags): Promise<RegistrySettings> {
+  try {
+    return registrySettings(connections.live, flags);
+  } catch (e) {
+    await connections.close();
+    throw e;
+  }
+}
+
+function watch(connections: Connections, onModel: (model: DriftModel) => void, options: { staleAfterMs?: number; onError?: (e: Error) => void; registry?: RegistrySettings; onLeft?: (member: string, message: string) => void } = {}): DriftWatcher {
   const { live } = connections;
   return new DriftWatcher({
     redis: connections.redis,
@@ -122,6 +160,9 @@ function watch(connections: Connections, onModel: (model: DriftModel) => void, o
     policy: live.policy.slo,
     subject: live.subject,
     staleAfterMs: options.staleAfterMs,
+    registry: options.registry,
+    onLeft: options.onLeft,
+    onWarning: (message) => process.stderr.write(`driftlens: ${displayText(message)}\n`),
     onModel,
     onError: options.onError ?? ((e) => process.stderr.write(`driftlens: cannot read the replicas of ${displayText(live.key)}: ${readFailure(connections, e)}\n`)),
   });
@@ -137,10 +178,14 @@ function modelToJson(model: DriftModel): unknown {
     counts: model.counts,
     breaches: model.breaches,
     simulated: model.simulated,
+    ...(model.registry ? { registry: { services: model.registry.services, registered: model.registry.registered, complete: model.registry.complete } } : {}),
     replicas: model.replicas.map((r) => ({
       member: r.member,
       ...(r.simulated ? { simulated: true } : {}),
       state: r.state,
+      ...(r.registry ? { registry: { key: r.registry.key, service: r.registry.service, id: r.registry.id, version: r.registry.version ?? null, commit: r.registry.commit ?? null, started_at: r.registry.startedAt ?? null, ...(r.registry.problem ? { problem: r.registry.problem } : {}) } } : {}),
+      ...(r.reportingOnly ? { reporting_only: true } : {}),
+      ...(r.leftRegistryMs !== undefined ? { left_registry_ms: r.leftRegistryMs } : {}),
       revision: r.revision,
       last_report_ms: r.lastReportMs,
       last_error: r.lastError,
@@ -157,9 +202,10 @@ export function registerReplicaCommands(program: Command): void {
       .option('-w, --watch', 'keep updating (live status events + periodic reads)')
       .option('--json', 'print the model as JSON'),
   )
-    .addHelpText('after', '\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin. Simulated replicas (driftlens replicas) are marked.\nExit status (without --watch): 0 all in sync, 1 any other state, 4 Redis unreachable. Reading needs only Redis; --watch also listens on NATS for live events when it can.\n')
-    .action(async (options: LiveFlags & { watch?: boolean; json?: boolean }) => {
+    .addHelpText('after', "\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin, not reporting (alive in Cordum's instance registry, but no DriftLens report: install the agent). Simulated replicas (driftlens replicas) are marked; REGISTRY shows each replica's registered version and commit, or 'reporting only'.\nExit status (without --watch): 0 all in sync, 1 any other state (not reporting included), 4 Redis unreachable. Reading needs only Redis; --watch also listens on NATS for live events when it can.\n")
+    .action(async (options: LiveFlags & RegistryFlags & { watch?: boolean; json?: boolean }) => {
       const connections = await connect(options, 'driftlens-status', options.watch ? 'optional' : 'unused');
+      const registry = await registryOf(connections, options);
       const color = process.stdout.isTTY === true && !options.json;
       if (!options.watch) {
         const model = await new Promise<DriftModel>((resolve, reject) => {
@@ -173,7 +219,7 @@ export function registerReplicaCommands(program: Command): void {
               watcher.stop();
               resolve(m);
             },
-            { onError: fail },
+            { onError: fail, registry },
           );
           watcher.start().catch(fail);
         }).finally(() => void connections.close());
@@ -200,6 +246,8 @@ export function registerReplicaCommands(program: Command): void {
           process.stdout.write((color ? '\x1b[H\x1b[2J' : '\n') + banner + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: color ? Math.max(5, (process.stdout.rows ?? 40) - 7) : undefined }));
         },
         {
+          registry,
+          onLeft: (_member, message) => process.stderr.write(`driftlens: ${displayText(message)}\n`),
           onError: (e) => {
             // One line per outage, not one per failed read; the table's banner shows it meanwhile.
             const why = readFailure(connections, e);
@@ -238,6 +286,11 @@ export function registerReplicaCommands(program: Command): void {
         if (!/^\d+$/.test(v) || Number(v) > 65535) throw new CliError(`--metrics-port must be a port number from 0 to 65535, not "${v}"`);
         return Number(v);
       })
+      .option('--not-reporting <n>', "also register N instances in Cordum's instance registry that run no agent (they show as not reporting)", (v) => {
+        if (!/^\d+$/.test(v) || Number(v) > 5000) throw new CliError(`--not-reporting must be a whole number from 0 to 5000, not "${v}"`);
+        return Number(v);
+      }, 0)
+      .option('--no-register', "do not register the replicas in Cordum's instance registry (they show as reporting only)")
       .option('--no-table', 'print one line per change instead of the live table'),
   )
     .addHelpText(
@@ -251,6 +304,11 @@ Examples:
   driftlens replicas --count 6 --poll 5s --fault 6:drop
   driftlens replicas --count 20 --fault 1-3:drop=0.5 --fault 4:delay=2s --fault 5:reject --fault 6:crash=30s
   driftlens replicas --count 3 --metrics-port 0
+  driftlens replicas --count 4 --not-reporting 2
+
+Like Cordum's processes, each replica registers in the instance registry (SET
+cordum:instance:<service>:<id> PX 15000, renewed every 7.5s, deleted on exit);
+--not-reporting adds instances that register but run no agent.
 
 With --metrics-port, each replica also runs a small scheduler workload model with the pools and
 timeouts it applied (not the live document: a drifted replica keeps the old behaviour), and
@@ -258,13 +316,28 @@ timeouts it applied (not the live document: a drifted replica keeps the old beha
 driftlens_config_section_info / driftlens_config_applies_total. See README, "Simulator metrics".
 `,
     )
-    .action(async (options: LiveFlags & { count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean; metricsPort?: number }) => {
+    .action(async (options: LiveFlags & RegistryFlags & { count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean; metricsPort?: number; notReporting: number; register?: boolean }) => {
       const count = options.count;
       const faults = options.fault.map((f) => parseFault(f, count));
       const pollMs = options.poll ? duration(options.poll, '--poll', MIN_POLL_INTERVAL_MS) : undefined;
       const heartbeatMs = duration(options.heartbeat, '--heartbeat', MIN_HEARTBEAT_MS);
       const stopAfter = options.for ? duration(options.for, '--for', 1) : undefined;
       const connections = await connect(options, 'driftlens-replicas', 'required');
+      const registry = await registryOf(connections, options);
+      const registrations: InstanceRegistration[] = [];
+      const register = async (i: number, id: string) => {
+        if (options.register === false) return;
+        const registration = new InstanceRegistration(connections.redis, {
+          pattern: registry.pattern,
+          service: options.service,
+          id,
+          version: `driftlens-sim-${typeof DRIFTLENS_VERSION === 'string' ? DRIFTLENS_VERSION : 'dev'}`,
+          commit: 'simulated',
+          onError: (e) => process.stderr.write(`driftlens: cannot renew the registration of ${id}: ${displayText(e.message)}\n`),
+        });
+        await registration.start();
+        registrations[i] = registration;
+      };
       const extraNats: NatsConnection[] = [];
       const natsFor = async (i: number) => {
         const slot = Math.floor(i / 50);
@@ -300,9 +373,11 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
           metrics: fleet ? { registry: fleet.metrics.registry } : undefined,
         });
         await agent.start();
+        await register(i, replicaId);
         return agent;
       };
       for (let i = 0; i < count; i++) agents.push(await makeAgent(i));
+      for (let i = 0; i < options.notReporting; i++) await register(count + i, `silent-${String(i + 1).padStart(String(options.notReporting).length, '0')}`);
       for (const f of faults) {
         if (f.crashEveryMs === undefined) continue;
         for (const n of f.replicas) {
@@ -311,6 +386,8 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
               if (stopping) return;
               try {
                 await agents[n - 1].stop();
+                // A crashed process does not deregister: its key expires, and the restart registers anew.
+                await registrations[n - 1]?.stop();
                 fleet?.setRunning(agents[n - 1].replicaId, false);
                 if (!stopping) agents[n - 1] = await makeAgent(n - 1);
               } catch (e) {
@@ -332,7 +409,7 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
             process.stdout.write(`${new Date().toISOString()}  revision ${model.live?.revision ?? '-'}  ${model.summary}\n`);
           }
         },
-        { staleAfterMs: 3 * heartbeatMs },
+        { staleAfterMs: 3 * heartbeatMs, registry },
       );
       await watcher.start();
       let metricsServer: { port: number; close(): Promise<void> } | undefined;
@@ -343,6 +420,7 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
           stopping = true;
           watcher.stop();
           await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
+          await Promise.allSettled(registrations.map((r) => r.stop({ deregister: true })));
           await Promise.allSettled(extraNats.map((n) => n.close()));
           await connections.close();
           throw new CliError(`cannot serve metrics on 127.0.0.1:${options.metricsPort}: ${e instanceof Error ? e.message : String(e)}`, EXIT.unavailable);
@@ -351,7 +429,7 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
         // On stdout, one line a script can read (the demo and the tests take the port from it).
         process.stdout.write(`metrics: http://127.0.0.1:${metricsServer.port}/metrics\n`);
       }
-      process.stderr.write(`${count} simulated replicas of ${options.service} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}${metricsServer ? `; metrics on http://127.0.0.1:${metricsServer.port}/metrics` : ''}). Ctrl-C stops them.\n`);
+      process.stderr.write(`${count} simulated replicas of ${options.service}${options.notReporting ? ` and ${options.notReporting} registered without an agent` : ''} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}${metricsServer ? `; metrics on http://127.0.0.1:${metricsServer.port}/metrics` : ''}). Ctrl-C stops them.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -363,7 +441,10 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
       await metricsServer?.close();
       for (const t of timers) clearInterval(t);
       await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
+      await Promise.allSettled(registrations.map((r) => r.stop({ deregister: true })));
       await Promise.allSettled(extraNats.map((n) => n.close()));
       await connections.close();
     });
+  // Added here rather than in each chain above, to keep those chains as they were.
+  for (const command of program.commands) if (command.name() === 'status' || command.name() === 'replicas') addRegistryOptions(command);
 }

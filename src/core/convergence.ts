@@ -1,5 +1,6 @@
 import type { Bound } from './duration';
 import { CLOCK_JITTER_MS, formatAge, formatDuration, withinBound } from './duration';
+import { registryMember, registryMemberOfReport, type RegisteredInstance } from './instanceRegistry';
 
 /**
  * The drift model: replica reports + the live document + the policy + a clock -> a state per
@@ -8,7 +9,7 @@ import { CLOCK_JITTER_MS, formatAge, formatDuration, withinBound } from './durat
  * CLI and the simulator's table only render what this computes.
  */
 
-export const STATES = ['in-sync', 'converging', 'drifted', 'not-checked', 'stale', 'rejected', 'unknown-origin'] as const;
+export const STATES = ['in-sync', 'converging', 'drifted', 'not-checked', 'stale', 'rejected', 'unknown-origin', 'not-reporting'] as const;
 export type DriftState = (typeof STATES)[number];
 
 /** What a person reads for each state (tree labels, tables, the README's model). */
@@ -20,10 +21,15 @@ export const STATE_LABELS: Record<DriftState, string> = {
   stale: 'stale',
   rejected: 'rejected',
   'unknown-origin': 'unknown origin',
+  'not-reporting': 'not reporting',
 };
 
-/** Worst first: a replica shows its worst section. */
-const SEVERITY: DriftState[] = ['rejected', 'drifted', 'unknown-origin', 'stale', 'converging', 'not-checked', 'in-sync'];
+/**
+ * Worst first: a replica shows its worst section. `not-reporting` (alive per Cordum's instance
+ * registry, no DriftLens report) comes just below the problems: nothing says it is wrong, nothing
+ * says it is right, and it is never counted as in sync.
+ */
+const SEVERITY: DriftState[] = ['rejected', 'drifted', 'unknown-origin', 'stale', 'not-reporting', 'converging', 'not-checked', 'in-sync'];
 
 export type Trigger = 'startup' | 'notification' | 'poll';
 
@@ -86,6 +92,14 @@ export interface ReplicaView {
   pollIntervalMs?: number;
   /** A simulated replica (the report's `simulated`): every view marks it. */
   simulated?: boolean;
+  /** Its entry in Cordum's instance registry, while it is registered. */
+  registry?: RegisteredInstance;
+  /** It reports, but the registry (which was read in full) does not list it. */
+  reportingOnly?: boolean;
+  /** When it was last seen in the registry, if it has left it (it leaves the view after the grace period). */
+  leftRegistryMs?: number;
+  /** Its report key holds something that does not decode (it is stale for that reason). */
+  unreadable?: string;
 }
 
 export interface DriftModel {
@@ -100,6 +114,23 @@ export interface DriftModel {
   changeAgeMs?: number;
   /** How many of the replicas are simulated. */
   simulated: number;
+  /** What the instance registry contributed, when it was read. */
+  registry?: { services: readonly string[]; registered: number; complete: boolean };
+  /** Members left out because they left the registry and stopped reporting longer than the grace period ago. */
+  left?: string[];
+}
+
+/** The instance registry as one read saw it, plus the watcher's memory of who was registered when. */
+export interface RegistryInput {
+  /** The services whose registered instances apply the document. */
+  services: readonly string[];
+  instances: readonly RegisteredInstance[];
+  /** When each registry member (`<service>:<id>`) was last seen registered, including members gone since. */
+  lastRegisteredMs?: ReadonlyMap<string, number>;
+  /** False when the scan hit its bound: then nobody counts as unregistered (nor leaves the view). */
+  complete: boolean;
+  /** A replica out of the registry and without a fresh report for this long leaves the view. */
+  goneAfterMs: number;
 }
 
 export interface ModelInput {
@@ -110,6 +141,8 @@ export interface ModelInput {
   nowMs: number;
   /** A report older than this is stale (the protocol's report TTL: 3 heartbeats). */
   staleAfterMs: number;
+  /** Cordum's instance registry; absent when it is not read. */
+  registry?: RegistryInput;
 }
 
 function sectionView(section: string, report: ReplicaObservation, live: LiveSnapshot, policy: ConvergencePolicy, nowMs: number): SectionView | undefined {
@@ -164,18 +197,87 @@ export function computeDriftModel(input: ModelInput): DriftModel {
     if (!report || nowMs - report.reportedAtMs > staleAfterMs) {
       const since = report?.reportedAtMs ?? lastSeenMs;
       const why = unreadable ? `its report does not decode: ${unreadable}` : since === undefined ? 'no report' : nowMs - since > -CLOCK_JITTER_MS ? `no report for ${formatDuration(Math.max(0, nowMs - since))}` : `its report expired; the last one was dated ${formatAge(nowMs - since)}`;
-      return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since, ...(report?.simulated ? { simulated: true } : {}) };
+      return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since, ...(report?.simulated ? { simulated: true } : {}), ...(unreadable ? { unreadable } : {}) };
     }
     const sections = live ? sectionNames.map((s) => sectionView(s, report, live, policy, nowMs)).filter((v): v is SectionView => v !== undefined) : [];
     const state = sections.length > 0 ? worst(sections.map((s) => s.state)) : 'not-checked';
     return { member, service, replicaId, state, sections, lastReportMs: report.reportedAtMs, revision: report.revision, lastError: report.lastError, pollIntervalMs: report.pollIntervalMs, ...(report.simulated ? { simulated: true } : {}) };
   });
+  const left = input.registry ? joinRegistry(replicas, input.registry, sectionNames, live, nowMs) : [];
   replicas.sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state) || a.member.localeCompare(b.member));
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<DriftState, number>;
   for (const r of replicas) counts[r.state]++;
   const breaches = replicas.reduce((n, r) => n + r.sections.filter((s) => s.state === 'drifted' || s.withinBudget === false).length, 0);
   const simulated = replicas.filter((r) => r.simulated).length;
-  return { live, replicas, counts, summary: summarize(counts, replicas.length), breaches, changeAgeMs: live ? nowMs - live.publishedAtMs : undefined, simulated };
+  const registry = input.registry ? { services: input.registry.services, registered: input.registry.instances.length, complete: input.registry.complete } : undefined;
+  return { live, replicas, counts, summary: summarize(counts, replicas.length), breaches, changeAgeMs: live ? nowMs - live.publishedAtMs : undefined, simulated, registry, left };
+}
+
+/**
+ * Joins the registry into the replica views (in place) and returns the members that left the view:
+ * a registered instance without a report becomes `not-reporting`; a reporting replica of a registry
+ * service that is not registered is `reportingOnly`; a replica out of the registry whose report
+ * expired (or that never reported) stays, stale, for `goneAfterMs` after the later of its last
+ * report and its last registration, then leaves.
+ */
+function joinRegistry(replicas: ReplicaView[], registry: RegistryInput, sectionNames: string[], live: LiveSnapshot | undefined, nowMs: number): string[] {
+  const registered = new Map(registry.instances.map((i) => [registryMember(i.service, i.id), i]));
+  const matched = new Set<string>();
+  const left: string[] = [];
+  const keep: ReplicaView[] = [];
+  for (const r of replicas) {
+    const member = registryMemberOfReport(r.service, r.replicaId, registry.services);
+    const instance = member === undefined ? undefined : registered.get(member);
+    if (member === undefined) {
+      keep.push(r);
+      continue;
+    }
+    matched.add(member);
+    if (instance) {
+      r.registry = instance;
+      keep.push(r);
+      continue;
+    }
+    if (!registry.complete) {
+      keep.push(r);
+      continue;
+    }
+    const lastRegistered = registry.lastRegisteredMs?.get(member);
+    if (lastRegistered !== undefined) r.leftRegistryMs = lastRegistered;
+    // Unreadable reports are live keys: the replica still talks, only not in a form we read.
+    if (r.state !== 'stale' || r.unreadable !== undefined) {
+      r.reportingOnly = true;
+      keep.push(r);
+      continue;
+    }
+    const lastSign = Math.max(r.lastReportMs ?? -Infinity, lastRegistered ?? -Infinity);
+    if (nowMs - lastSign > registry.goneAfterMs) left.push(r.member);
+    else keep.push(r);
+  }
+  for (const instance of registry.instances) {
+    const member = registryMember(instance.service, instance.id);
+    if (matched.has(member)) continue;
+    matched.add(member);
+    const what = [instance.version && `version ${instance.version}`, instance.commit && `commit ${instance.commit}`].filter(Boolean).join(', ');
+    const why = `alive per Cordum's instance registry${what ? ` (${what})` : ''} and applies the config, but sends no DriftLens report, so nothing tells which hash it runs: install the agent`;
+    keep.push({ member, service: instance.service, replicaId: instance.id, state: 'not-reporting', sections: sectionNames.map((section) => ({ section, state: 'not-reporting' as const, liveHash: live?.sections[section], why })), registry: instance });
+  }
+  // Registered before, gone from the registry now, never reported: stale for the grace period, then gone.
+  if (registry.complete) {
+    for (const [member, lastRegistered] of registry.lastRegisteredMs ?? []) {
+      if (matched.has(member) || registered.has(member)) continue;
+      const [service, ...rest] = member.split(':');
+      if (!registry.services.includes(service)) continue;
+      if (nowMs - lastRegistered > registry.goneAfterMs) {
+        left.push(member);
+        continue;
+      }
+      const why = `left the instance registry ${formatAge(nowMs - lastRegistered)} and never sent a report`;
+      keep.push({ member, service, replicaId: rest.join(':'), state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], why })), leftRegistryMs: lastRegistered });
+    }
+  }
+  replicas.splice(0, replicas.length, ...keep);
+  return left;
 }
 
 export function summarize(counts: Record<DriftState, number>, total: number): string {

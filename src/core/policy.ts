@@ -18,6 +18,8 @@ export interface DriftPolicy {
   connections: PolicyConnections;
   /** Post-change checks against Prometheus (the Verify stage); absent when the policy has none. */
   verify?: VerifyPolicy;
+  /** Cordum's instance registry (`registry`); absent fields take Cordum's defaults (see instanceRegistry.ts). */
+  registry?: { keyPattern?: string; services?: string[] };
 }
 
 export interface PolicyTls {
@@ -95,6 +97,7 @@ export function policyFromData(data: JsonValue | undefined): DriftPolicy {
     },
     connections: connectionsFrom(control.connections),
     verify: verifyFromData(control.verify),
+    ...(control.registry !== undefined ? { registry: { keyPattern: str(obj(control.registry).key_pattern), services: strings(obj(control.registry).services) } } : {}),
   };
 }
 

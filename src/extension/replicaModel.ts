@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { DriftModel } from '../core/convergence';
 import { parseGoDuration } from '../core/duration';
+import { DEFAULT_GONE_AFTER_MS, resolveRegistry } from '../core/instanceRegistry';
 import { WatchSupervisor, type WatchPhase } from '../live/watchSupervisor';
 import { UntrustedWorkspaceError, type LiveConnection } from './liveConnection';
 import { PolicyProblem } from './liveSettings';
@@ -34,7 +35,10 @@ export class ReplicaModel implements vscode.Disposable {
       open: async () => {
         if (!vscode.workspace.isTrusted) throw new UntrustedWorkspaceError();
         const [settings, redis, nats] = await Promise.all([this.connection.settings(), this.connection.redis(), this.connection.nats()]);
-        const staleAfter = parseGoDuration(vscode.workspace.getConfiguration('driftlens').get<string>('replicas.staleAfter') ?? '15s') ?? 15_000;
+        const config = vscode.workspace.getConfiguration('driftlens');
+        const staleAfter = parseGoDuration(config.get<string>('replicas.staleAfter') ?? '15s') ?? 15_000;
+        const goneAfter = parseGoDuration(config.get<string>('replicas.goneAfter') ?? '60s') ?? DEFAULT_GONE_AFTER_MS;
+        const registry = resolveRegistry(settings.policy, { keyPattern: config.get<string>('registry.keyPattern') || undefined, services: config.get<string[] | null>('registry.services') ?? undefined });
         const configKey = settings.configKeyOverride ?? settings.policy.configKey;
         this.log.info(`watching replicas of ${configKey}`);
         return {
@@ -47,6 +51,9 @@ export class ReplicaModel implements vscode.Disposable {
           staleAfterMs: staleAfter,
           // The durable re-read catches what NATS missed: no slower than the replicas themselves poll.
           pollMs: Math.min(5000, settings.policy.pollIntervalMs),
+          registry: { ...registry, goneAfterMs: goneAfter },
+          onLeft: (_member: string, message: string) => this.log.info(message),
+          onWarning: (message: string) => this.log.warn(message),
         };
       },
       onModel: (model) => {
@@ -62,6 +69,8 @@ export class ReplicaModel implements vscode.Disposable {
       // A reset drops the clients (and may change the policy, or follow a Connect click or a newly
       // trusted workspace): whoever asked to watch gets a fresh watcher on the new connections.
       connection.onDidReset(() => void this.restart()),
+      // The registry and the replica timings are read when a watch starts: a change needs a new one.
+      vscode.workspace.onDidChangeConfiguration((e) => (e.affectsConfiguration('driftlens.registry') || e.affectsConfiguration('driftlens.replicas')) && void this.restart()),
     ];
     this.setViewState('loading');
   }

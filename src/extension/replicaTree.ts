@@ -16,6 +16,7 @@ const ICONS: Record<DriftState, [string, string]> = {
   'unknown-origin': ['question', 'driftlens.unknownOrigin'],
   stale: ['debug-disconnect', 'driftlens.quiet'],
   'not-checked': ['circle-outline', 'driftlens.quiet'],
+  'not-reporting': ['eye-closed', 'driftlens.notReporting'],
 };
 
 function icon(state: DriftState): vscode.ThemeIcon {
@@ -60,10 +61,34 @@ function sectionTooltip(r: ReplicaView, s: SectionView, model: DriftModel, now: 
   return md;
 }
 
+/** Version and commit from Cordum's instance registry, or why there are none; for descriptions. */
+function registryText(r: ReplicaView): string | undefined {
+  if (r.registry) return displayText([r.registry.version, r.registry.commit?.slice(0, 12)].filter(Boolean).join(' ') || 'registered');
+  if (r.reportingOnly) return 'reporting only';
+  return undefined;
+}
+
+function registryTooltip(md: vscode.MarkdownString, r: ReplicaView, now: number): void {
+  const i = r.registry;
+  if (i) {
+    md.appendMarkdown(`Registered as ${markdownText(i.key)}: version **${markdownText(i.version ?? 'none')}**, commit **${markdownText(i.commit ?? 'none')}**${i.startedAt ? `, started ${markdownText(i.startedAt)}` : ''}\n\n`);
+    if (i.problem) md.appendMarkdown(`The registry value is odd: ${markdownText(i.problem)}\n\n`);
+  } else if (r.reportingOnly) {
+    md.appendMarkdown('Reporting only: it sends DriftLens reports, but Cordum\'s instance registry does not list it.\n\n');
+  }
+  if (r.leftRegistryMs !== undefined) md.appendMarkdown(`Left the instance registry ${ago(r.leftRegistryMs, now)}.\n\n`);
+}
+
 function replicaTooltip(r: ReplicaView, now: number): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${markdownText(r.replicaId)}** (${markdownText(r.service)}) · $(${ICONS[r.state][0]}) ${STATE_LABELS[r.state]}\n\n`);
   if (r.simulated) md.appendMarkdown(`${SIMULATED_NOTE}\n\n`);
+  registryTooltip(md, r, now);
+  if (r.state === 'not-reporting') {
+    const why = r.sections[0]?.why ?? 'alive per the instance registry, but it sends no DriftLens report: install the agent';
+    md.appendMarkdown(`${markdownText(why.charAt(0).toUpperCase() + why.slice(1))}.\n`);
+    return md;
+  }
   md.appendMarkdown(`Last report ${ago(r.lastReportMs, now)}`);
   if (r.revision !== undefined && r.revision !== null) md.appendMarkdown(` · read revision ${r.revision}`);
   if (r.pollIntervalMs) md.appendMarkdown(` · polls every ${formatDuration(r.pollIntervalMs)}`);
@@ -181,7 +206,8 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
         const r = node.replica;
         const item = new vscode.TreeItem(displayText(r.replicaId), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `replica:${r.member}`;
-        item.description = `${r.simulated ? 'simulated · ' : ''}${STATE_LABELS[r.state]} · ${ago(r.lastReportMs, now)}`;
+        const registered = registryText(r);
+        item.description = `${r.simulated ? 'simulated · ' : ''}${STATE_LABELS[r.state]}${r.state === 'not-reporting' ? '' : ` · ${ago(r.lastReportMs, now)}`}${registered ? ` · ${registered}` : ''}`;
         item.tooltip = replicaTooltip(r, now);
         item.iconPath = icon(r.state);
         item.contextValue = `replica:${r.state}`;

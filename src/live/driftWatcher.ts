@@ -1,5 +1,8 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { computeDriftModel, type ConvergencePolicy, type DriftModel, type LiveSnapshot, type ModelInput, type ReplicaObservation } from '../core/convergence';
+import { formatDuration } from '../core/duration';
+import { DEFAULT_GONE_AFTER_MS, registryMember, type RegisteredInstance } from '../core/instanceRegistry';
+import { scanInstanceRegistry } from './instanceRegistry';
 import { computeSectionHash, type SectionName } from '../core/sectionHash';
 import { ConfigStore } from './configStore';
 import type { RedisClient } from './redisConnection';
@@ -35,8 +38,17 @@ export interface DriftWatcherOptions {
   staleAfterMs?: number;
   /** Coalescing window for recomputations (default 200 ms, VS Code's own tree debounce). */
   minIntervalMs?: number;
+  /**
+   * Cordum's instance registry, scanned with every full read (the poll cadence, never per report):
+   * registered instances without a report show as not reporting. Absent: not read.
+   */
+  registry?: { pattern: string; services: readonly string[]; goneAfterMs?: number; maxKeys?: number; maxCalls?: number };
   onModel: (model: DriftModel) => void;
   onError?: (error: Error) => void;
+  /** A replica left the view (out of the registry, no report, past the grace period): one call per departure. */
+  onLeft?: (member: string, message: string) => void;
+  /** The registry could not be read in full (a bound, a refused SCAN): one call per distinct message. */
+  onWarning?: (message: string) => void;
   now?: () => number;
 }
 
@@ -72,8 +84,14 @@ export class DriftWatcher {
   private stopped = false;
   /** No model before the first full read: a status event alone knows nothing of the live document. */
   private ready = false;
-  /** Counters for benchmarks, tests and the log. `refreshes` counts the full reads from Redis. */
-  readonly stats = { events: 0, emits: 0, refreshes: 0, olderIgnored: 0 };
+  /** The registry as last read; `complete` false after a bounded or failed scan. */
+  private registered: { instances: RegisteredInstance[]; members: Set<string>; complete: boolean } = { instances: [], members: new Set(), complete: false };
+  /** When each registry member was last seen registered (kept past its departure, for the grace period). */
+  private readonly lastRegisteredMs = new Map<string, number>();
+  private readonly departed = new Set<string>();
+  private lastWarning: string | undefined;
+  /** Counters for benchmarks, tests and the log. `refreshes` counts the full reads from Redis; `registryScans` the SCAN calls. */
+  readonly stats = { events: 0, emits: 0, refreshes: 0, olderIgnored: 0, registryScans: 0 };
 
   constructor(private readonly options: DriftWatcherOptions) {
     this.store = new ConfigStore(options.redis, { historyLimit: 50 });
@@ -176,6 +194,31 @@ export class DriftWatcher {
     for (const i of invalid) this.unreadable.set(i.member, i.error);
     // A replica read a newer revision than the one we know: someone published without notifying us.
     if (reports.some((r) => r.revision !== null && r.revision > this.liveRevision)) await this.readLive();
+    await this.readRegistry();
+  }
+
+  private async readRegistry(): Promise<void> {
+    const registry = this.options.registry;
+    if (!registry || registry.services.length === 0) return;
+    let warning: string | undefined;
+    try {
+      const scan = await scanInstanceRegistry(this.options.redis, registry);
+      this.stats.registryScans += scan.calls;
+      if (this.stopped) return;
+      const now = this.now();
+      for (const i of scan.instances) this.lastRegisteredMs.set(registryMember(i.service, i.id), now);
+      // An incomplete scan makes nobody unregistered: whom it did not reach stays as last read.
+      const members = new Set(scan.instances.map((i) => registryMember(i.service, i.id)));
+      const instances = scan.complete ? scan.instances : [...scan.instances, ...this.registered.instances.filter((i) => !members.has(registryMember(i.service, i.id)))];
+      this.registered = { instances, members: new Set(instances.map((i) => registryMember(i.service, i.id))), complete: scan.complete };
+      warning = scan.warning;
+    } catch (e) {
+      // The registry only adds to the reports: a Redis that refuses SCAN (an ACL) must not stop the watch.
+      this.registered = { ...this.registered, complete: false };
+      warning = `cannot read the instance registry: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (warning !== undefined && warning !== this.lastWarning) this.options.onWarning?.(warning);
+    this.lastWarning = warning;
   }
 
   private async readLive(): Promise<void> {
@@ -222,7 +265,25 @@ export class DriftWatcher {
     for (const [member, unreadable] of this.unreadable) if (!this.reports.has(member)) replicas.push({ member, unreadable });
     this.lastEmit = nowMs;
     this.stats.emits++;
-    this.options.onModel(computeDriftModel({ live: this.live, replicas, policy: this.options.policy, nowMs, staleAfterMs: this.options.staleAfterMs ?? DEFAULT_REPORT_TTL_MS }));
+    const registry = this.options.registry;
+    const goneAfterMs = registry?.goneAfterMs ?? DEFAULT_GONE_AFTER_MS;
+    const model = computeDriftModel({
+      live: this.live,
+      replicas,
+      policy: this.options.policy,
+      nowMs,
+      staleAfterMs: this.options.staleAfterMs ?? DEFAULT_REPORT_TTL_MS,
+      registry: registry && registry.services.length > 0 ? { services: registry.services, instances: this.registered.instances, complete: this.registered.complete, lastRegisteredMs: this.lastRegisteredMs, goneAfterMs } : undefined,
+    });
+    for (const member of model.left ?? []) {
+      if (this.departed.has(member)) continue;
+      this.departed.add(member);
+      this.options.onLeft?.(member, `${member} left the view: it is not in the instance registry and has sent no report for more than ${formatDuration(goneAfterMs)}`);
+    }
+    for (const r of model.replicas) this.departed.delete(r.member);
+    // Forget registrations older than the grace period: their replicas have left the view for good.
+    for (const [member, ms] of this.lastRegisteredMs) if (nowMs - ms > goneAfterMs && !this.registered.members.has(member)) this.lastRegisteredMs.delete(member);
+    this.options.onModel(model);
   }
 
   stop(): void {

@@ -12,6 +12,7 @@ const { ConfigStore } = require(path.join(ROOT, 'out/src/live/configStore'));
 const { connectRedis } = require(path.join(ROOT, 'out/src/live/redisConnection'));
 const { connectNats } = require(path.join(ROOT, 'out/src/live/natsConnection'));
 const { publishConfigChanged } = require(path.join(ROOT, 'out/src/live/notifier'));
+const { InstanceRegistration } = require(path.join(ROOT, 'out/src/live/instanceRegistry'));
 
 const KEY = 'cfg:system:default';
 
@@ -63,6 +64,43 @@ module.exports = {
         await row.locator('.label-name').first().hover();
         await waitForText(page, '.monaco-hover, .workbench-hover, .workbench-hover-container', 'notification did not reach', { timeoutMs: 15e3, what: 'the section tooltip saying the notification was lost' });
         await shot('12-replica-tooltip');
+      },
+    },
+    {
+      name: 'the Replicas view shows a replica alive in the instance registry that does not report, with its version',
+      async run({ page, shot, servers, onCleanup }) {
+        const redis = await connectRedis({ url: servers.redisUrl });
+        const agents = [];
+        const registrations = [];
+        onCleanup(async () => {
+          await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
+          await Promise.allSettled(registrations.map((r) => r.stop({ deregister: true })));
+          redis.disconnect();
+        });
+        // Registered like Cordum's schedulers (cordum:instance:scheduler:<id>); two of the three run the agent.
+        const register = async (id, version, commit) => {
+          const registration = new InstanceRegistration(redis, { pattern: 'cordum:instance:{service}:{id}', service: 'scheduler', id, version, commit });
+          await registration.start();
+          registrations.push(registration);
+        };
+        for (const id of ['scheduler-0', 'scheduler-1']) {
+          const agent = new SimulatedReplicaAgent({ configKey: KEY, service: 'scheduler', replicaId: id, pollIntervalMs: 2000, envOverride: false, heartbeatMs: 1000, redis: { url: servers.redisUrl }, nats: { servers: [servers.natsUrl] }, apply: () => undefined });
+          await agent.start();
+          agents.push(agent);
+          await register(id, 'v0.9.2', '7c1e04b9a2d3');
+        }
+        await register('scheduler-2', 'v0.9.1', '3f5a8e21c0b7');
+        await clickActivityBarItem(page, 'DriftLens');
+        await waitForText(page, '.monaco-list-row', 'not reporting · v0.9.1 3f5a8e21c0b7', { timeoutMs: 30e3, what: 'the registered replica without a report' });
+        await waitForText(page, '.monaco-list-row', 'scheduler-0', { timeoutMs: 10e3, what: 'a reporting replica' });
+        await page.locator('.monaco-list-row', { hasText: 'scheduler-2' }).first().click();
+        await waitForText(page, '.monaco-list-row', 'pools', { timeoutMs: 10e3, what: 'the sections of the replica that does not report' });
+        await shot('registry-01-not-reporting-replica');
+        const row = page.locator('.monaco-list-row', { hasText: 'scheduler-2' }).first();
+        await page.mouse.move(1, 1);
+        await row.locator('.label-name').first().hover();
+        await waitForText(page, '.monaco-hover, .workbench-hover, .workbench-hover-container', 'install the agent', { timeoutMs: 15e3, what: 'the tooltip saying what to do' });
+        await shot('registry-02-not-reporting-tooltip');
       },
     },
   ],
