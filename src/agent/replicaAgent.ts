@@ -26,7 +26,7 @@ import { AgentMetrics, type AgentMetricsOptions } from './agentMetrics';
 import type { LiveConfig } from '../live/configStore';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { formatRfc3339Nano, nowRfc3339Nano, parseConfigKey } from '../live/envelope';
-import { connectNats } from '../live/natsConnection';
+import { connectNats, onReconnect } from '../live/natsConnection';
 import { decodeBusPacket, whyReceiversDrop } from '../live/notifier';
 import { closeRedis, connectRedis, endpointLabel, RedisUnavailableError } from '../live/redisConnection';
 import type { RedisClient } from '../live/redisConnection';
@@ -57,6 +57,7 @@ export type AgentEvent =
   | { type: 'error'; kind: 'redis-unavailable' | 'live-unreadable' | 'subscription'; message: string; trigger?: CheckTrigger }
   | { type: 'notification'; outcome: 'accepted' | 'invalid'; reason?: string }
   | { type: 'report'; reason: ReportReason; durable: boolean; live: boolean; error?: string }
+  | { type: 'reconnected'; transport: 'nats'; server: string }
   | { type: 'warning'; message: string };
 
 export interface ReplicaAgentOptions {
@@ -151,6 +152,7 @@ export class ReplicaAgent {
   private ownsNats = false;
   private store: ConfigStore | undefined;
   private subscription: Subscription | undefined;
+  private stopReconnectWatch: (() => void) | undefined;
   private stopPolls: (() => void) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private reportsPending = 0;
@@ -235,6 +237,15 @@ export class ReplicaAgent {
       // between the read and the subscription would otherwise go unnoticed until the next poll. Bounded,
       // because a shared connection may be reconnecting and the poll covers the gap anyway.
       await withTimeout(this.nats.flush(), FLUSH_TIMEOUT_MS).catch(() => undefined);
+      // A notification published while the connection was down (a NATS node died, the network
+      // blinked) never arrives: core NATS does not replay. After each reconnect nats.js re-subscribes,
+      // and the agent reads Redis at once instead of waiting up to a poll interval. The read is
+      // reported as a poll (a read nobody notified), and is hash-gated like every check, so it
+      // applies nothing twice.
+      this.stopReconnectWatch = onReconnect(this.nats, (server) => {
+        this.emit({ type: 'reconnected', transport: 'nats', server });
+        void this.requestCheck('poll');
+      });
     }
     if (this.isStopped()) return;
     this.state = 'running';
@@ -295,6 +306,7 @@ export class ReplicaAgent {
     this.pendingTrigger = undefined;
     this.stopPolls?.();
     clearInterval(this.heartbeatTimer);
+    this.stopReconnectWatch?.();
     try {
       this.subscription?.unsubscribe();
     } catch {
