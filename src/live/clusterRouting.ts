@@ -5,6 +5,7 @@
  */
 
 import type { Cluster, Redis } from 'ioredis';
+import { isFailoverError, type RedisClient } from './redisConnection';
 
 /** The Redis Cluster hash slot of a key: CRC16/XMODEM of the key, or of its first non-empty `{hash tag}`, mod 16384. */
 export function keySlot(key: string): number {
@@ -33,4 +34,37 @@ export function masterConnectionFor(cluster: Cluster, key: string): Redis | unde
 /** Asks a node for the current slot map; resolves when the cluster has it (or the refresh failed: the next attempt sees). */
 export function refreshSlots(cluster: Cluster): Promise<void> {
   return new Promise((resolve) => cluster.refreshSlotsCache(() => resolve()));
+}
+
+/**
+ * The connection a WATCH / MULTI / EXEC on `key` must use: the client itself, or on a cluster its
+ * connection to the key's master (a MOVED then fails the transaction instead of being followed
+ * without the WATCH). Throws a CLUSTERDOWN-style error (a failover error) while no master is known.
+ */
+export function transactionConnection(redis: RedisClient, key: string): RedisClient {
+  if (!redis.isCluster) return redis;
+  const node = masterConnectionFor(redis as Cluster, key);
+  if (!node) {
+    void refreshSlots(redis as Cluster);
+    throw new Error(`CLUSTERDOWN no master serves the slot of ${key} yet`);
+  }
+  return node;
+}
+
+/**
+ * Runs a WATCH / MULTI / EXEC `work` on the connection transactionConnection() picks; on a cluster,
+ * when a failover answer says the slot moved (nothing ran), learns the new slot map and runs `work`
+ * again from its WATCH, for up to `waitMs`.
+ */
+export async function inTransactionConnection<T>(redis: RedisClient, key: string, work: (connection: RedisClient) => Promise<T>, waitMs = 15_000): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(transactionConnection(redis, key));
+    } catch (err) {
+      if (!redis.isCluster || !isFailoverError(err) || Date.now() > deadline) throw err;
+      await refreshSlots(redis as Cluster);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
+    }
+  }
 }

@@ -22,7 +22,7 @@ import { canonicalJson } from '../core/canonical';
 import { decodeEnvelope, encodeEnvelope, LiveDocumentError, nowRfc3339Nano, parseConfigKey } from './envelope';
 import type { ConfigEnvelope } from './envelope';
 import type { Cluster } from 'ioredis';
-import { masterConnectionFor, refreshSlots } from './clusterRouting';
+import { refreshSlots, transactionConnection } from './clusterRouting';
 import { endpointLabel, isConnectionError, isFailoverError, RedisUnavailableError } from './redisConnection';
 import type { RedisClient } from './redisConnection';
 
@@ -136,13 +136,19 @@ export class ConfigStore {
    * the attempt with nothing written, and the write starts over from WATCH on the new master.
    */
   private async casWrite(key: string, scope: ConfigEnvelope['scope'], scopeId: string, input: ConfigWriteInput): Promise<ConfigEnvelope> {
+    // Not inTransactionConnection: besides failover answers, a master that died before EXEC (a closed
+    // connection, nothing written) also starts the write over here.
     if (!this.redis.isCluster) return this.casWriteOn(this.redis, key, scope, scopeId, input);
     const cluster = this.redis as Cluster;
     const deadline = Date.now() + CLUSTER_FAILOVER_WAIT_MS;
     for (let attempt = 1; ; attempt++) {
-      const node = masterConnectionFor(cluster, key);
       try {
-        if (!node) throw this.unavailable(new Error(`CLUSTERDOWN no master serves the slot of ${key} yet`), input, key, false);
+        let node: RedisClient;
+        try {
+          node = transactionConnection(cluster, key);
+        } catch (err) {
+          throw this.unavailable(err, input, key, false);
+        }
         return await this.casWriteOn(node, key, scope, scopeId, input);
       } catch (err) {
         // The slot moved, has no master yet, or its master just died: nothing was written. Learn the
