@@ -117,6 +117,9 @@ export interface AgentCounters {
 }
 
 const DEFAULT_READ_TIMEOUT_MS = 10_000;
+/** Retries of a check that could not reach Redis: 250 ms doubling to 5 s (never beyond the poll interval). */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 5000;
 const FLUSH_TIMEOUT_MS = 5000;
 
 export class ReplicaAgent {
@@ -155,6 +158,8 @@ export class ReplicaAgent {
   private stopReconnectWatch: (() => void) | undefined;
   private stopPolls: (() => void) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempt = 0;
   private reportsPending = 0;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -306,6 +311,7 @@ export class ReplicaAgent {
     this.pendingTrigger = undefined;
     this.stopPolls?.();
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.retryTimer);
     this.stopReconnectWatch?.();
     try {
       this.subscription?.unsubscribe();
@@ -421,7 +427,9 @@ export class ReplicaAgent {
     const hadError = this.lastError !== null;
 
     const live = await this.readLive(trigger, errors);
+    if (live === 'failed' && errors.at(-1)?.kind === 'redis-unavailable') this.retrySoon(trigger);
     if (live !== 'failed') {
+      this.retryAttempt = 0;
       // No document at all: revision null and nothing to apply; the running config stays.
       this.revision = live?.envelope.revision ?? null;
       if (live) {
@@ -443,6 +451,21 @@ export class ReplicaAgent {
     else if (errors.length > 0) this.report('error');
     // A recovery is news too: watchers should not wait for a heartbeat to see the error gone.
     else if (appliedNow.length > 0 || hadError) this.report('apply');
+  }
+
+  /**
+   * A check that could not reach Redis (a failover, a reconnect in progress) is tried again soon with
+   * the same trigger, instead of waiting for the next poll: the notification that started it will not
+   * come again, and the publisher's write usually went through on a connection that recovered first.
+   */
+  private retrySoon(trigger: CheckTrigger): void {
+    if (this.retryTimer || this.isStopped()) return;
+    const delay = Math.min(RETRY_BASE_MS * 2 ** Math.min(this.retryAttempt, 16), RETRY_MAX_MS, this.pollIntervalMs);
+    this.retryAttempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.requestCheck(trigger);
+    }, delay);
   }
 
   /** The live document, undefined when the key does not exist, 'failed' after recording why it could not be read. */
