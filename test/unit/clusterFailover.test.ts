@@ -93,7 +93,14 @@ function poolsHash(n: number): string {
   return computeSectionHash('pools', pools(n).pools).hash!;
 }
 
-async function startReplicas(t: TestContext, count: number, key: string, redis: Redis | RedisEndpoint, natsServers?: (i: number) => string[], pollMs: (i: number) => number = () => 120_000, readTimeoutMs?: number): Promise<Replica[]> {
+interface ReplicaOptions {
+  /** Poll interval per replica; by default long enough that no poll fires during a test: convergence must come from what is asserted. */
+  pollMs?: (i: number) => number;
+  readTimeoutMs?: number;
+  reportStatus?: boolean;
+}
+
+async function startReplicas(t: TestContext, count: number, key: string, redis: Redis | RedisEndpoint, natsServers?: (i: number) => string[], options: ReplicaOptions = {}): Promise<Replica[]> {
   const replicas = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const r: Replica = { agent: undefined as unknown as ReplicaAgent, events: [], applies: [], natsStatus: [] };
@@ -108,11 +115,10 @@ async function startReplicas(t: TestContext, count: number, key: string, redis: 
         redis,
         nats: r.nats,
         sections: ['pools'],
-        // By default long enough that no poll fires during a test: convergence must come from what is asserted.
-        pollIntervalMs: pollMs(i),
-        ...(readTimeoutMs ? { readTimeoutMs } : {}),
+        pollIntervalMs: options.pollMs?.(i) ?? 120_000,
+        ...(options.readTimeoutMs ? { readTimeoutMs: options.readTimeoutMs } : {}),
         env: {},
-        reportStatus: false,
+        reportStatus: options.reportStatus ?? false,
         apply: (_section, _value, context) => void r.applies.push({ revision: context.revision, hash: context.hash, trigger: context.trigger }),
         onEvent: (event) => {
           r.events.push(event);
@@ -156,6 +162,8 @@ interface Publisher {
   /** Attempts that failed without writing (the failover window), and those that may or may not have written. */
   retries: number;
   uncertain: number;
+  /** The errors the publisher saw, for the failure message. */
+  errors: string[];
 }
 
 /**
@@ -181,6 +189,7 @@ async function publishNext(p: Publisher, key: string, n: number): Promise<number
       return envelope.revision;
     } catch (err) {
       if (!(err instanceof RedisUnavailableError)) throw err;
+      p.errors.push(err.message.replace(/^.*?\(/, '('));
       if (/may or may not/.test(err.message)) {
         p.uncertain++;
         const live = await waitFor('the document to be readable after an uncertain commit', async () => (await p.store.read(key).catch(() => undefined)) ?? undefined, 30_000);
@@ -222,7 +231,8 @@ async function assertNoLostUpdate(store: ConfigStore, key: string, publishers: P
     }
   }
   const acknowledged = publishers.reduce((sum, p) => sum + p.written.size, 0);
-  assert.equal(acknowledged, revisions.length, 'every stored revision was acknowledged to exactly one publisher');
+  const told = publishers.map((p) => `${[...p.written].map(([r, n]) => `r${r}=${n}`).join(' ')} (${p.uncertain} uncertain, errors: ${p.errors.join(' | ')})`).join('; ');
+  assert.equal(acknowledged, revisions.length, `every stored revision was acknowledged to exactly one publisher: stored ${history.map((e) => `r${e.revision}=${JSON.stringify(e.data).match(/pool-(\d+)/)?.[1]}`).join(' ')}, told ${told}`);
 }
 
 // ---------------------------------------------------------------- Redis Cluster
@@ -234,7 +244,7 @@ test('Redis Cluster: publishing through a manual CLUSTER FAILOVER and a SIGKILLe
   const publisherNats = await connectNats(natsCluster.endpoint, { name: 'publisher' });
   t.after(() => Promise.all([closeRedis(agentsRedis), closeRedis(publisherRedis), publisherNats.close()]));
   const replicas = await startReplicas(t, 6, key, agentsRedis, (i) => [natsCluster.urls[i % 3]]);
-  const p: Publisher = { store: new ConfigStore(publisherRedis), nats: publisherNats, written: new Map(), retries: 0, uncertain: 0 };
+  const p: Publisher = { store: new ConfigStore(publisherRedis), nats: publisherNats, written: new Map(), retries: 0, uncertain: 0, errors: [] };
 
   let n = 0;
   let last = await publishNext(p, key, ++n);
@@ -348,19 +358,25 @@ test('NATS cluster: replicas spread over the three nodes all hear the notificati
   const redis = await connectRedis(redisCluster.endpoint, { name: 'spread' });
   const publisherNats = await connectNats({ servers: [natsCluster.urls[0]] }, { name: 'publisher' });
   t.after(() => Promise.all([closeRedis(redis), publisherNats.close()]));
-  const replicas = await startReplicas(t, 6, key, redis, (i) => [natsCluster.urls[i % 3]]);
+  // These replicas report (durable reports in the document's slot, live events on NATS) and a watcher reads them from the cluster.
+  const replicas = await startReplicas(t, 6, key, redis, (i) => [natsCluster.urls[i % 3]], { reportStatus: true });
+  let model: DriftModel | undefined;
+  const watcher = new DriftWatcher({ redis, nats: publisherNats, configKey: key, sections: ['pools'], policy: DEFAULT_POLICY.slo, subject: DEFAULT_CONFIG_CHANGED_SUBJECT, pollMs: 120_000, onModel: (m) => ((model = m), poke()) });
+  t.after(() => watcher.stop());
   for (const [i, node] of natsCluster.nodes.entries()) {
     const names = await natsCluster.clients(node);
     assert.ok(names.includes(`replica-${i}`) && names.includes(`replica-${i + 3}`), `node ${i} serves replicas ${i} and ${i + 3}: ${names.join(',')}`);
   }
   const store = new ConfigStore(redis);
-  const p: Publisher = { store, nats: publisherNats, written: new Map(), retries: 0, uncertain: 0 };
+  const p: Publisher = { store, nats: publisherNats, written: new Map(), retries: 0, uncertain: 0, errors: [] };
   await publishNext(p, key, 1);
   await publishNext(p, key, 2);
   await waitUntil(() => replicas.every((r) => r.agent.appliedHash('pools') === poolsHash(2)), 'every replica to apply revision 2', lagging(replicas, poolsHash(2)));
   for (const r of replicas) {
     assert.equal(r.applies.at(-1)?.trigger, 'notification', `${r.agent.replicaId} heard the notification through its own node`);
   }
+  await watcher.start();
+  await waitUntil(() => model?.live?.revision === 2 && model.counts['in-sync'] === 6, 'the watcher to show all six replicas in sync at revision 2', () => model?.summary ?? 'no model');
   assertExactlyOnce(replicas);
 });
 
@@ -370,7 +386,7 @@ test('NATS cluster: a replica whose node dies converges by poll meanwhile, recon
   // The publisher sits on node 0, bystanders on node 1, victims on node 2. Victim r0 polls every second.
   const publisherNats = await connectNats({ servers: [natsCluster.urls[0]] }, { name: 'publisher' });
   t.after(() => Promise.all([closeRedis(redis), publisherNats.close()]));
-  const replicas = await startReplicas(t, 5, key, redis, (i) => [natsCluster.urls[i % 2 === 0 ? 2 : 1]], (i) => (i === 0 ? 1000 : 120_000));
+  const replicas = await startReplicas(t, 5, key, redis, (i) => [natsCluster.urls[i % 2 === 0 ? 2 : 1]], { pollMs: (i) => (i === 0 ? 1000 : 120_000) });
   const victims = replicas.filter((_, i) => i % 2 === 0);
   const [poller, ...waiting] = victims;
   // A DriftLens watcher on the same node, polling too rarely to matter here.
@@ -380,7 +396,7 @@ test('NATS cluster: a replica whose node dies converges by poll meanwhile, recon
   const watcher = new DriftWatcher({ redis, nats: watcherNats, configKey: key, sections: ['pools'], policy: DEFAULT_POLICY.slo, subject: DEFAULT_CONFIG_CHANGED_SUBJECT, pollMs: 120_000, onModel: (m) => ((model = m), poke()) });
   t.after(() => (watcher.stop(), watcherNats.close()));
   const store = new ConfigStore(redis);
-  const p: Publisher = { store, nats: publisherNats, written: new Map(), retries: 0, uncertain: 0 };
+  const p: Publisher = { store, nats: publisherNats, written: new Map(), retries: 0, uncertain: 0, errors: [] };
   await publishNext(p, key, 1);
   await waitUntil(() => replicas.every((r) => r.agent.appliedHash('pools') === poolsHash(1)), 'revision 1 everywhere', lagging(replicas, poolsHash(1)));
   await watcher.start();
@@ -424,7 +440,7 @@ test('Sentinel: publishing through a killed master and the promotion loses no up
   const publisherNats = await connectNats(natsCluster.endpoint, { name: 'publisher' });
   t.after(() => Promise.all([closeRedis(agentsRedis), closeRedis(publisherRedis), publisherNats.close()]));
   const replicas = await startReplicas(t, 4, key, agentsRedis, (i) => [natsCluster.urls[i % 3]]);
-  const p: Publisher = { store: new ConfigStore(publisherRedis), nats: publisherNats, written: new Map(), retries: 0, uncertain: 0 };
+  const p: Publisher = { store: new ConfigStore(publisherRedis), nats: publisherNats, written: new Map(), retries: 0, uncertain: 0, errors: [] };
 
   let n = 0;
   await publishNext(p, key, ++n);
@@ -446,7 +462,7 @@ test('Sentinel: a notification that arrives while the master does not answer is 
   const publisherRedis = await connectRedis(sentinel.endpoint, { name: 'publisher' });
   const publisherNats = await connectNats(natsCluster.endpoint, { name: 'publisher' });
   t.after(() => Promise.all([closeRedis(agentsRedis), closeRedis(publisherRedis), publisherNats.close()]));
-  const replicas = await startReplicas(t, 3, key, agentsRedis, (i) => [natsCluster.urls[i % 3]], () => 120_000, 500);
+  const replicas = await startReplicas(t, 3, key, agentsRedis, (i) => [natsCluster.urls[i % 3]], { readTimeoutMs: 500 });
   const store = new ConfigStore(publisherRedis);
   await store.write(key, { data: pools(1), expectedRevision: 0 });
   await notify(publisherNats, key);
