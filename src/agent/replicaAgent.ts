@@ -117,7 +117,7 @@ export interface AgentCounters {
 }
 
 const DEFAULT_READ_TIMEOUT_MS = 10_000;
-/** Retries of a check that could not reach Redis: 250 ms doubling to 5 s (never beyond the poll interval). */
+/** Retries of a check that could not reach Redis: up to 250 ms doubling to 5 s (never beyond the poll interval), half of each random. */
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 5000;
 const FLUSH_TIMEOUT_MS = 5000;
@@ -460,7 +460,9 @@ export class ReplicaAgent {
    */
   private retrySoon(trigger: CheckTrigger): void {
     if (this.retryTimer || this.isStopped()) return;
-    const delay = Math.min(RETRY_BASE_MS * 2 ** Math.min(this.retryAttempt, 16), RETRY_MAX_MS, this.pollIntervalMs);
+    const ceiling = Math.min(RETRY_BASE_MS * 2 ** Math.min(this.retryAttempt, 16), RETRY_MAX_MS, this.pollIntervalMs);
+    // Equal jitter: a fleet whose reads failed together (one notification, one outage) does not retry in lock-step.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
     this.retryAttempt++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
