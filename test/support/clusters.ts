@@ -15,6 +15,18 @@ import { freePort, ServerProcess } from './servers';
  *
  * All three hand out the endpoint DriftLens is configured with (`endpoint`), so a caller connects
  * exactly as a user would (connectRedis / connectNats), and dispose() always leaves nothing running.
+ * Endpoints are plain data: a simulator shard in another process can take them as JSON.
+ *
+ *   const redis = await RedisCluster.start();      // 3 masters + 1 replica each; .endpoint, .seeds, .nodes
+ *   await redis.ownerOf(key);                      // { master, replicas } serving the key's slot now
+ *   await redis.manualFailover(replica);           // CLUSTER FAILOVER, resolved when healthy again
+ *   await redis.kill(master); await redis.restart(master);   // SIGKILL + automatic failover; rejoin as replica
+ *   const sentinel = await RedisSentinel.start();  // master + replica + 3 sentinels; .endpoint
+ *   await sentinel.killMaster();                   // { killed, promoted } once every sentinel names the new master
+ *   const nats = await NatsCluster.start();        // 3 routed nodes; .endpoint (all), .urls[i] (one node)
+ *   nats.freeze(node); await nats.kill(node); await nats.restart(node);
+ *   await nats.clients(node);                      // client names connected to a node (/connz)
+ *   await Promise.all([redis.dispose(), sentinel.dispose(), nats.dispose()]);
  */
 
 export { keySlot };
