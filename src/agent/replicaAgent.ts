@@ -26,7 +26,7 @@ import { AgentMetrics, type AgentMetricsOptions } from './agentMetrics';
 import type { LiveConfig } from '../live/configStore';
 import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { formatRfc3339Nano, nowRfc3339Nano, parseConfigKey } from '../live/envelope';
-import { connectNats } from '../live/natsConnection';
+import { connectNats, onReconnect } from '../live/natsConnection';
 import { decodeBusPacket, whyReceiversDrop } from '../live/notifier';
 import { closeRedis, connectRedis, endpointLabel, RedisUnavailableError } from '../live/redisConnection';
 import type { RedisClient } from '../live/redisConnection';
@@ -57,6 +57,7 @@ export type AgentEvent =
   | { type: 'error'; kind: 'redis-unavailable' | 'live-unreadable' | 'subscription'; message: string; trigger?: CheckTrigger }
   | { type: 'notification'; outcome: 'accepted' | 'invalid'; reason?: string }
   | { type: 'report'; reason: ReportReason; durable: boolean; live: boolean; error?: string }
+  | { type: 'reconnected'; transport: 'nats'; server: string }
   | { type: 'warning'; message: string };
 
 export interface ReplicaAgentOptions {
@@ -116,6 +117,9 @@ export interface AgentCounters {
 }
 
 const DEFAULT_READ_TIMEOUT_MS = 10_000;
+/** Retries of a check that could not reach Redis: up to 250 ms doubling to 5 s (never beyond the poll interval), half of each random. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 5000;
 const FLUSH_TIMEOUT_MS = 5000;
 
 export class ReplicaAgent {
@@ -151,8 +155,11 @@ export class ReplicaAgent {
   private ownsNats = false;
   private store: ConfigStore | undefined;
   private subscription: Subscription | undefined;
+  private stopReconnectWatch: (() => void) | undefined;
   private stopPolls: (() => void) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempt = 0;
   private reportsPending = 0;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -235,6 +242,15 @@ export class ReplicaAgent {
       // between the read and the subscription would otherwise go unnoticed until the next poll. Bounded,
       // because a shared connection may be reconnecting and the poll covers the gap anyway.
       await withTimeout(this.nats.flush(), FLUSH_TIMEOUT_MS).catch(() => undefined);
+      // A notification published while the connection was down (a NATS node died, the network
+      // blinked) never arrives: core NATS does not replay. After each reconnect nats.js re-subscribes,
+      // and the agent reads Redis at once instead of waiting up to a poll interval. The read is
+      // reported as a poll (a read nobody notified), and is hash-gated like every check, so it
+      // applies nothing twice.
+      this.stopReconnectWatch = onReconnect(this.nats, (server) => {
+        this.emit({ type: 'reconnected', transport: 'nats', server });
+        void this.requestCheck('poll');
+      });
     }
     if (this.isStopped()) return;
     this.state = 'running';
@@ -295,6 +311,8 @@ export class ReplicaAgent {
     this.pendingTrigger = undefined;
     this.stopPolls?.();
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.retryTimer);
+    this.stopReconnectWatch?.();
     try {
       this.subscription?.unsubscribe();
     } catch {
@@ -409,7 +427,9 @@ export class ReplicaAgent {
     const hadError = this.lastError !== null;
 
     const live = await this.readLive(trigger, errors);
+    if (live === 'failed' && errors.at(-1)?.kind === 'redis-unavailable') this.retrySoon(trigger);
     if (live !== 'failed') {
+      this.retryAttempt = 0;
       // No document at all: revision null and nothing to apply; the running config stays.
       this.revision = live?.envelope.revision ?? null;
       if (live) {
@@ -431,6 +451,23 @@ export class ReplicaAgent {
     else if (errors.length > 0) this.report('error');
     // A recovery is news too: watchers should not wait for a heartbeat to see the error gone.
     else if (appliedNow.length > 0 || hadError) this.report('apply');
+  }
+
+  /**
+   * A check that could not reach Redis (a failover, a reconnect in progress) is tried again soon with
+   * the same trigger, instead of waiting for the next poll: the notification that started it will not
+   * come again, and the publisher's write usually went through on a connection that recovered first.
+   */
+  private retrySoon(trigger: CheckTrigger): void {
+    if (this.retryTimer || this.isStopped()) return;
+    const ceiling = Math.min(RETRY_BASE_MS * 2 ** Math.min(this.retryAttempt, 16), RETRY_MAX_MS, this.pollIntervalMs);
+    // Equal jitter: a fleet whose reads failed together (one notification, one outage) does not retry in lock-step.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.retryAttempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.requestCheck(trigger);
+    }, delay);
   }
 
   /** The live document, undefined when the key does not exist, 'failed' after recording why it could not be read. */

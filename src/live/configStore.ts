@@ -21,7 +21,9 @@ import type { JsonValue } from '../core/canonical';
 import { canonicalJson } from '../core/canonical';
 import { decodeEnvelope, encodeEnvelope, LiveDocumentError, nowRfc3339Nano, parseConfigKey } from './envelope';
 import type { ConfigEnvelope } from './envelope';
-import { endpointLabel, isConnectionError, RedisUnavailableError } from './redisConnection';
+import type { Cluster } from 'ioredis';
+import { refreshSlots, transactionConnection } from './clusterRouting';
+import { endpointLabel, isConnectionError, isFailoverError, RedisUnavailableError } from './redisConnection';
 import type { RedisClient } from './redisConnection';
 
 export interface ConfigStoreOptions {
@@ -64,6 +66,9 @@ export class ConfigHistoryError extends Error {
 }
 
 export const DEFAULT_HISTORY_LIMIT = 50;
+
+/** How long a write on a Redis Cluster keeps starting over while a failover moves its slot (a killed master takes about cluster-node-timeout + an election). */
+const CLUSTER_FAILOVER_WAIT_MS = 15_000;
 
 export class ConfigStore {
   readonly historyLimit: number;
@@ -123,14 +128,46 @@ export class ConfigStore {
     return this.write(key, { data: entry.data, meta, expectedRevision });
   }
 
+  /**
+   * On a Redis Cluster the whole transaction runs on the cluster's connection to the key's master,
+   * never through the Cluster client: ioredis answers a MOVED (a failover moved the slot while the
+   * MULTI was queued) by sending MULTI/SET/EXEC again to the new master, where the WATCH does not
+   * exist, so two writers from one revision could both "win". Pinned to one node, a moved slot fails
+   * the attempt with nothing written, and the write starts over from WATCH on the new master.
+   */
   private async casWrite(key: string, scope: ConfigEnvelope['scope'], scopeId: string, input: ConfigWriteInput): Promise<ConfigEnvelope> {
+    // Not inTransactionConnection: besides failover answers, a master that died before EXEC (a closed
+    // connection, nothing written) also starts the write over here.
+    if (!this.redis.isCluster) return this.casWriteOn(this.redis, key, scope, scopeId, input);
+    const cluster = this.redis as Cluster;
+    const deadline = Date.now() + CLUSTER_FAILOVER_WAIT_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        let node: RedisClient;
+        try {
+          node = transactionConnection(cluster, key);
+        } catch (err) {
+          throw this.unavailable(err, input, key, false);
+        }
+        return await this.casWriteOn(node, key, scope, scopeId, input);
+      } catch (err) {
+        // The slot moved, has no master yet, or its master just died: nothing was written. Learn the
+        // new slot map and start over from WATCH, for as long as a failover takes.
+        if (!(err instanceof RedisUnavailableError && err.nothingWritten) || Date.now() > deadline) throw err;
+        await refreshSlots(cluster);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
+      }
+    }
+  }
+
+  private async casWriteOn(redis: RedisClient, key: string, scope: ConfigEnvelope['scope'], scopeId: string, input: ConfigWriteInput): Promise<ConfigEnvelope> {
     const list = this.historyLimit > 0 ? historyKey(key) : undefined;
     let watching = false;
     let committing = false;
     try {
-      await this.redis.watch(list ? [key, list] : [key]);
+      await redis.watch(list ? [key, list] : [key]);
       watching = true;
-      const [raw, listType] = await Promise.all([this.redis.get(key), list ? this.redis.type(list) : 'none']);
+      const [raw, listType] = await Promise.all([redis.get(key), list ? redis.type(list) : 'none']);
       const current = raw === null ? undefined : decodeLive(raw, key, 'nothing was written: DriftLens does not overwrite it — repair or delete it in Redis first');
       // A missing document is revision 0; expecting more means it was deleted since the edit began.
       if ((current?.revision ?? 0) !== input.expectedRevision) throw new RevisionConflictError(key, input.expectedRevision, current);
@@ -141,7 +178,7 @@ export class ConfigStore {
       const envelope: ConfigEnvelope = { scope, scopeId, data: input.data, revision: input.expectedRevision + 1, updatedAt: nowRfc3339Nano() };
       if (input.meta && Object.keys(input.meta).length > 0) envelope.meta = { ...input.meta };
       const text = encodeEnvelope(envelope);
-      const tx = this.redis.multi().set(key, text);
+      const tx = redis.multi().set(key, text);
       if (list) tx.lpush(list, text).ltrim(list, 0, this.historyLimit - 1);
       committing = true;
       const results = await tx.exec();
@@ -152,16 +189,24 @@ export class ConfigStore {
       return envelope;
     } catch (err) {
       if (!isConnectionError(err)) throw err;
-      throw new RedisUnavailableError(
-        committing
-          ? `the connection to Redis at ${endpointLabel(this.redis)} failed while revision ${input.expectedRevision + 1} of ${key} was being committed (${(err as Error).message}); it may or may not have been written — reload the live document before publishing again`
-          : `cannot publish ${key}: Redis at ${endpointLabel(this.redis)} is not available (${(err as Error).message}); nothing was written`,
-        endpointLabel(this.redis),
-      );
+      // A failover answer (MOVED, READONLY, EXECABORT of refused commands...) means Redis ran nothing.
+      throw this.unavailable(err, input, key, committing && !isFailoverError(err));
     } finally {
       // A WATCH left behind would make this connection's next transaction fail for no reason.
-      if (watching) await this.redis.unwatch().catch(() => undefined);
+      if (watching) await redis.unwatch().catch(() => undefined);
     }
+  }
+
+  private unavailable(err: unknown, input: ConfigWriteInput, key: string, maybeWritten: boolean): RedisUnavailableError {
+    const label = endpointLabel(this.redis);
+    const reason = (err as Error).message;
+    return new RedisUnavailableError(
+      maybeWritten
+        ? `the connection to Redis at ${label} failed while revision ${input.expectedRevision + 1} of ${key} was being committed (${reason}); it may or may not have been written — reload the live document before publishing again`
+        : `cannot publish ${key}: Redis at ${label} is not available (${reason}); nothing was written`,
+      label,
+      !maybeWritten,
+    );
   }
 
   /** The live envelope after a lost race, for the error message; best effort. */

@@ -5,6 +5,7 @@ import { DEFAULT_GONE_AFTER_MS, registryMember, type RegisteredInstance } from '
 import { scanInstanceRegistry } from './instanceRegistry';
 import { computeSectionHash, type SectionName } from '../core/sectionHash';
 import { ConfigStore } from './configStore';
+import { onReconnect } from './natsConnection';
 import type { RedisClient } from './redisConnection';
 import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, isNewerReport, readReplicaReports, rfc3339ToEpochMs, STATUS_SUBJECT, type ReplicaReport } from './replicaReports';
 
@@ -77,6 +78,7 @@ export class DriftWatcher {
   private live: LiveSnapshot | undefined;
   private liveRevision = -1;
   private subscriptions: Subscription[] = [];
+  private stopReconnectWatch: (() => void) | undefined;
   private timers: NodeJS.Timeout[] = [];
   private pending: NodeJS.Timeout | undefined;
   private lastEmit = 0;
@@ -137,6 +139,9 @@ export class DriftWatcher {
         }),
         nats.subscribe(this.options.subject, { callback: () => void this.refresh(true) }),
       );
+      // Status events and change notifications sent while the connection was down are gone (core
+      // NATS keeps nothing): after a reconnect, read Redis now rather than at the next poll.
+      this.stopReconnectWatch = onReconnect(nats, () => void this.refresh(true));
     }
     // The first read must succeed: without it there is no model to show, and callers would wait forever.
     await this.read(true);
@@ -294,5 +299,7 @@ export class DriftWatcher {
     this.pending = undefined;
     for (const s of this.subscriptions) s.unsubscribe();
     this.subscriptions = [];
+    this.stopReconnectWatch?.();
+    this.stopReconnectWatch = undefined;
   }
 }

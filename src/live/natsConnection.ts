@@ -246,6 +246,34 @@ export async function connectNats(endpoint: NatsEndpoint, options: NatsConnectOp
   return nc;
 }
 
+/**
+ * Calls `callback` with the server after every reconnect of `nc` (nats.js re-subscribes by itself,
+ * but whatever was published while the connection was down is lost: core NATS has no replay, so a
+ * subscriber catches up by reading the source of truth). Returns what stops listening; closing the
+ * connection stops it too.
+ */
+export function onReconnect(nc: NatsConnection, callback: (server: string) => void): () => void {
+  // nats.js hands every status() caller its own iterator; stop() removes it from the connection.
+  const statuses = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+  let stopped = false;
+  void (async () => {
+    for await (const s of statuses) {
+      if (stopped) break;
+      if (s.type !== 'reconnect') continue;
+      try {
+        callback(typeof s.data === 'string' ? s.data : '');
+      } catch {
+        // a listener's bug must not end the loop
+      }
+    }
+  })();
+  void nc.closed().then(() => statuses.stop?.());
+  return () => {
+    stopped = true;
+    statuses.stop?.();
+  };
+}
+
 function watchStatus(nc: NatsConnection, backoff: ReconnectBackoff, secrets: readonly (string | undefined)[], onStatus: NatsConnectOptions['onStatus']): void {
   const emit = (status: NatsStatus) => {
     try {

@@ -55,6 +55,8 @@ export class RedisUnavailableError extends Error {
   constructor(
     message: string,
     readonly endpoint: string,
+    /** True when the command certainly did not write (a write that failed mid-commit may or may not have). */
+    readonly nothingWritten = true,
   ) {
     super(message);
     this.name = 'RedisUnavailableError';
@@ -86,11 +88,31 @@ export function describeEndpoint(endpoint: RedisEndpoint): string {
 const CONNECTION_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'AbortError', 'ClusterAllFailedError']);
 const CONNECTION_ERROR_TEXT = /^(Connection is closed|Stream isn't writeable|Cluster isn't ready|Cluster is disconnect|Command timed out|None of startup nodes|No master node is available|Node is disconnected)/;
 
-/** True when ioredis failed a command because the connection is down or silent (not when Redis answered with an error). */
+/**
+ * Answers of a Cluster or replicated setup in the middle of a failover: the key's slot is served
+ * elsewhere or by nobody yet, the node was demoted to a replica, or the master is still loading. The
+ * command did not run. ioredis follows MOVED/ASK itself a limited number of times, then gives up with
+ * "Too many Cluster redirections" (e.g. while the cluster still points at a master that was just killed).
+ */
+const FAILOVER_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY|MASTERDOWN|LOADING) |^Too many Cluster redirections/;
+
+/** True when Redis refused a command (or a whole MULTI) because of a failover in progress: nothing ran, trying again later is safe. */
+export function isFailoverError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (FAILOVER_REPLY.test(err.message)) return true;
+  // EXEC of a transaction whose queued commands were refused: nothing in it ran.
+  const previous = (err as { previousErrors?: unknown[] }).previousErrors;
+  return /^EXECABORT /.test(err.message) && Array.isArray(previous) && previous.length > 0 && previous.every(isFailoverError);
+}
+
+/**
+ * True when ioredis failed a command because the connection is down or silent, or because a failover
+ * is in progress (see isFailoverError) — not when Redis answered with any other error.
+ */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
-  return CONNECTION_ERROR_NAMES.has(err.name) || (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || CONNECTION_ERROR_TEXT.test(err.message);
+  return CONNECTION_ERROR_NAMES.has(err.name) || (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || CONNECTION_ERROR_TEXT.test(err.message) || isFailoverError(err);
 }
 
 /**
@@ -143,6 +165,10 @@ export async function connectRedis(endpoint: RedisEndpoint, options: ConnectRedi
       enableTLSForSentinelMode: tls !== undefined,
       sentinelRetryStrategy: backoff,
       retryStrategy: backoff,
+      // A master demoted by a Sentinel failover keeps our socket open and answers every write with
+      // READONLY: reconnecting asks the sentinels again and lands on the promoted master. (1 = reconnect
+      // without resending the failed command: a resent EXEC would run without its WATCH.)
+      reconnectOnError: (err: Error) => (/^READONLY /.test(err.message) ? 1 : false),
     });
   } else {
     client = new ioredis.Redis({ ...common, host: target.host, port: target.port, retryStrategy: backoff });

@@ -1,4 +1,5 @@
 import type { Measurement, VerifyCheckPolicy, VerifyPolicy } from '../core/verification';
+import { inTransactionConnection } from './clusterRouting';
 import { serialised } from './configStore';
 import type { RedisClient } from './redisConnection';
 
@@ -142,19 +143,22 @@ export class VerificationStore {
   private async whileHolding(key: string, revision: number, verifier: string, work: (tx: ReturnType<RedisClient['multi']>) => unknown): Promise<boolean> {
     const lease = `${verificationKey(key, revision)}:lease`;
     // Queued with ConfigStore's writes on this connection: their WATCHes must never interleave.
-    return serialised(this.redis, async () => {
-      await this.redis.watch(lease);
-      let watching = true;
-      try {
-        if ((await this.redis.get(lease)) !== verifier) return false;
-        const tx = this.redis.multi();
-        work(tx);
-        const results = await tx.exec();
-        watching = false;
-        return results !== null;
-      } finally {
-        if (watching) await this.redis.unwatch().catch(() => undefined);
-      }
-    });
+    // On a cluster, pinned to the lease's master and started over after a failover: see ConfigStore.casWrite.
+    return serialised(this.redis, () =>
+      inTransactionConnection(this.redis, lease, async (redis) => {
+        await redis.watch(lease);
+        let watching = true;
+        try {
+          if ((await redis.get(lease)) !== verifier) return false;
+          const tx = redis.multi();
+          work(tx);
+          const results = await tx.exec();
+          watching = false;
+          return results !== null;
+        } finally {
+          if (watching) await redis.unwatch().catch(() => undefined);
+        }
+      }),
+    );
   }
 }

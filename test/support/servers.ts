@@ -75,6 +75,11 @@ export class ServerProcess {
     await waitForPort(this.port, false);
   }
 
+  /** Sends a signal to the running server; SIGSTOP freezes it (its sockets stay open, nothing answers), SIGCONT thaws it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
