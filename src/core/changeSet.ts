@@ -214,7 +214,8 @@ export function changeSet(live: DataMap | undefined, local: DataMap, sections: r
       risks.push({ code: 'scan-interval-change', path: change.path, message: `The reconciler's scan interval changes from ${seconds(change.from)} to ${seconds(change.to)}: every replica scans for stale jobs at the new pace.` });
     }
   }
-  if (topicCount > 0 && rerouted.size * 4 > topicCount) {
+  // One rerouted topic is never "many" (in a two-topic table it would be half), and it is listed above.
+  if (rerouted.size >= 2 && rerouted.size * 4 > topicCount) {
     risks.push({ code: 'many-topics', path: 'pools.topics', message: `This change reroutes ${rerouted.size} of ${topicCount} topics, more than a quarter of them.` });
   }
   risks.sort((a, b) => RISK_CODES.indexOf(a.code) - RISK_CODES.indexOf(b.code) || compareCodePoints(a.path, b.path));
@@ -282,7 +283,8 @@ export function formatChangeSetText(set: ChangeSet): string[] {
   const lines: string[] = [];
   if (set.risks.length > 0) {
     lines.push(`risks (${set.risks.length}):`);
-    for (const r of set.risks) lines.push(`  ${r.code.padEnd(26)} ${displayText(r.path)}: ${r.message}`);
+    // Each message names what it is about: the path would only repeat it.
+    for (const r of set.risks) lines.push(`  ${r.code.padEnd(26)} ${r.message}`);
   }
   lines.push(set.changes.length === 0 ? 'no property changes (replicas see the same sections)' : `changes (${set.changes.length}):`);
   for (const c of set.changes) lines.push(`  ${c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~'} ${changeLine(c)}`);
@@ -299,7 +301,7 @@ export function formatChangeSetMarkdown(set: ChangeSet, title: string): string {
   const out: string[] = [`### ${title}`, '', `${changeSetSummary(set)}.`, ''];
   if (set.risks.length > 0) {
     out.push('#### Risks', '');
-    for (const r of set.risks) out.push(`- ⚠️ **${r.code}** ${mdCode(displayText(r.path))}: ${r.message.replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))}`);
+    for (const r of set.risks) out.push(`- ⚠️ **${r.code}**: ${r.message.replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))}`);
     out.push('');
   }
   if (set.changes.length === 0) {

@@ -150,7 +150,9 @@ test('unapplied-section: a new section that fails validation; an absent section 
   assert.deepEqual(paths(changeSet(undefined, base()).changes), ['added pools', 'added timeouts', 'added scheduler']);
 });
 
-test('many-topics: a quarter of the topics is not more than a quarter', () => {
+test('many-topics: more than a quarter of the topics, and more than one', () => {
+  const two: DataMap = { pools: { topics: { a: 'default', b: 'default' } } };
+  assert.deepEqual(codes(two, { pools: { topics: { a: 'other', b: 'default' } } }), []); // 1 of 2: one topic is not many
   assert.deepEqual(codes(base(), edit((d) => (d.pools.topics['job.a'] = 'fraud'))), []); // 1 of 4
   assert.deepEqual(codes(base(), edit((d) => ((d.pools.topics['job.a'] = 'fraud'), (d.pools.topics['job.b'] = 'fraud')))), ['many-topics pools.topics']); // 2 of 4
 });
@@ -163,14 +165,14 @@ test('formats: text lists risks then changes; markdown is a PR comment; JSON has
   const set = changeSet(base(), local);
   assert.deepEqual(formatChangeSetText(set), [
     'risks (1):',
-    "  scan-interval-change       timeouts.reconciler.scan_interval_seconds: The reconciler's scan interval changes from 30 s to 10 s: every replica scans for stale jobs at the new pace.",
+    "  scan-interval-change       The reconciler's scan interval changes from 30 s to 10 s: every replica scans for stale jobs at the new pace.",
     'changes (2):',
     '  ~ pools.topics["job.default"]: "default" -> ["default"] (same pools, written another way ("p" vs ["p"]): the hash changes, routing does not)',
     '  ~ timeouts.reconciler.scan_interval_seconds: 30 -> 10',
   ]);
   const md = formatChangeSetMarkdown(set, 'cfg:system:default r3 → config.yaml');
   assert.match(md, /^### cfg:system:default r3 → config.yaml\n\n2 changes \(1 hash-only\), 1 risk\.\n/);
-  assert.match(md, /\n- ⚠️ \*\*scan-interval-change\*\* `timeouts\.reconciler\.scan_interval_seconds`: /);
+  assert.match(md, /\n- ⚠️ \*\*scan-interval-change\*\*: The reconciler's scan interval changes from 30 s to 10 s/);
   assert.match(md, /\n\| changed \| `pools\.topics\["job\.default"\]` \| `"default"` \| `\["default"\]` \| same pools/);
   assert.deepEqual(JSON.parse(JSON.stringify(changeSetJson(set))), {
     changes: [
