@@ -1,11 +1,13 @@
 import * as vscode from 'vscode';
 import { CANONICAL_SCHEME, CanonicalBytesProvider } from './canonicalBytesProvider';
+import { ChangeSetDocuments, registerShowChangeSet } from './changeSetDocument';
 import { registerCompareWithLive } from './compareWithLive';
 import { registerConnectionStatusBar } from './connectionStatusBar';
 import { registerDiagnostics } from './diagnostics';
 import { registerIntelligence } from './intelligence';
 import { DriftDocuments } from './driftDocuments';
 import { registerHashCommands } from './hashCommands';
+import { LiveAheadLensProvider } from './liveAheadLens';
 import { LiveConnection, type ConnectionState } from './liveConnection';
 import { LiveDocumentsProvider } from './liveDocuments';
 import { NormalisedDocumentsProvider } from './normalisedDocuments';
@@ -53,17 +55,21 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   closeConnections = () => connection.close();
   const liveDocs = new LiveDocumentsProvider(connection);
   const normalisedDocs = new NormalisedDocumentsProvider(documents);
+  const changeSets = new ChangeSetDocuments();
   const replicaModel = new ReplicaModel(connection, log.for('replicas'));
   const verification = new VerificationController(connection, replicaModel, log.for('verify'));
   const replicaTree = new ReplicaTreeProvider(replicaModel, verification);
   const replicaView = vscode.window.createTreeView('driftlens.replicas', { treeDataProvider: replicaTree, showCollapseAll: true });
   const lenses = new SectionHashLensProvider(documents, replicaModel);
+  const aheadLens = new LiveAheadLensProvider(documents, replicaModel, connection);
   context.subscriptions.push(
     log,
     documents,
     registerDiagnostics(documents),
     lenses,
     vscode.languages.registerCodeLensProvider(DOCUMENT_SELECTOR, lenses),
+    aheadLens,
+    vscode.languages.registerCodeLensProvider(DOCUMENT_SELECTOR, aheadLens),
     canonical,
     vscode.workspace.registerTextDocumentContentProvider(CANONICAL_SCHEME, canonical),
     registerHashCommands(documents),
@@ -76,7 +82,10 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
     normalisedDocs.register(),
     verification,
     // Not awaited: the publish result returns at once; the verdict shows in the Replicas view.
-    registerPublishCommand(documents, connection, liveDocs, log.for('publish'), (key, envelope) => void verification.start(key, envelope.revision, rfc3339ToEpochMs(envelope.updatedAt))),
+    changeSets,
+    changeSets.register(),
+    registerShowChangeSet(documents, connection, changeSets),
+    registerPublishCommand(documents, connection, liveDocs, changeSets, log.for('publish'), (key, envelope) => void verification.start(key, envelope.revision, rfc3339ToEpochMs(envelope.updatedAt))),
     registerVerifyCommand(connection, verification),
     registerCompareWithLive(documents, connection, liveDocs),
     registerPullLiveConfig(connection),
