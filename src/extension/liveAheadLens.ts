@@ -64,12 +64,19 @@ export class LiveAheadLensProvider implements vscode.CodeLensProvider, vscode.Di
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
-    const live = this.replicas.model?.live;
     const entry = this.documents.peek(document);
-    if (!live || !entry || entry.kind !== 'config' || !entry.analysis.isEnvelope) return [];
+    if (!entry || entry.kind !== 'config' || !entry.analysis.isEnvelope) return [];
     const root = entry.analysis.parsed.located.value as DataMap;
     const fileRevision = root.revision;
-    if (typeof fileRevision !== 'number' || live.revision <= fileRevision) return [];
+    if (typeof fileRevision !== 'number') return [];
+    const live = this.replicas.model?.live;
+    // An envelope file with a revision was pulled or published: it is worth watching live for
+    // (idempotent; the model pauses again when no such editor is visible, see replicaConsumers.ts).
+    if (!live) {
+      if (vscode.workspace.isTrusted) void this.replicas.ensureStarted();
+      return [];
+    }
+    if (live.revision <= fileRevision) return [];
     const key = documentConfigKey(entry.analysis);
     if (key !== undefined && key !== live.key) return [];
     const ahead = live.revision - fileRevision;

@@ -82,8 +82,8 @@ suite('Change impact: the change set, its risks, and live ahead of the file', ()
   });
 
   test('someone else publishes: the first line says live is ahead, who changed what and when', async () => {
+    // Nothing else starts the replica model here (no Replicas view): the envelope file itself does.
     const editor = await open(FILE);
-    await api.replicaModel.ensureStarted();
     const live = (await store.read(KEY))!.envelope;
     const pools = JSON.parse(JSON.stringify(live.data.pools)) as { pools: { [name: string]: { status?: string } } };
     pools.pools['fraud-detection'].status = 'draining';
