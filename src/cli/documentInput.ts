@@ -18,6 +18,7 @@ export const EXIT = {
   unavailable: 4, // Redis unreachable or the live document unreadable; nothing written
   notifyFailed: 5, // written, but the notification failed: replicas converge on their next poll
   notConfirmed: 6, // the preview was not confirmed (no --yes without a terminal)
+  riskNotAccepted: 9, // the change has a risk no --accept-risk named; nothing written (`diff`: risks found)
 } as const;
 
 /** A failure printed as one line (`driftlens: ...`), with its exit status (usage by default). */

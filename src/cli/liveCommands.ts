@@ -6,11 +6,12 @@ import { createTwoFilesPatch } from 'diff';
 import type { NatsConnection } from 'nats';
 import type { DocumentKind } from '../core/classify';
 import type { JsonValue } from '../core/canonical';
-import { displayText } from '../core/displayText';
+import { displayText, terminalSafeJson } from '../core/displayText';
 import { configKeyProblem, documentConfigKey } from '../core/documentKey';
 import { restampEnvelope } from '../core/envelopeStamp';
 import { subjectProblem } from '../core/natsSubject';
-import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, type PublishSource } from '../core/publishFlow';
+import { changeSet, changeSetJson, formatChangeSetMarkdown, formatChangeSetText, RISK_CODES, unacceptedRisks, type ChangeSet } from '../core/changeSet';
+import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, withSection, type PublishSource } from '../core/publishFlow';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
 import { pulledYaml } from '../core/pulledDocument';
 import { ConfigStore, RevisionConflictError } from '../live/configStore';
@@ -94,10 +95,26 @@ export async function readLive(store: ConfigStore, key: string): Promise<ConfigE
   return (await store.read(key))?.envelope;
 }
 
-function printPlan(plan: PublishPlan, live: ConfigEnvelope | undefined, section?: string): void {
+function printPlan(plan: PublishPlan, live: ConfigEnvelope | undefined, section?: string, changes?: ChangeSet): void {
   const base = live ? `revision ${live.revision} (updated ${live.updatedAt}${live.meta?.published_by ? ` by ${displayText(live.meta.published_by)}` : ''})` : 'no document yet';
   process.stdout.write(`${plan.key}: ${base} -> revision ${plan.newRevision}${section ? ` (its ${section} section from a section file; the rest stays as it is)` : ''}\n`);
   for (const line of describePlan(plan)) process.stdout.write(`  ${line}\n`);
+  if (changes) for (const line of formatChangeSetText(changes)) process.stdout.write(`${line}\n`);
+}
+
+/** --accept-risk CODE, repeatable; a code that is not one of ours is a typo that would accept nothing. */
+function collectRisk(code: string, previous: string[] = []): string[] {
+  if (!(RISK_CODES as readonly string[]).includes(code)) throw new CliError(`--accept-risk: "${code}" is not a risk code (${RISK_CODES.join(', ')})`);
+  return [...previous, code];
+}
+
+/** With --yes, every risk must be named by --accept-risk; at a terminal, the question names them and a yes accepts them. */
+function riskGate(changes: ChangeSet, accepted: readonly string[], yes: boolean | undefined): string[] {
+  const open = unacceptedRisks(changes, accepted);
+  if (open.length > 0 && yes) {
+    throw new CliError(`${open.length} risk${open.length === 1 ? '' : 's'} not accepted (${open.join(', ')}); nothing was written. To publish anyway: ${open.map((c) => `--accept-risk ${c}`).join(' ')}`, EXIT.riskNotAccepted);
+  }
+  return open;
 }
 
 async function confirm(question: string, yes: boolean | undefined): Promise<void> {
@@ -144,12 +161,23 @@ interface LocalDocument {
   source: PublishSource;
 }
 
-/** Reads a config document or a bare section file (kind by --kind, else the editor's rules and the content). */
-async function loadPublishable(file: string, kind?: DocumentKind): Promise<LocalDocument> {
+type DiffFormat = 'text' | 'json' | 'markdown' | 'patch';
+
+function parseDiffFormat(value: string): DiffFormat {
+  if (value === 'text' || value === 'json' || value === 'markdown' || value === 'patch') return value;
+  throw new CliError(`--format must be text, json, markdown or patch, not "${value}"`);
+}
+
+/**
+ * Reads a config document or a bare section file (kind by --kind, else the editor's rules and the
+ * content). `allowSchemaErrors` (diff): a file that parses but fails its schema is still compared.
+ */
+async function loadPublishable(file: string, kind?: DocumentKind, options: { allowSchemaErrors?: boolean } = {}): Promise<LocalDocument> {
   const { text, analysis } = await loadDocument(file, kind);
   if (analysis.kind === 'policy') throw new CliError(`${file} is a drift policy, not a config document or section file (use --kind to say otherwise)`);
   const errors = analysis.problems.filter((p) => p.severity === 'error');
-  if (errors.length > 0) {
+  const comparable = options.allowSchemaErrors && analysis.data !== undefined && (analysis.kind !== 'config' || isDataMap(analysis.data));
+  if (errors.length > 0 && !comparable) {
     for (const line of formatProblems(file, text, errors)) process.stderr.write(line + '\n');
     throw new CliError(`${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was published`, EXIT.problems);
   }
@@ -157,6 +185,10 @@ async function loadPublishable(file: string, kind?: DocumentKind): Promise<Local
   const root = analysis.parsed.located.value as DataMap;
   const fileRevision = analysis.isEnvelope && typeof root.revision === 'number' ? root.revision : undefined;
   return { text, analysis, source: { kind: 'document', data: analysis.data as DataMap, fileRevision } };
+}
+
+function isDataMap(value: unknown): value is DataMap {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `  verify failed (rolled back as r9)`: a revision's verdict in its history line; nothing when it was never verified. */
@@ -173,6 +205,7 @@ export function registerLiveCommands(program: Command): void {
       .description('Validate a config document (or a bare section file), write it to Redis with optimistic concurrency, then notify replicas.')
       .argument('<file>', 'the config document (envelope or data map), or a pools / timeouts section file')
       .option('-y, --yes', 'publish without asking (CI)')
+      .option('--accept-risk <code>', 'publish with --yes despite this risk of the change set (repeatable)', collectRisk)
       .option('--expect-revision <n>', 'the live revision this publish replaces (default: the file\'s revision, else the live one)', (v) => parseRevision('--expect-revision', v))
       .option('--kind <kind>', 'read the file as config | pools | timeouts (default: by file name and content)', parseKind)
       .option('--no-write-back', 'do not update revision/updated_at in an envelope file after publishing')
@@ -180,18 +213,19 @@ export function registerLiveCommands(program: Command): void {
       .addOption(prometheusUrlOption()),
   )
     .addHelpText('after', `
-Shows a preview (per section: live hash -> new hash, whether replicas apply it, the new revision)
-and asks before writing. A section file (config/pools.yaml, config/timeouts.yaml) replaces that one
-section of the live document, based on the live revision. Redis and NATS are both connected before
+Shows a preview (per section: live hash -> new hash, whether replicas apply it, the new revision;
+then every property that changes and the risks of the change) and asks before writing. With
+--yes, each risk must be accepted by name (--accept-risk timeout-cut), else exit 9. A section
+file (config/pools.yaml, config/timeouts.yaml) replaces that one section of the live document, based on the live revision. Redis and NATS are both connected before
 anything is written. Exit status: 0 published and notified, 1 the file has errors, 2 bad option
 (key, subject, revision), 3 revision conflict, 4 Redis or NATS unreachable, the live document
 unreadable, or (section file) no live document, nothing written, 5 published but the notification
-failed (replicas converge on their next poll), 6 not confirmed. With --verify (the policy must
+failed (replicas converge on their next poll), 6 not confirmed, 9 a risk not accepted. With --verify (the policy must
 have drift_control.verify, else exit 2 before anything is written), after the publish: 0 the
 verification passed, 8 it failed (after the rollback, when the policy says on_failure: rollback),
 7 inconclusive, error or superseded.
 `)
-    .action(async (file: string, options: LiveFlags & PrometheusFlags & { yes?: boolean; expectRevision?: number; kind?: DocumentKind; writeBack?: boolean; verify?: boolean }) => {
+    .action(async (file: string, options: LiveFlags & PrometheusFlags & { yes?: boolean; acceptRisk?: string[]; expectRevision?: number; kind?: DocumentKind; writeBack?: boolean; verify?: boolean }) => {
       const local = await loadPublishable(file, options.kind);
       let verifying: ResolvedVerify | undefined;
       // --verify without a verify block is refused before anything is connected or written.
@@ -213,9 +247,11 @@ verification passed, 8 it failed (after the rollback, when the policy says on_fa
           process.stdout.write(`${decision.message}\n`);
           return current ? thenVerify(EXIT.ok, current.revision, publishInstant(current.updatedAt)) : EXIT.ok;
         }
-        printPlan(decision.plan, current, local.source.kind === 'section' ? local.source.section : undefined);
+        const changes = changeSet(current?.data, decision.data, live.policy.sections);
+        printPlan(decision.plan, current, local.source.kind === 'section' ? local.source.section : undefined, changes);
         const { plan } = decision;
-        await confirm(`Publish ${live.key} revision ${plan.newRevision}?`, options.yes);
+        const risky = riskGate(changes, options.acceptRisk ?? [], options.yes);
+        await confirm(`Publish ${live.key} revision ${plan.newRevision}${risky.length ? ` despite ${risky.length} risk${risky.length === 1 ? '' : 's'} (${risky.join(', ')})` : ''}?`, options.yes);
         const identity = publisherIdentity('cli');
         let outcome: PublishOutcome;
         try {
@@ -238,26 +274,55 @@ verification passed, 8 it failed (after the rollback, when the policy says on_fa
   addLiveOptions(
     program
       .command('diff')
-      .description('Compare a local config document (or section file) with the live one, normalised so formatting alone shows no difference.')
+      .description('What publishing a local config document (or section file) would change: every property, old -> new, and the risks; formatting alone shows no difference.')
       .argument('<file>', 'the config document, or a pools / timeouts section file')
-      .option('--kind <kind>', 'read the file as config | pools | timeouts (default: by file name and content)', parseKind),
+      .option('--kind <kind>', 'read the file as config | pools | timeouts (default: by file name and content)', parseKind)
+      .option('--format <format>', 'text | json | markdown (a pull-request comment) | patch (a unified diff of the normalised data)', parseDiffFormat, 'text' as DiffFormat)
+      .option('--accept-risk <code>', 'a risk that does not make the exit status 9 (repeatable)', collectRisk),
   )
-    .addHelpText('after', '\nPrints a unified diff of the data maps (live first; for a section file, of that section). Exit status: 0 identical, 1 different, 4 Redis unreachable.\n')
-    .action(async (file: string, options: LiveFlags & { kind?: DocumentKind }) => {
-      const local = await loadPublishable(file, options.kind);
+    .addHelpText(
+      'after',
+      `
+The change set compares what replicas apply (normalised pools and timeouts sections) and every
+other key of data; for a section file, that section of the live document. Unlike publish, a file
+whose sections fail validation is compared too: those sections get the unapplied-section risk.
+Risk codes: ${RISK_CODES.join(', ')}.
+Exit status: 0 no change, 1 changes, 9 changes with a risk not named by --accept-risk, 4 Redis
+unreachable (patch: 0 identical, 1 different).
+`,
+    )
+    .action(async (file: string, options: LiveFlags & { kind?: DocumentKind; format: DiffFormat; acceptRisk?: string[] }) => {
+      const local = await loadPublishable(file, options.kind, { allowSchemaErrors: options.format !== 'patch' });
       process.exitCode = await withLive(options, { fileKey: documentConfigKey(local.analysis), notify: false }, async (live, store) => {
         const current = await readLive(store, live.key);
         const source = local.source;
-        const liveSide = source.kind === 'section' ? current?.data[source.section] : current?.data;
-        const before = liveSide === undefined ? '' : renderForDiff(liveSide);
-        const after = renderForDiff(source.kind === 'section' ? source.value : source.data);
         const what = source.kind === 'section' ? `${live.key} ${source.section}` : live.key;
-        if (before === after) {
-          process.stdout.write(`${file} matches ${what} revision ${current?.revision ?? 0}\n`);
-          return EXIT.ok;
+        const revision = current?.revision ?? 0;
+        if (options.format === 'patch') {
+          const liveSide = source.kind === 'section' ? current?.data[source.section] : current?.data;
+          const before = liveSide === undefined ? '' : renderForDiff(liveSide);
+          const after = renderForDiff(source.kind === 'section' ? source.value : source.data);
+          if (before === after) {
+            process.stdout.write(`${file} matches ${what} revision ${revision}\n`);
+            return EXIT.ok;
+          }
+          process.stdout.write(createTwoFilesPatch(`${what} (revision ${current?.revision ?? 'none'})`, file, before, after, undefined, undefined, { context: 3 }));
+          return EXIT.problems;
         }
-        process.stdout.write(createTwoFilesPatch(`${what} (revision ${current?.revision ?? 'none'})`, file, before, after, undefined, undefined, { context: 3 }));
-        return EXIT.problems;
+        const data = source.kind === 'section' ? withSection(current?.data ?? {}, source.section, source.value) : source.data;
+        const changes = changeSet(current?.data, data, live.policy.sections);
+        const status = changes.changes.length === 0 ? EXIT.ok : unacceptedRisks(changes, options.acceptRisk ?? []).length > 0 ? EXIT.riskNotAccepted : EXIT.problems;
+        if (options.format === 'json') {
+          process.stdout.write(terminalSafeJson(changeSetJson(changes, { key: live.key, live_revision: current ? current.revision : null, file }), 2) + '\n');
+        } else if (options.format === 'markdown') {
+          process.stdout.write(formatChangeSetMarkdown(changes, `DriftLens: ${file} against ${what} revision ${revision}`));
+        } else if (changes.changes.length === 0) {
+          process.stdout.write(`${file} matches ${what} revision ${revision}\n`);
+        } else {
+          process.stdout.write(`${what} revision ${revision} -> ${file}\n`);
+          for (const line of formatChangeSetText(changes)) process.stdout.write(`${line}\n`);
+        }
+        return status;
       });
     });
 

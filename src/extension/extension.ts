@@ -1,11 +1,13 @@
 import * as vscode from 'vscode';
 import { CANONICAL_SCHEME, CanonicalBytesProvider } from './canonicalBytesProvider';
+import { ChangeSetDocuments, registerShowChangeSet } from './changeSetDocument';
 import { registerCompareWithLive } from './compareWithLive';
 import { registerConnectionStatusBar } from './connectionStatusBar';
 import { registerDiagnostics } from './diagnostics';
 import { registerIntelligence } from './intelligence';
 import { DriftDocuments } from './driftDocuments';
 import { registerHashCommands } from './hashCommands';
+import { LiveAheadLensProvider } from './liveAheadLens';
 import { LiveConnection, type ConnectionState } from './liveConnection';
 import { LiveDocumentsProvider } from './liveDocuments';
 import { NormalisedDocumentsProvider } from './normalisedDocuments';
@@ -60,18 +62,22 @@ export function activate(context: vscode.ExtensionContext, shell: Shell): DriftL
   closeConnections = () => connection.close();
   const liveDocs = new LiveDocumentsProvider(connection);
   const normalisedDocs = new NormalisedDocumentsProvider(documents);
+  const changeSets = new ChangeSetDocuments();
   const replicaModel = new ReplicaModel(connection, log.for('replicas'));
   const verification = new VerificationController(connection, replicaModel, log.for('verify'));
   const replicaTree = new ReplicaTreeProvider(replicaModel, verification);
   const replicaView = shell.replicaView as vscode.TreeView<ReplicaTreeNode>;
   shell.provideReplicaTree(replicaTree as vscode.TreeDataProvider<unknown>);
   const lenses = new SectionHashLensProvider(documents, replicaModel);
+  const aheadLens = new LiveAheadLensProvider(documents, replicaModel, connection);
   context.subscriptions.push(
     log,
     documents,
     registerDiagnostics(documents),
     lenses,
     vscode.languages.registerCodeLensProvider(DOCUMENT_SELECTOR, lenses),
+    aheadLens,
+    vscode.languages.registerCodeLensProvider(DOCUMENT_SELECTOR, aheadLens),
     canonical,
     vscode.workspace.registerTextDocumentContentProvider(CANONICAL_SCHEME, canonical),
     registerHashCommands(documents),
@@ -84,7 +90,10 @@ export function activate(context: vscode.ExtensionContext, shell: Shell): DriftL
     normalisedDocs.register(),
     verification,
     // Not awaited: the publish result returns at once; the verdict shows in the Replicas view.
-    registerPublishCommand(documents, connection, liveDocs, log.for('publish'), (key, envelope) => void verification.start(key, envelope.revision, rfc3339ToEpochMs(envelope.updatedAt))),
+    changeSets,
+    changeSets.register(),
+    registerShowChangeSet(documents, connection, changeSets),
+    registerPublishCommand(documents, connection, liveDocs, changeSets, log.for('publish'), (key, envelope) => void verification.start(key, envelope.revision, rfc3339ToEpochMs(envelope.updatedAt))),
     registerVerifyCommand(connection, verification),
     registerCompareWithLive(documents, connection, liveDocs),
     registerPullLiveConfig(connection),

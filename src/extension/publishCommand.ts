@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { displayText } from '../core/displayText';
 import { restampEnvelope } from '../core/envelopeStamp';
 import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, publishTargetProblem, type LiveRevision, type PublishSource } from '../core/publishFlow';
+import { changeSetSummary, unacceptedRisks, type ChangeSet } from '../core/changeSet';
 import { describePlan, type PublishPlan } from '../core/publishPlan';
 import { RevisionConflictError } from '../live/configStore';
 import type { ConfigEnvelope } from '../live/envelope';
@@ -15,6 +16,7 @@ import { showPolicyProblem } from './policyProblems';
 import type { ComponentLog } from './log';
 import { openCompareWithLive } from './compareWithLive';
 import type { LiveDocumentsProvider } from './liveDocuments';
+import { changeSetTitle, targetChangeSet, type ChangeSetDocuments } from './changeSetDocument';
 
 /** What a publish ended in; returned by the command so tests (and other commands) can follow it. */
 export type PublishResult =
@@ -25,16 +27,37 @@ export type PublishResult =
 export interface PublishOptions {
   /** Skip the confirmation (the in-host tests; a person always sees the preview). */
   assumeYes?: boolean;
+  /**
+   * With assumeYes: the risk codes accepted, as the CLI's --accept-risk; a risk not named refuses
+   * the publish. Undefined accepts every risk (tests about other things than risks).
+   */
+  acceptRisks?: string[];
   /** Publish over this live revision (the "re-base" after a conflict). */
   expectRevision?: number;
   /** 'report': return a conflict instead of asking what to do (the in-host tests). */
   onConflict?: 'ask' | 'report';
 }
 
-function previewDetail(plan: PublishPlan, live: ConfigEnvelope | undefined, section: string | undefined): string {
+/** How many risks the dialog names; the rest are in the change set document, one click away. */
+const TOP_RISKS = 3;
+
+function previewDetail(plan: PublishPlan, live: ConfigEnvelope | undefined, section: string | undefined, changes: ChangeSet): string {
   const base = live ? `Live: revision ${live.revision}, updated ${live.updatedAt}${live.meta?.published_by ? ` by ${displayText(live.meta.published_by)}` : ''}.` : 'The key does not exist yet.';
   const scope = section ? `\nFrom a ${section} section file: only the live document's ${section} section is replaced.` : '';
-  return [`${base}\nThis publish creates revision ${plan.newRevision}.${scope}`, '', ...describePlan(plan, 'sentences')].join('\n');
+  const risks = changes.risks.slice(0, TOP_RISKS).map((r) => `⚠ ${r.code}: ${r.message}`);
+  if (changes.risks.length > TOP_RISKS) risks.push(`…and ${changes.risks.length - TOP_RISKS} more (Show Change Set).`);
+  return [`${base}\nThis publish creates revision ${plan.newRevision}.${scope}`, '', `${changeSetSummary(changes)}.`, ...risks, '', ...describePlan(plan, 'sentences')].join('\n');
+}
+
+/** The second confirmation a risky change needs: every risk, and a button that says what it does. */
+async function confirmRisks(changes: ChangeSet): Promise<boolean> {
+  const n = changes.risks.length;
+  const choice = await vscode.window.showWarningMessage(
+    `This change has ${n} risk${n === 1 ? '' : 's'}. Publish it anyway?`,
+    { modal: true, detail: changes.risks.map((r) => `⚠ ${r.code}: ${r.message}`).join('\n') },
+    'Publish Despite Risks',
+  );
+  return choice === 'Publish Despite Risks';
 }
 
 function sourceOf(target: ConfigTarget): PublishSource {
@@ -45,7 +68,13 @@ function sourceOf(target: ConfigTarget): PublishSource {
  * `onPublished` runs after a successful write (the Verify stage starts there); it is not awaited:
  * the command returns the publish result at once, the verification reports in the Replicas view.
  */
-export function registerPublishCommand(documents: DriftDocuments, connection: LiveConnection, liveDocs: LiveDocumentsProvider, log: ComponentLog, onPublished?: (key: string, envelope: ConfigEnvelope) => void): vscode.Disposable {
+export function registerPublishCommand(
+  documents: DriftDocuments,
+  connection: LiveConnection,
+  liveDocs: LiveDocumentsProvider,
+  changeSets: ChangeSetDocuments,
+  log: ComponentLog,
+  onPublished?: (key: string, envelope: ConfigEnvelope) => void): vscode.Disposable {
   const publish = async (uri?: vscode.Uri, options: PublishOptions = {}): Promise<PublishResult> => {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('DriftLens publishes only from a trusted workspace.');
@@ -117,9 +146,18 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
       return { status: 'unchanged', reason: 'identical' };
     }
     const { plan } = decision;
+    const changes = targetChangeSet(target, live, settings.policy.sections);
     if (!options.assumeYes) {
       for (;;) {
-        const choice = await vscode.window.showInformationMessage(`Publish ${target.key} revision ${plan.newRevision}?`, { modal: true, detail: previewDetail(plan, live, target.section) }, 'Publish', 'Show Diff');
+        const question = `Publish ${target.key} revision ${plan.newRevision}?`;
+        const detail = previewDetail(plan, live, target.section, changes);
+        const buttons = ['Publish', 'Show Change Set', 'Show Diff'];
+        // A risky change asks as a warning; the risks themselves need a second, explicit yes.
+        const choice = await (changes.risks.length > 0 ? vscode.window.showWarningMessage(question, { modal: true, detail }, ...buttons) : vscode.window.showInformationMessage(question, { modal: true, detail }, ...buttons));
+        if (choice === 'Show Change Set') {
+          await changeSets.show(target.document.uri, changes, changeSetTitle(target, live));
+          continue;
+        }
         if (choice === 'Show Diff') {
           await openCompareWithLive(liveDocs, target.document.uri, target.key, live?.revision, target.section);
           continue;
@@ -127,6 +165,10 @@ export function registerPublishCommand(documents: DriftDocuments, connection: Li
         if (choice !== 'Publish') return { status: 'cancelled', reason: 'not confirmed' };
         break;
       }
+      if (changes.risks.length > 0 && !(await confirmRisks(changes))) return { status: 'cancelled', reason: `risks not accepted: ${unacceptedRisks(changes, []).join(', ')}` };
+    } else if (options.acceptRisks) {
+      const open = unacceptedRisks(changes, options.acceptRisks);
+      if (open.length > 0) return { status: 'refused', reason: `risks not accepted: ${open.join(', ')}` };
     }
     const identity = publisherIdentity('vscode');
     let outcome: PublishOutcome;

@@ -104,7 +104,7 @@ test('Prometheus sees one pools hash on 3 replicas; draining the only pool of a 
   const text = readFileSync(FIXTURE, 'utf8').replace('      default:\n        requires: []\n', '      default:\n        requires: []\n        status: draining\n');
   assert.notEqual(text, readFileSync(FIXTURE, 'utf8'), 'the fixture has a default pool to drain');
   writeFileSync(bad, text);
-  const second = await driftlens(['publish', bad, '--yes', '--no-write-back', '--expect-revision', '1']);
+  const second = await driftlens(['publish', bad, '--yes', '--accept-risk', 'topic-without-active-pool', '--no-write-back', '--expect-revision', '1']);
   assert.equal(second.code, 0, second.stderr);
 
   // Two hashes: the two replicas that heard the notification, and sim-3 still on the old one.

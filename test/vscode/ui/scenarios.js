@@ -26,10 +26,10 @@ async function main() {
   const untrusted = require('./untrusted');
   // Trust is decided when the workbench starts: the restricted-mode scenarios get their own.
   const replicas = require('./replicas');
-  const skipped = live ? 0 : require('./publish').length + replicas.scenarios.length + require('./verify').length + untrusted.scenarios.length;
+  const skipped = live ? 0 : require('./publish').length + replicas.scenarios.length + require('./verify').length + require('./changeImpact').length + untrusted.scenarios.length;
   if (!live) console.log(`  (no DRIFTLENS_TEST_REDIS_URL: ${skipped} publishing, replica and trust scenarios not run)`);
   const groups = [
-    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify')] : []), ...require('./largeDocuments')], prepare: live ? replicas.prepare : undefined },
+    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify'), ...require('./changeImpact')] : []), ...require('./largeDocuments')], prepare: live ? replicas.prepare : undefined },
     ...(live ? [{ untrusted: true, scenarios: untrusted.scenarios, prepare: untrusted.prepare }] : []),
     // The walkthrough is for the first five minutes: a workbench where nothing is set up yet.
     { untrusted: false, firstRun: true, scenarios: require('./walkthrough') },
@@ -46,7 +46,8 @@ async function main() {
     const userSettings = live && !group.untrusted && !group.firstRun ? { 'driftlens.redis.url': servers.redisUrl, 'driftlens.nats.servers': [servers.natsUrl], 'driftlens.policyFile': 'drift-policy.yaml' } : {};
     const workbench = await startWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: ROOT, artifactsDir: artifacts, userSettings, untrusted: group.untrusted });
     try {
-      for (const scenario of group.scenarios) {
+      // DRIFTLENS_UI_GREP: only the scenarios whose name contains it (while iterating on one).
+      for (const scenario of group.scenarios.filter((sc) => !process.env.DRIFTLENS_UI_GREP || sc.name.includes(process.env.DRIFTLENS_UI_GREP))) {
         index++;
         const started = Date.now();
         const cleanups = [];
