@@ -23,7 +23,7 @@ export const STATE_LABELS: Record<DriftState, string> = {
 };
 
 /** Worst first: a replica shows its worst section. */
-const SEVERITY: DriftState[] = ['rejected', 'drifted', 'unknown-origin', 'stale', 'converging', 'not-checked', 'in-sync'];
+export const SEVERITY: DriftState[] = ['rejected', 'drifted', 'unknown-origin', 'stale', 'converging', 'not-checked', 'in-sync'];
 
 export type Trigger = 'startup' | 'notification' | 'poll';
 

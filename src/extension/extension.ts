@@ -57,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): DriftLensApi {
   const verification = new VerificationController(connection, replicaModel, log.for('verify'));
   const replicaTree = new ReplicaTreeProvider(replicaModel, verification);
   const replicaView = vscode.window.createTreeView('driftlens.replicas', { treeDataProvider: replicaTree, showCollapseAll: true });
+  replicaTree.attach(replicaView);
   const lenses = new SectionHashLensProvider(documents, replicaModel);
   context.subscriptions.push(
     log,
