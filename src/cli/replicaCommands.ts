@@ -497,7 +497,7 @@ async function runSharded(run: RangeRun, shards: number, stopAfter: number | und
   const { live } = connections;
   process.stderr.write(
     `${options.count} simulated replicas of ${options.service} following ${live.key} in ${shards} shards (${ready.map((r) => `pid ${r.pid}: ${r.replicas}`).join(', ')}; ` +
-      `${ready.reduce((n, r) => n + r.redisConnections, 0)} Redis and ${ready.reduce((n, r) => n + r.natsConnections, 0)} NATS connections; poll ${formatDuration(run.pollMs ?? live.policy.pollIntervalMs)}, started over ${formatDuration(run.rampMs)}${run.faults.length ? `; faults: ${options.fault.join(' ')}` : ''}). Ctrl-C stops them.\n`,
+      `${ready.reduce((n, r) => n + r.redisConnections, 0)} Redis clients and ${ready.reduce((n, r) => n + r.natsConnections, 0)} NATS connections; poll ${formatDuration(run.pollMs ?? live.policy.pollIntervalMs)}, started over ${formatDuration(run.rampMs)}${run.faults.length ? `; faults: ${options.fault.join(' ')}` : ''}). Ctrl-C stops them.\n`,
   );
   const watcher = watchTable(connections, options, process.stdout.isTTY === true && options.table !== false, run.heartbeatMs);
   await watcher.start().catch((e: unknown) => process.stderr.write(`driftlens: cannot show the table: ${readFailure(connections, e)}\n`));

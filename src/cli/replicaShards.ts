@@ -118,7 +118,7 @@ export function sendToParent(message: ShardMessage): void {
 export function renderShardSummary(summaries: ShardSummary[]): string {
   const lines = summaries.map(
     (s) =>
-      `  shard ${s.shard + 1} (pid ${s.pid}): replicas ${s.first}-${s.last} (${s.replicas}), ${s.redisConnections} Redis + ${s.natsConnections} NATS connections, ` +
+      `  shard ${s.shard + 1} (pid ${s.pid}): replicas ${s.first}-${s.last} (${s.replicas}), ${s.redisConnections} Redis client + ${s.natsConnections} NATS connections, ` +
       `${s.checks} checks, ${s.applies} applies, ${s.reports} reports, ${s.errors} errors, CPU ${(s.cpuMs / 1000).toFixed(1)} s over ${(s.wallMs / 1000).toFixed(0)} s (${((100 * s.cpuMs) / Math.max(1, s.wallMs)).toFixed(1)}% of a core), ${s.rssMb.toFixed(0)} MB`,
   );
   const sum = (f: (s: ShardSummary) => number) => summaries.reduce((n, s) => n + f(s), 0);

@@ -130,9 +130,9 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
     this.updateHeader();
   }
 
-  /** What the view header shows: the counts per state, and the filter when one is set. */
-  get header(): { description?: string; message?: string } {
-    return { description: this.view?.description, message: this.view?.message };
+  /** The line above the tree: the counts per state, and the filter when one is set. */
+  get header(): string | undefined {
+    return this.view?.message;
   }
 
   get filter(): ReplicaFilter {
@@ -152,7 +152,8 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
   private update(filter?: { filter: ReplicaFilter }): void {
     const m = this.model.model;
     const verify = this.verification.current;
-    const root = m ? `${m.live?.key}|${m.live?.revision}|${m.simulated}|${m.replicas.length === 0}|${verifySignature(verify)}` : `none|${verifySignature(verify)}`;
+    // The document row shows the revision, the simulated count, the verification and the worst state (its icon).
+    const root = m ? `${m.live?.key}|${m.live?.revision}|${m.simulated}|${m.replicas[0]?.state}|${m.replicas.length === 0}|${verifySignature(verify)}` : `none|${verifySignature(verify)}`;
     const change = this.layout.update(m, root, Date.now(), filter);
     this.documentNode.model = m ?? EMPTY_MODEL;
     for (const s of this.layout.services) {
@@ -172,31 +173,52 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
     // A replica that left the model leaves with its parent's refresh (its group or service changed).
     for (const member of this.replicaNodes.keys()) if (!members.has(member)) this.replicaNodes.delete(member);
     this.updateHeader();
-    if (change.whole) {
-      this.refreshes++;
-      this.refreshedRows++;
-      return this.changed.fire(undefined);
-    }
-    const rows: ReplicaTreeNode[] = [
-      ...change.services.map((s) => this.serviceNodes.get(s)),
-      ...change.groups.map((g) => this.groupNodes.get(g)),
-      ...change.replicas.map((r) => this.replicaNodes.get(r)),
-      // A node never handed to VS Code has no row to redraw.
-    ].filter((n): n is NonNullable<typeof n> => n !== undefined);
-    if (rows.length === 0) return;
-    this.refreshes++;
-    this.refreshedRows += rows.length;
-    this.changed.fire(rows);
+    if (change.whole) this.pendingWhole = true;
+    for (const key of change.services) this.pendingRows.add(this.serviceNodes.get(key));
+    for (const key of change.groups) this.pendingRows.add(this.groupNodes.get(key));
+    for (const key of change.replicas) this.pendingRows.add(this.replicaNodes.get(key));
+    // A node never handed to VS Code has no row to redraw.
+    this.pendingRows.delete(undefined);
+    if (!this.pendingWhole && this.pendingRows.size === 0) return;
+    // VS Code debounces onDidChangeTreeData (200 ms, first event at once, the next ones when
+    // 200 ms pass without one): events closer than that, as models every ~200 ms are, can postpone
+    // the redraw for seconds. Spaced FIRE_SPACING_MS apart, every fire is drawn at once.
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => this.flush(), Math.max(0, this.lastFire + FIRE_SPACING_MS - Date.now()));
   }
 
+  private pendingWhole = false;
+  private readonly pendingRows = new Set<ReplicaTreeNode | undefined>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFire = 0;
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    this.lastFire = Date.now();
+    this.refreshes++;
+    if (this.pendingWhole) {
+      this.refreshedRows++;
+      this.changed.fire(undefined);
+    } else {
+      const rows = [...this.pendingRows].filter((n): n is ReplicaTreeNode => n !== undefined);
+      this.refreshedRows += rows.length;
+      this.changed.fire(rows);
+    }
+    this.pendingWhole = false;
+    this.pendingRows.clear();
+  }
+
+  /**
+   * The counts go in the view's message, the line above the tree: a view alone in its container
+   * (the Replicas view is) has no header of its own to show a description in.
+   */
   private updateHeader(): void {
     if (!this.view) return;
     const m = this.model.model;
-    const description = m && m.replicas.length ? stateCounts(m) : undefined;
-    if (this.view.description !== description) this.view.description = description;
     const filter = this.layout.filter;
     const shown = this.layout.services.reduce((n, s) => n + s.replicas.length, 0);
-    const message = filter === undefined || !m ? undefined : `Showing ${filterLabel(filter)} only: ${shown} of ${m.replicas.length} replicas. Clear the filter to see all.`;
+    const counts = m && m.replicas.length ? stateCounts(m) : undefined;
+    const message = counts === undefined ? undefined : filter === undefined ? counts : `${counts} — showing ${filterLabel(filter)} only: ${shown} of ${m!.replicas.length}`;
     if (this.view.message !== message) this.view.message = message;
   }
 
@@ -305,9 +327,13 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
   }
 
   dispose(): void {
+    clearTimeout(this.flushTimer);
     this.changed.dispose();
     for (const s of this.subscriptions) s.dispose();
   }
 }
+
+/** Just over VS Code's 200 ms debounce of tree changes. */
+const FIRE_SPACING_MS = 220;
 
 const EMPTY_MODEL: DriftModel = { replicas: [], counts: {} as DriftModel['counts'], summary: '', breaches: 0, simulated: 0 };

@@ -129,7 +129,7 @@ test('issue 12: replicas in shards, each shard with its own connections; SIGTERM
   const shardPids = (stderr: string) => [...(/in 3 shards \(([^)]*)\)/.exec(stderr)?.[1] ?? '').matchAll(/pid (\d+): 3/g)].map((m) => Number(m[1]));
 
   const first = start();
-  const banner = await stderrMatch(first, /9 simulated replicas of scheduler following cfg:system:shards in 3 shards \(pid \d+: 3, pid \d+: 3, pid \d+: 3; 3 Redis and 3 NATS connections/, 'the shards to start');
+  const banner = await stderrMatch(first, /9 simulated replicas of scheduler following cfg:system:shards in 3 shards \(pid \d+: 3, pid \d+: 3, pid \d+: 3; 3 Redis clients and 3 NATS connections/, 'the shards to start');
   const pids = shardPids(banner);
   assert.equal(new Set(pids).size, 3, `three shard processes: ${banner}`);
   const status = await driftlens(['status', '--json', '--key', key]);
@@ -142,7 +142,7 @@ test('issue 12: replicas in shards, each shard with its own connections; SIGTERM
   first.kill('SIGTERM');
   const text = await summary;
   assert.equal(await exited, 0);
-  for (const [n, range] of [[1, '1-3'], [2, '4-6'], [3, '7-9']]) assert.match(text, new RegExp(`shard ${n} \\(pid \\d+\\): replicas ${range} \\(3\\), 1 Redis \\+ 1 NATS connections, \\d+ checks`));
+  for (const [n, range] of [[1, '1-3'], [2, '4-6'], [3, '7-9']]) assert.match(text, new RegExp(`shard ${n} \\(pid \\d+\\): replicas ${range} \\(3\\), 1 Redis client \\+ 1 NATS connections, \\d+ checks`));
   await allExited(pids, 'the shards to stop after SIGTERM');
   const after = JSON.parse((await driftlens(['status', '--json', '--key', key])).stdout) as StatusJson;
   assert.equal(after.replicas.length, 0, 'stopped replicas deregister');

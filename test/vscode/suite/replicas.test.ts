@@ -136,7 +136,7 @@ suite('The Replicas view against real replicas', () => {
     const documentItem = tree.getTreeItem(documentNode);
     assert.equal(documentItem.label, KEY);
     // "gone" is simulated too, but once its report expired nothing says so any more.
-    // The counts per state are in the view header (set by the tree on its view), not on the row.
+    // The counts per state are above the tree (the view's message), not on the row.
     assert.match(String(documentItem.description), /^revision 3 · [67] simulated$/);
     const [service] = tree.getChildren(documentNode);
     assert.equal(tree.getTreeItem(service).label, 'scheduler');
@@ -166,10 +166,23 @@ suite('The Replicas view against real replicas', () => {
     tree.setProblemsOnly(true);
     const problems = tree.getChildren(tree.getChildren(tree.getChildren()[0])[0]).map((n) => String(tree.getTreeItem(n).label));
     assert.deepEqual(problems.sort(), ['gone', 'newcomer', 'refuser', 'stuck', 'unknown']);
-    assert.equal(tree.header.description, '1 rejected · 1 drifted · 1 unknown origin · 1 stale · 1 not checked · 2 in sync', 'the counts per state, worst first, in the view header');
-    assert.equal(tree.header.message, 'Showing problems only: 5 of 7 replicas. Clear the filter to see all.');
+    assert.equal(tree.header, '1 rejected · 1 drifted · 1 unknown origin · 1 stale · 1 not checked · 2 in sync — showing problems only: 5 of 7', 'the counts per state, worst first, and the filter, above the tree');
     tree.setProblemsOnly(false);
-    assert.equal(tree.header.message, undefined);
+    assert.equal(tree.header, '1 rejected · 1 drifted · 1 unknown origin · 1 stale · 1 not checked · 2 in sync');
+
+    // issue 12: a replica that changes state redraws the rows it touches, never the whole tree.
+    const fired: (ReplicaTreeNode | ReplicaTreeNode[] | undefined)[] = [];
+    const listening = tree.onDidChangeTreeData((e) => fired.push(e));
+    try {
+      agents.get('stuck')!.faults.stalled = false;
+      await waitFor('the stalled replica to catch up', () => api.replicaModel.model?.replicas.find((r) => r.replicaId === 'stuck')?.state === 'in-sync' || undefined, [api.replicaModel.onDidChange], 20_000);
+      assert.ok(fired.length > 0, 'the change was drawn');
+      assert.ok(fired.every((e) => Array.isArray(e) && e.length > 0), `only the changed rows are named: ${fired.map((e) => (Array.isArray(e) ? e.map((n) => n.kind).join('+') : 'whole tree')).join(', ')}`);
+      const after = tree.getChildren(tree.getChildren(tree.getChildren()[0])[0]).find((n) => n.kind === 'replica' && n.replica.replicaId === 'stuck')!;
+      assert.match(String(tree.getTreeItem(after).description), /in sync$/);
+    } finally {
+      listening.dispose();
+    }
   });
 
   test('the editor shows how many replicas run a section, and a replica rejection as a diagnostic', async () => {
