@@ -170,16 +170,15 @@ suite('The Replicas view against real replicas', () => {
     tree.setProblemsOnly(false);
     assert.equal(tree.header, '1 rejected · 1 drifted · 1 unknown origin · 1 stale · 1 not checked · 2 in sync');
 
-    // issue 12: a replica that changes state redraws the rows it touches, never the whole tree.
+    // issue 12: a row is redrawn alone (here the stale one, whose "20s ago" ages), never by
+    // redrawing the whole tree, which at 1,000 replicas would fetch every row again.
     const fired: (ReplicaTreeNode | ReplicaTreeNode[] | undefined)[] = [];
     const listening = tree.onDidChangeTreeData((e) => fired.push(e));
     try {
-      agents.get('stuck')!.faults.stalled = false;
-      await waitFor('the stalled replica to catch up', () => api.replicaModel.model?.replicas.find((r) => r.replicaId === 'stuck')?.state === 'in-sync' || undefined, [api.replicaModel.onDidChange], 20_000);
-      assert.ok(fired.length > 0, 'the change was drawn');
-      assert.ok(fired.every((e) => Array.isArray(e) && e.length > 0), `only the changed rows are named: ${fired.map((e) => (Array.isArray(e) ? e.map((n) => n.kind).join('+') : 'whole tree')).join(', ')}`);
-      const after = tree.getChildren(tree.getChildren(tree.getChildren()[0])[0]).find((n) => n.kind === 'replica' && n.replica.replicaId === 'stuck')!;
-      assert.match(String(tree.getTreeItem(after).description), /in sync$/);
+      const namesGone = (e: ReplicaTreeNode | ReplicaTreeNode[] | undefined) => Array.isArray(e) && e.some((n) => n.kind === 'replica' && n.replica.replicaId === 'gone');
+      await waitFor('the stale row redrawn as it ages', () => fired.some(namesGone) || undefined, [tree.onDidChangeTreeData], 15_000);
+      const event = fired.find(namesGone) as ReplicaTreeNode[];
+      assert.ok(event.length < 7, `only the rows that changed: ${event.map((n) => n.kind).join('+')}`);
     } finally {
       listening.dispose();
     }
