@@ -146,7 +146,7 @@ async function main(): Promise<void> {
 }
 
 /** code-server's and its VS Code's versions, from the install scripts/ensure-workbench.sh made. */
-function codeServerVersion(): string {
+export function codeServerVersion(): string {
   const launcher = execFileSync('bash', [path.join(ROOT, 'scripts/ensure-workbench.sh')], { encoding: 'utf8' }).trim().split('\n').pop() ?? '';
   const installed = /exec "([^"]+)\/node_modules\/\.bin\/code-server"/.exec(readFileSync(launcher, 'utf8'))?.[1];
   if (!installed) return 'code-server';

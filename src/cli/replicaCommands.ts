@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { NatsConnection } from 'nats';
 import type { DriftModel } from '../core/convergence';
 import { displayText, terminalSafeJson } from '../core/displayText';
@@ -10,7 +10,8 @@ import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableErro
 import { DEFAULT_GONE_AFTER_MS, instancePatternProblem, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
 import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
-import { SimulatedReplicaAgent, type AgentFaults } from '../simulator/simulatedReplicaAgent';
+import { SimulatedReplicaAgent, type AgentFaults, type SimulatedAgentEvent } from '../simulator/simulatedReplicaAgent';
+import { defaultShards, parseShardSpec, renderShardSummary, sendToParent, shardRange, startShards, untilParentStops } from './replicaShards';
 import { CliError, EXIT } from './documentInput';
 import { renderDriftTable } from './driftTable';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
@@ -291,19 +292,29 @@ export function registerReplicaCommands(program: Command): void {
         return Number(v);
       }, 0)
       .option('--no-register', "do not register the replicas in Cordum's instance registry (they show as reporting only)")
-      .option('--no-table', 'print one line per change instead of the live table'),
+      .option('--no-table', 'print one line per change instead of the live table')
+      .option('--shards <k>', 'run the replicas in this many child processes, each with its own Redis and NATS connections (default: 1 up to 200 replicas, then one per 250)', (v) => {
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new CliError(`--shards must be a whole number from 1 to 64, not "${v}"`);
+        return Number(v);
+      })
+      .option('--ramp <duration>', 'start the replicas at random moments over this long, as a real fleet starts (default: 5s above 100 replicas, else all at once)')
+      .addOption(new Option('--shard <i/k>', 'internal: run shard i of k (set by --shards)').hideHelp()),
   )
     .addHelpText(
       'after',
       `
-Runs all replicas in this one process: replicas are I/O-bound, and 1,000 Node processes would not
-fit a small machine. They share one Redis connection and one NATS connection per 50 replicas, as
-replicas on one host would; each has its own subscription, timers and faults.
+Up to 200 replicas run in this one process; more run in shards (child processes, one per 250
+replicas by default, or --shards K), each a host of the fleet with its own Redis connection and one
+NATS connection per 50 replicas. Each replica has its own subscription, timers, faults, a random
+poll phase and (with --ramp) its own start moment. The endpoint options (a Redis Cluster's seeds,
+a NATS cluster's servers) reach every shard unchanged. Ctrl-C or SIGTERM stops every shard (their
+replicas deregister); a shard whose parent died stops itself. At the end, one line per shard.
 
 Examples:
   driftlens replicas --count 6 --poll 5s --fault 6:drop
   driftlens replicas --count 20 --fault 1-3:drop=0.5 --fault 4:delay=2s --fault 5:reject --fault 6:crash=30s
   driftlens replicas --count 3 --metrics-port 0
+  driftlens replicas --count 1000 --shards 4 --poll 30s --ramp 10s --no-table
   driftlens replicas --count 4 --not-reporting 2
 
 Like Cordum's processes, each replica registers in the instance registry (SET
@@ -316,112 +327,38 @@ timeouts it applied (not the live document: a drifted replica keeps the old beha
 driftlens_config_section_info / driftlens_config_applies_total. See README, "Simulator metrics".
 `,
     )
-    .action(async (options: LiveFlags & RegistryFlags & { count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean; metricsPort?: number; notReporting: number; register?: boolean }) => {
+    .action(async (options: ReplicasFlags) => {
       const count = options.count;
       const faults = options.fault.map((f) => parseFault(f, count));
       const pollMs = options.poll ? duration(options.poll, '--poll', MIN_POLL_INTERVAL_MS) : undefined;
       const heartbeatMs = duration(options.heartbeat, '--heartbeat', MIN_HEARTBEAT_MS);
       const stopAfter = options.for ? duration(options.for, '--for', 1) : undefined;
+      const rampMs = options.ramp !== undefined ? duration(options.ramp, '--ramp') : count > 100 ? 5000 : 0;
+      const shard = options.shard === undefined ? undefined : parseShardSpec(options.shard);
+      if (options.shard !== undefined && !shard) throw new CliError(`--shard must be i/k, not "${displayText(options.shard)}"`);
+      const shards = shard?.of ?? options.shards ?? defaultShards(count);
+      if (shards > count) throw new CliError(`--shards ${shards} is more than the ${count} replicas`);
+      if (shards > 1 && options.metricsPort !== undefined) throw new CliError('--metrics-port serves the replicas of one process: use it with --shards 1 (up to 5,000 replicas fit one process, only slower)');
+      const run: RangeRun = { options, faults, pollMs, heartbeatMs, rampMs };
+      if (shard) return runShard(run, shard.index, shard.of);
+      if (shards > 1) return runSharded(run, shards, stopAfter);
+
       const connections = await connect(options, 'driftlens-replicas', 'required');
       const registry = await registryOf(connections, options);
-      const registrations: InstanceRegistration[] = [];
-      const register = async (i: number, id: string) => {
-        if (options.register === false) return;
-        const registration = new InstanceRegistration(connections.redis, {
-          pattern: registry.pattern,
-          service: options.service,
-          id,
-          version: `driftlens-sim-${typeof DRIFTLENS_VERSION === 'string' ? DRIFTLENS_VERSION : 'dev'}`,
-          commit: 'simulated',
-          onError: (e) => process.stderr.write(`driftlens: cannot renew the registration of ${id}: ${displayText(e.message)}\n`),
-        });
-        await registration.start();
-        registrations[i] = registration;
-      };
-      const extraNats: NatsConnection[] = [];
-      const natsFor = async (i: number) => {
-        const slot = Math.floor(i / 50);
-        if (slot === 0) return connections.nats;
-        while (extraNats.length < slot) extraNats.push(await connectNats(connections.live.nats, { name: `driftlens-replicas-${extraNats.length + 1}` }));
-        return extraNats[slot - 1];
-      };
       const { live } = connections;
-      const agents: SimulatedReplicaAgent[] = [];
       // The workload model runs only when someone can scrape it.
       const fleet = options.metricsPort === undefined ? undefined : new FleetWorkload();
-      const timers: NodeJS.Timeout[] = [];
-      let stopping = false;
-      const makeAgent = async (i: number) => {
-        const agentFaults: AgentFaults = {};
-        for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
-        // Each replica gets its own poll phase (the agent's default): as in a fleet whose processes started at different times.
-        const replicaId = `sim-${String(i + 1).padStart(String(count).length, '0')}`;
-        fleet?.setRunning(replicaId, true);
-        const agent = new SimulatedReplicaAgent({
-          configKey: live.key,
-          service: options.service,
-          replicaId,
-          sections: live.policy.sections,
-          subject: live.subject,
-          pollIntervalMs: pollMs ?? live.policy.pollIntervalMs,
-          envOverride: pollMs === undefined ? undefined : false,
-          heartbeatMs,
-          redis: connections.redis,
-          nats: await natsFor(i),
-          faults: agentFaults,
-          apply: (section, value) => fleet?.apply(replicaId, section, value),
-          metrics: fleet ? { registry: fleet.metrics.registry } : undefined,
-        });
-        await agent.start();
-        await register(i, replicaId);
-        return agent;
-      };
-      for (let i = 0; i < count; i++) agents.push(await makeAgent(i));
-      for (let i = 0; i < options.notReporting; i++) await register(count + i, `silent-${String(i + 1).padStart(String(options.notReporting).length, '0')}`);
-      for (const f of faults) {
-        if (f.crashEveryMs === undefined) continue;
-        for (const n of f.replicas) {
-          timers.push(
-            setInterval(async () => {
-              if (stopping) return;
-              try {
-                await agents[n - 1].stop();
-                // A crashed process does not deregister: its key expires, and the restart registers anew.
-                await registrations[n - 1]?.stop();
-                fleet?.setRunning(agents[n - 1].replicaId, false);
-                if (!stopping) agents[n - 1] = await makeAgent(n - 1);
-              } catch (e) {
-                process.stderr.write(`driftlens: restarting replica ${n} failed: ${e instanceof Error ? e.message : String(e)}\n`);
-              }
-            }, f.crashEveryMs),
-          );
-        }
-      }
+      const replicas = await startReplicaRange(run, connections, registry, 0, count, fleet);
       const color = process.stdout.isTTY === true && options.table !== false;
-      let lastSummary = '';
-      const watcher = watch(
-        connections,
-        (model) => {
-          if (options.table !== false && process.stdout.isTTY) {
-            process.stdout.write('\x1b[H\x1b[2J' + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: Math.max(5, (process.stdout.rows ?? 40) - 6) }));
-          } else if (`${model.live?.revision} ${model.summary}` !== lastSummary) {
-            lastSummary = `${model.live?.revision} ${model.summary}`;
-            process.stdout.write(`${new Date().toISOString()}  revision ${model.live?.revision ?? '-'}  ${model.summary}\n`);
-          }
-        },
-        { staleAfterMs: 3 * heartbeatMs, registry },
-      );
+      const watcher = watchTable(connections, options, color, heartbeatMs, registry);
       await watcher.start();
       let metricsServer: { port: number; close(): Promise<void> } | undefined;
       if (fleet) {
         try {
           metricsServer = await fleet.metrics.serve(options.metricsPort);
         } catch (e) {
-          stopping = true;
           watcher.stop();
-          await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
-          await Promise.allSettled(registrations.map((r) => r.stop({ deregister: true })));
-          await Promise.allSettled(extraNats.map((n) => n.close()));
+          await replicas.stop();
           await connections.close();
           throw new CliError(`cannot serve metrics on 127.0.0.1:${options.metricsPort}: ${e instanceof Error ? e.message : String(e)}`, EXIT.unavailable);
         }
@@ -430,21 +367,226 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
         process.stdout.write(`metrics: http://127.0.0.1:${metricsServer.port}/metrics\n`);
       }
       process.stderr.write(`${count} simulated replicas of ${options.service}${options.notReporting ? ` and ${options.notReporting} registered without an agent` : ''} following ${live.key} (poll ${formatDuration(pollMs ?? live.policy.pollIntervalMs)}${faults.length ? `; faults: ${options.fault.join(' ')}` : ''}${metricsServer ? `; metrics on http://127.0.0.1:${metricsServer.port}/metrics` : ''}). Ctrl-C stops them.\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-        if (stopAfter !== undefined) setTimeout(resolve, stopAfter);
-      });
-      stopping = true;
+      await untilStopped(stopAfter);
       watcher.stop();
       fleet?.stop();
       await metricsServer?.close();
-      for (const t of timers) clearInterval(t);
-      await Promise.allSettled(agents.map((a) => a.stop({ deregister: true })));
-      await Promise.allSettled(registrations.map((r) => r.stop({ deregister: true })));
-      await Promise.allSettled(extraNats.map((n) => n.close()));
+      await replicas.stop();
       await connections.close();
     });
   // Added here rather than in each chain above, to keep those chains as they were.
   for (const command of program.commands) if (command.name() === 'status' || command.name() === 'replicas') addRegistryOptions(command);
+}
+type ReplicasFlags = LiveFlags & RegistryFlags & { notReporting: number; register?: boolean; count: number; service: string; poll?: string; heartbeat: string; fault: string[]; for?: string; table?: boolean; metricsPort?: number; shards?: number; ramp?: string; shard?: string };
+
+interface RangeRun {
+  options: ReplicasFlags;
+  faults: ReturnType<typeof parseFault>[];
+  pollMs: number | undefined;
+  heartbeatMs: number;
+  rampMs: number;
+}
+
+interface RangeCounters {
+  checks: number;
+  applies: number;
+  reports: number;
+  errors: number;
+}
+
+/**
+ * Replicas `from`..`to`-1 (0-based, numbered from 1 in ids and faults) on these connections: one
+ * NATS connection per 50 replicas, as replicas on one host would share. Each starts at a random
+ * moment within the ramp and polls with its own random phase (SimulatedReplicaAgent).
+ */
+async function startReplicaRange(run: RangeRun, connections: Connections, registry: RegistrySettings, from: number, to: number, fleet?: FleetWorkload, counters?: RangeCounters): Promise<{ natsConnections: number; stop(): Promise<void> }> {
+  const { options, faults, pollMs, heartbeatMs } = run;
+  const { live } = connections;
+  const count = options.count;
+  const extraNats: NatsConnection[] = [];
+  const natsFor = async (i: number) => {
+    const slot = Math.floor((i - from) / 50);
+    if (slot === 0) return connections.nats;
+    while (extraNats.length < slot) extraNats.push(await connectNats(live.nats, { name: `driftlens-replicas-${from + extraNats.length * 50 + 51}` }));
+    return extraNats[slot - 1];
+  };
+  const agents = new Map<number, SimulatedReplicaAgent>();
+  // Like Cordum's processes, each replica registers in the instance registry (and the first range
+  // adds the --not-reporting instances, registered with no agent behind them).
+  const registrations = new Map<number, InstanceRegistration>();
+  const register = async (i: number, id: string) => {
+    if (options.register === false) return;
+    const registration = new InstanceRegistration(connections.redis, {
+      pattern: registry.pattern,
+      service: options.service,
+      id,
+      version: `driftlens-sim-${typeof DRIFTLENS_VERSION === 'string' ? DRIFTLENS_VERSION : 'dev'}`,
+      commit: 'simulated',
+      onError: (e) => process.stderr.write(`driftlens: cannot renew the registration of ${id}: ${displayText(e.message)}\n`),
+    });
+    await registration.start();
+    registrations.set(i, registration);
+  };
+  const timers: NodeJS.Timeout[] = [];
+  let stopping = false;
+  const onEvent = counters
+    ? (event: SimulatedAgentEvent) => {
+        if (event.type === 'check') counters.checks++;
+        else if (event.type === 'applied') counters.applies++;
+        else if (event.type === 'report') counters.reports++;
+        else if (event.type === 'error') counters.errors++;
+      }
+    : undefined;
+  const makeAgent = async (i: number) => {
+    const agentFaults: AgentFaults = {};
+    for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
+    const replicaId = `sim-${String(i + 1).padStart(String(count).length, '0')}`;
+    fleet?.setRunning(replicaId, true);
+    const agent = new SimulatedReplicaAgent({
+      configKey: live.key,
+      service: options.service,
+      replicaId,
+      sections: live.policy.sections,
+      subject: live.subject,
+      pollIntervalMs: pollMs ?? live.policy.pollIntervalMs,
+      envOverride: pollMs === undefined ? undefined : false,
+      heartbeatMs,
+      redis: connections.redis,
+      nats: await natsFor(i),
+      faults: agentFaults,
+      apply: (section, value) => fleet?.apply(replicaId, section, value),
+      metrics: fleet ? { registry: fleet.metrics.registry } : undefined,
+      onEvent,
+    });
+    await agent.start();
+    await register(i, replicaId);
+    return agent;
+  };
+  // NATS connections first, in order: replicas starting at random moments must not race to open them.
+  for (let i = from; i < to; i += 50) await natsFor(i);
+  await Promise.all(
+    Array.from({ length: to - from }, async (_, k) => {
+      const i = from + k;
+      if (run.rampMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * run.rampMs));
+      agents.set(i, await makeAgent(i));
+    }),
+  );
+  if (from === 0) for (let k = 0; k < options.notReporting; k++) await register(count + k, `silent-${String(k + 1).padStart(String(options.notReporting).length, '0')}`);
+  for (const f of faults) {
+    if (f.crashEveryMs === undefined) continue;
+    for (const n of f.replicas) {
+      if (n - 1 < from || n - 1 >= to) continue;
+      timers.push(
+        setInterval(async () => {
+          if (stopping) return;
+          try {
+            await agents.get(n - 1)?.stop();
+            // A crashed process does not deregister: its key expires, and the restart registers anew.
+            await registrations.get(n - 1)?.stop();
+            fleet?.setRunning(agents.get(n - 1)!.replicaId, false);
+            if (!stopping) agents.set(n - 1, await makeAgent(n - 1));
+          } catch (e) {
+            process.stderr.write(`driftlens: restarting replica ${n} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+          }
+        }, f.crashEveryMs),
+      );
+    }
+  }
+  return {
+    natsConnections: 1 + extraNats.length,
+    async stop() {
+      stopping = true;
+      for (const t of timers) clearInterval(t);
+      await Promise.allSettled([...agents.values()].map((a) => a.stop({ deregister: true })));
+      await Promise.allSettled([...registrations.values()].map((r) => r.stop({ deregister: true })));
+      await Promise.allSettled(extraNats.map((n) => n.close()));
+    },
+  };
+}
+
+/** The live table (a TTY) or one line per change. */
+function watchTable(connections: Connections, options: ReplicasFlags, color: boolean, heartbeatMs: number, registry?: RegistrySettings): DriftWatcher {
+  let lastSummary = '';
+  return watch(
+    connections,
+    (model) => {
+      if (options.table !== false && process.stdout.isTTY) {
+        process.stdout.write('\x1b[H\x1b[2J' + renderDriftTable(model, { color, nowMs: Date.now(), maxRows: Math.max(5, (process.stdout.rows ?? 40) - 6) }));
+      } else if (`${model.live?.revision} ${model.summary}` !== lastSummary) {
+        lastSummary = `${model.live?.revision} ${model.summary}`;
+        process.stdout.write(`${new Date().toISOString()}  revision ${model.live?.revision ?? '-'}  ${model.summary}\n`);
+      }
+    },
+    { staleAfterMs: 3 * heartbeatMs, registry },
+  );
+}
+
+function untilStopped(stopAfter: number | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (stopAfter !== undefined) setTimeout(resolve, stopAfter).unref();
+  });
+}
+
+/** A shard (child process): its replicas until the parent says stop or goes away. */
+async function runShard(run: RangeRun, index: number, of: number): Promise<void> {
+  const started = Date.now();
+  const cpu = process.cpuUsage();
+  const { from, to } = shardRange(run.options.count, of, index);
+  const stopRequested = untilParentStops();
+  let connections: Connections;
+  let replicas: Awaited<ReturnType<typeof startReplicaRange>>;
+  const counters: RangeCounters = { checks: 0, applies: 0, reports: 0, errors: 0 };
+  try {
+    connections = await connect(run.options, `driftlens-replicas-shard-${index + 1}`, 'required');
+    replicas = await startReplicaRange(run, connections, registrySettings(connections.live, run.options), from, to, undefined, counters);
+  } catch (e) {
+    sendToParent({ type: 'failed', shard: index, message: e instanceof Error ? e.message : String(e) });
+    process.exitCode = EXIT.unavailable;
+    return;
+  }
+  sendToParent({ type: 'ready', shard: index, pid: process.pid, replicas: to - from, first: from + 1, redisConnections: 1, natsConnections: replicas.natsConnections, startMs: Date.now() - started });
+  await stopRequested;
+  await replicas.stop();
+  await connections.close();
+  const used = process.cpuUsage(cpu);
+  sendToParent({
+    type: 'stopped',
+    shard: index,
+    summary: { shard: index, pid: process.pid, replicas: to - from, first: from + 1, last: to, redisConnections: 1, natsConnections: replicas.natsConnections, ...counters, cpuMs: (used.user + used.system) / 1000, wallMs: Date.now() - started, rssMb: process.memoryUsage().rss / 2 ** 20 },
+  });
+  process.disconnect?.();
+}
+
+/** The parent of the shards: starts them, shows the live table, stops them, prints their summary. */
+async function runSharded(run: RangeRun, shards: number, stopAfter: number | undefined): Promise<void> {
+  const { options } = run;
+  const connections = await connect(options, 'driftlens-replicas', 'optional');
+  const args = process.argv.slice(2).filter((a, i, all) => !(a === '--shards' || all[i - 1] === '--shards' || a.startsWith('--shards=')));
+  const running = startShards(process.argv[1], args, shards);
+  // Ctrl-C while the shards start stops them too; --for counts from when they all run.
+  const interrupted = untilStopped(undefined);
+  let ready: Awaited<typeof running.ready>;
+  try {
+    ready = await Promise.race([running.ready, interrupted.then(() => Promise.reject(new CliError('interrupted while the shards were starting')))]);
+  } catch (e) {
+    await running.stop();
+    await connections.close();
+    throw e instanceof CliError ? e : new CliError(e instanceof Error ? e.message : String(e), EXIT.unavailable);
+  }
+  const { live } = connections;
+  process.stderr.write(
+    `${options.count} simulated replicas of ${options.service} following ${live.key} in ${shards} shards (${ready.map((r) => `pid ${r.pid}: ${r.replicas}`).join(', ')}; ` +
+      `${ready.reduce((n, r) => n + r.redisConnections, 0)} Redis clients and ${ready.reduce((n, r) => n + r.natsConnections, 0)} NATS connections; poll ${formatDuration(run.pollMs ?? live.policy.pollIntervalMs)}, started over ${formatDuration(run.rampMs)}${run.faults.length ? `; faults: ${options.fault.join(' ')}` : ''}). Ctrl-C stops them.\n`,
+  );
+  const registry = await registryOf(connections, options);
+  const watcher = watchTable(connections, options, process.stdout.isTTY === true && options.table !== false, run.heartbeatMs, registry);
+  await watcher.start().catch((e: unknown) => process.stderr.write(`driftlens: cannot show the table: ${readFailure(connections, e)}\n`));
+  await Promise.race([interrupted, ...(stopAfter === undefined ? [] : [new Promise((resolve) => setTimeout(resolve, stopAfter).unref())])]);
+  watcher.stop();
+  const summaries = await running.stop();
+  await connections.close();
+  process.stderr.write(`shards:\n${renderShardSummary(summaries)}`);
+  if (summaries.length < shards) process.stderr.write(`driftlens: ${shards - summaries.length} shard(s) did not report a summary (killed after the stop timeout)\n`);
 }

@@ -29,7 +29,7 @@ export const STATE_LABELS: Record<DriftState, string> = {
  * registry, no DriftLens report) comes just below the problems: nothing says it is wrong, nothing
  * says it is right, and it is never counted as in sync.
  */
-const SEVERITY: DriftState[] = ['rejected', 'drifted', 'unknown-origin', 'stale', 'not-reporting', 'converging', 'not-checked', 'in-sync'];
+export const SEVERITY: DriftState[] = ['rejected', 'drifted', 'unknown-origin', 'stale', 'not-reporting', 'converging', 'not-checked', 'in-sync'];
 
 export type Trigger = 'startup' | 'notification' | 'poll';
 

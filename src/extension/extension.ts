@@ -68,6 +68,7 @@ export function activate(context: vscode.ExtensionContext, shell: Shell): DriftL
   const replicaTree = new ReplicaTreeProvider(replicaModel, verification);
   const replicaView = shell.replicaView as vscode.TreeView<ReplicaTreeNode>;
   shell.provideReplicaTree(replicaTree as vscode.TreeDataProvider<unknown>);
+  replicaTree.attach(replicaView);
   const lenses = new SectionHashLensProvider(documents, replicaModel);
   const aheadLens = new LiveAheadLensProvider(documents, replicaModel, connection);
   context.subscriptions.push(

@@ -10,6 +10,8 @@ import { PolicyProblem } from './liveSettings';
 import type { ComponentLog } from './log';
 import type { ReplicaModel } from './replicaModel';
 import type { ReplicaTreeNode, ReplicaTreeProvider } from './replicaTree';
+import { SEVERITY, STATE_LABELS } from '../core/convergence';
+import type { ReplicaFilter } from '../core/fleetLayout';
 
 export const SECTION_SCHEME = 'driftlens-section';
 
@@ -38,6 +40,7 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
     vscode.commands.registerCommand('driftlens.replicas.refresh', () => model.refresh()),
     vscode.commands.registerCommand('driftlens.replicas.showProblemsOnly', () => tree.setProblemsOnly(true)),
     vscode.commands.registerCommand('driftlens.replicas.showAll', () => tree.setProblemsOnly(false)),
+    vscode.commands.registerCommand('driftlens.replicas.filterByState', () => pickReplicaFilter(model, tree)),
     vscode.commands.registerCommand('driftlens.replicas.copyReplicaId', async (node?: ReplicaTreeNode) => {
       if (node?.kind !== 'replica') return;
       await vscode.env.clipboard.writeText(node.replica.replicaId);
@@ -95,4 +98,21 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
       await vscode.commands.executeCommand('vscode.diff', left, right, `${displayText(node.replica.replicaId)}: ${section} (revision ${source.revision}) ↔ live`, { preview: true });
     }),
   );
+}
+
+/** One state (or all problems) out of the fleet, with the count of each, so that 3 drifted among 1,000 are one pick away. */
+async function pickReplicaFilter(model: ReplicaModel, tree: ReplicaTreeProvider): Promise<void> {
+  const m = model.model;
+  type Pick = vscode.QuickPickItem & { filter: ReplicaFilter };
+  const counts = m?.counts;
+  const problems = m ? m.replicas.length - m.counts['in-sync'] : 0;
+  const items: Pick[] = [
+    { label: '$(warning) Problems', description: `${problems}`, detail: 'every replica not in sync', filter: 'problems' },
+    ...SEVERITY.filter((s) => (counts?.[s] ?? 0) > 0).map((s): Pick => ({ label: STATE_LABELS[s], description: `${counts![s]}`, filter: s })),
+    { label: '$(list-flat) All replicas', description: `${m?.replicas.length ?? 0}`, filter: undefined },
+  ];
+  const current = tree.filter;
+  for (const item of items) item.picked = item.filter === current;
+  const choice = await vscode.window.showQuickPick(items, { title: 'Show replicas in state', placeHolder: 'Filter the Replicas view' });
+  if (choice) tree.setFilter(choice.filter);
 }

@@ -2,13 +2,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { generateBenchmarks } from '../../bench/report';
+import { generateBenchmarks, generateReadme } from '../../bench/report';
 import { ROOT } from './helpers';
 
 const document = readFileSync(path.join(ROOT, 'BENCHMARKS.md'), 'utf8');
 
 test('BENCHMARKS.md is exactly what the committed bench/results/*.json give (npm run bench:report)', () => {
   assert.equal(generateBenchmarks(document), document);
+});
+
+test('README.md quotes the capacity model exactly as the committed bench/results/capacity.json gives it (issue 12)', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  assert.match(readme, /<!-- generated:readme-capacity -->/);
+  assert.equal(generateReadme(readme), readme);
 });
 
 test('a number edited by hand in a generated table is put back by the generator', () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { connectRedis } from '../../src/live/redisConnection';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
 import { ROOT, runCli } from './helpers';
 
@@ -84,3 +85,80 @@ test('bad fault specs are refused with the accepted forms', async () => {
   const shape = await driftlens(['replicas', '--fault', 'x']);
   assert.match(shape.stderr, /expected <replicas>:<fault>, e\.g\. 2:drop/);
 });
+
+/** Resolves with stderr so far once it matches. */
+function stderrMatch(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr:\n${buffer}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      buffer += d.toString();
+      if (pattern.test(buffer)) {
+        clearTimeout(timer);
+        child.stderr?.off('data', onData);
+        resolve(buffer);
+      }
+    };
+    child.stderr?.on('data', onData);
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Waits until none of `pids` runs (they are not our children: no exit event to await). */
+async function allExited(pids: number[], what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: still running ${pids.filter(alive).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('issue 12: replicas in shards, each shard with its own connections; SIGTERM stops them all with a summary, a dead parent stops them too', async () => {
+  const key = 'cfg:system:shards';
+  const published = await driftlens(['publish', 'test/fixtures/config/cfg.system.default.yaml', '--key', key, '--yes', '--no-write-back', '--expect-revision', '0']);
+  assert.equal(published.code, 0, published.stderr);
+  const start = () => spawn(process.execPath, [CLI, 'replicas', '--key', key, '--count', '9', '--shards', '3', '--ramp', '1s', '--poll', '5s', '--heartbeat', '500ms', '--no-table'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const shardPids = (stderr: string) => [...(/in 3 shards \(([^)]*)\)/.exec(stderr)?.[1] ?? '').matchAll(/pid (\d+): 3/g)].map((m) => Number(m[1]));
+
+  const first = start();
+  const banner = await stderrMatch(first, /9 simulated replicas of scheduler following cfg:system:shards in 3 shards \(pid \d+: 3, pid \d+: 3, pid \d+: 3; 3 Redis clients and 3 NATS connections/, 'the shards to start');
+  const pids = shardPids(banner);
+  assert.equal(new Set(pids).size, 3, `three shard processes: ${banner}`);
+  const status = await driftlens(['status', '--json', '--key', key]);
+  assert.equal((JSON.parse(status.stdout) as StatusJson).summary, '9/9 in sync', status.stdout);
+  const clients = await runRedis(['CLIENT', 'LIST']);
+  for (const n of [1, 2, 3]) assert.match(clients, new RegExp(`name=driftlens-replicas-shard-${n} `), `shard ${n} has its own Redis connection`);
+
+  const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
+  const summary = stderrMatch(first, /total: 9 replicas in 3 shards/, 'the summary of the shards');
+  first.kill('SIGTERM');
+  const text = await summary;
+  assert.equal(await exited, 0);
+  for (const [n, range] of [[1, '1-3'], [2, '4-6'], [3, '7-9']]) assert.match(text, new RegExp(`shard ${n} \\(pid \\d+\\): replicas ${range} \\(3\\), 1 Redis client \\+ 1 NATS connections, \\d+ checks`));
+  await allExited(pids, 'the shards to stop after SIGTERM');
+  const after = JSON.parse((await driftlens(['status', '--json', '--key', key])).stdout) as StatusJson;
+  assert.equal(after.replicas.length, 0, 'stopped replicas deregister');
+
+  // The parent killed outright (no chance to stop them): the shards notice and stop themselves.
+  const second = start();
+  const orphans = shardPids(await stderrMatch(second, /in 3 shards/, 'the second set of shards'));
+  second.kill('SIGKILL');
+  await allExited(orphans, 'the shards of a killed parent to stop');
+});
+
+async function runRedis(args: string[]): Promise<string> {
+  const redis = await connectRedis({ url: redisServer.url });
+  try {
+    return String(await redis.call(args[0], ...args.slice(1)));
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -26,10 +26,10 @@ async function main() {
   const untrusted = require('./untrusted');
   // Trust is decided when the workbench starts: the restricted-mode scenarios get their own.
   const replicas = require('./replicas');
-  const skipped = live ? 0 : require('./publish').length + replicas.scenarios.length + require('./verify').length + require('./changeImpact').length + untrusted.scenarios.length;
+  const skipped = live ? 0 : require('./publish').length + replicas.scenarios.length + require('./verify').length + require('./changeImpact').length + require('./fleet').length + untrusted.scenarios.length;
   if (!live) console.log(`  (no DRIFTLENS_TEST_REDIS_URL: ${skipped} publishing, replica and trust scenarios not run)`);
   const groups = [
-    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify'), ...require('./changeImpact')] : []), ...require('./largeDocuments')], prepare: live ? replicas.prepare : undefined },
+    { untrusted: false, scenarios: [...require('./authoring'), ...require('./intelligence'), ...(live ? [...require('./publish'), ...replicas.scenarios, ...require('./verify'), ...require('./changeImpact'), ...require('./fleet')] : []), ...require('./largeDocuments')], prepare: live ? replicas.prepare : undefined },
     ...(live ? [{ untrusted: true, scenarios: untrusted.scenarios, prepare: untrusted.prepare }] : []),
     // The walkthrough is for the first five minutes: a workbench where nothing is set up yet.
     { untrusted: false, firstRun: true, scenarios: require('./walkthrough') },
