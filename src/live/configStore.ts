@@ -21,7 +21,7 @@ import type { JsonValue } from '../core/canonical';
 import { canonicalJson } from '../core/canonical';
 import { decodeEnvelope, encodeEnvelope, LiveDocumentError, nowRfc3339Nano, parseConfigKey } from './envelope';
 import type { ConfigEnvelope } from './envelope';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { refreshSlots, transactionConnection } from './clusterRouting';
 import { endpointLabel, isConnectionError, isFailoverError, RedisUnavailableError } from './redisConnection';
 import type { RedisClient } from './redisConnection';
@@ -189,6 +189,14 @@ export class ConfigStore {
       return envelope;
     } catch (err) {
       if (!isConnectionError(err)) throw err;
+      // A commit that timed out is still queued on the server (a master holding writes during a
+      // failover): ioredis gave up but kept the socket, so the transaction could land after the user
+      // reloaded and saw it missing. Closing the connection makes Redis drop it with the client, so the
+      // reload the message asks for tells the truth. The client reconnects for the next command.
+      if (committing && /^Command timed out/.test((err as Error).message)) {
+        watching = false;
+        (redis as Redis).disconnect(true);
+      }
       // A failover answer (MOVED, READONLY, EXECABORT of refused commands...) means Redis ran nothing.
       throw this.unavailable(err, input, key, committing && !isFailoverError(err));
     } finally {

@@ -478,3 +478,28 @@ test('write validates its input before touching Redis', async () => {
   await assert.rejects(store.write('cfg:nowhere:x', { data: {}, expectedRevision: 0 }), ConfigKeyError);
   assert.equal(await redis.exists(key), 0);
 });
+
+test('a commit that times out while the master holds writes can never land later: "reload before publishing again" tells the truth (review of issue 12)', async () => {
+  const server = await started(startRedis());
+  const key = freshKey();
+  const publisherClient = await connectRedis({ url: server.url }, { name: 'driftlens-test', connectTimeoutMs: 3000, commandTimeoutMs: 500 });
+  clients.push(publisherClient);
+  const reader = await connect(server.url);
+  const publisher = new ConfigStore(publisherClient);
+  await publisher.write(key, { data: { pools: { topics: { a: 'p' } } }, expectedRevision: 0 });
+  // A master that holds writes (a manual failover pauses them up to 10 s): the EXEC waits on the server.
+  await reader.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+  try {
+    await assert.rejects(publisher.write(key, { data: { pools: { topics: { a: 'q' } } }, expectedRevision: 1 }), (err: Error) => err instanceof RedisUnavailableError && /may or may not have been written/.test(err.message));
+    assert.equal((await new ConfigStore(reader).read(key))?.envelope.revision, 1, 'the reload the message asks for');
+  } finally {
+    await reader.call('CLIENT', 'UNPAUSE');
+  }
+  // Once writes resume, the timed-out transaction must not run (its connection was closed with it).
+  await reader.ping();
+  assert.equal((await new ConfigStore(reader).read(key))?.envelope.revision, 1, 'the write the publisher was told may have failed landed after the reload');
+  // The publisher's client reconnects by itself: publishing from the reloaded revision works.
+  if (publisherClient.status !== 'ready') await once(publisherClient, 'ready');
+  const envelope = await publisher.write(key, { data: { pools: { topics: { a: 'q' } } }, expectedRevision: 1 });
+  assert.equal(envelope.revision, 2);
+});
