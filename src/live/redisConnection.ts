@@ -100,6 +100,9 @@ const FAILOVER_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY|MASTERDOWN|LOA
 export function isFailoverError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (FAILOVER_REPLY.test(err.message)) return true;
+  // Redis 7 refuses the EXEC itself, naming the cause, when the node was demoted or began loading after
+  // the commands were queued: the transaction was discarded.
+  if (/^EXECABORT Transaction discarded because of: /.test(err.message) && FAILOVER_REPLY.test(err.message.replace(/^EXECABORT Transaction discarded because of: /, ''))) return true;
   // EXEC of a transaction whose queued commands were refused: nothing in it ran.
   const previous = (err as { previousErrors?: unknown[] }).previousErrors;
   return /^EXECABORT /.test(err.message) && Array.isArray(previous) && previous.length > 0 && previous.every(isFailoverError);
