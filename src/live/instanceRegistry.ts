@@ -83,6 +83,15 @@ export async function scanInstanceRegistry(redis: RedisClient, options: Registry
     } while (cursor !== '0');
   }
 
+  // A cluster whose slot map names a master this scan did not reach (one just died, a failover is
+  // under way) was scanned in part: nobody may be judged unregistered from it.
+  if (redis.isCluster && !warning) {
+    const scanned = new Set(perNode.map(({ node }) => `${node.options.host}:${node.options.port}`));
+    const masters = new Set(((redis as Cluster).slots as string[][]).map((owners) => owners?.[0]).filter((m): m is string => typeof m === 'string'));
+    const missed = [...masters].filter((m) => !scanned.has(m));
+    if (missed.length) warning = `the instance registry scan could not reach ${missed.length} of the cluster's masters (a failover?): some instances may be missing`;
+  }
+
   const instances: RegisteredInstance[] = [];
   for (const { node, keys } of perNode) {
     for (let i = 0; i < keys.length; i += 1000) {
@@ -90,6 +99,10 @@ export async function scanInstanceRegistry(redis: RedisClient, options: Registry
       const values = await readValues(node, chunk, redis.isCluster === true);
       chunk.forEach((key, j) => {
         const value = values[j];
+        if (value === MOVED_SINCE_SCAN) {
+          warning ??= 'an instance moved to another node during the instance registry scan (a failover?): some instances may be missing';
+          return;
+        }
         // Expired between SCAN and GET: gone.
         if (value === null) return;
         const { service, id } = parseInstanceKey(pattern, key)!;
@@ -101,13 +114,17 @@ export async function scanInstanceRegistry(redis: RedisClient, options: Registry
   return { instances, complete: warning === undefined, warning, calls };
 }
 
-async function readValues(node: Redis, keys: string[], cluster: boolean): Promise<(string | null)[]> {
+/** What readValues gives for a key whose GET failed (moved since the SCAN, its node failing over). */
+const MOVED_SINCE_SCAN = Symbol('moved since the scan');
+
+async function readValues(node: Redis, keys: string[], cluster: boolean): Promise<(string | null | typeof MOVED_SINCE_SCAN)[]> {
   if (!cluster) return node.mget(...keys);
   const pipeline = node.pipeline();
   for (const key of keys) pipeline.get(key);
   const results = (await pipeline.exec()) ?? [];
-  // A key moved to another node since the SCAN (resharding, failover) answers MOVED: the next scan finds it there.
-  return results.map(([err, value]) => (err ? null : (value as string | null)));
+  // A key moved to another node since the SCAN (resharding, failover) answers MOVED: not expired, so the
+  // scan is incomplete (the next one finds it there), never a sign the instance is gone.
+  return results.map(([err, value]) => (err ? MOVED_SINCE_SCAN : (value as string | null)));
 }
 
 export interface InstanceRegistrationOptions {
