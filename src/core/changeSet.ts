@@ -113,10 +113,12 @@ function diffTopics(from: JsonValue | undefined, to: JsonValue | undefined, out:
     if (before && after && before.length === after.length && before.every((p, i) => p === after[i])) {
       change.hashOnly = true;
       change.note = 'same pools, written another way ("p" vs ["p"]): the hash changes, routing does not';
-    } else if (before && after && before.length === after.length && [...before].sort().join('\0') === [...after].sort().join('\0')) {
-      change.hashOnly = true;
-      change.note = 'same pools in another order: the hash changes, the pools that take jobs do not';
     } else {
+      // A new order is a routing change too (issue 13 lists it with pools added and removed): the
+      // order is the topic's preference, the first active pool takes its jobs before the others.
+      if (before && after && before.length === after.length && [...before].sort().join('\0') === [...after].sort().join('\0')) {
+        change.note = 'same pools in another order: which pool takes the jobs first changes';
+      }
       rerouted.add(topic);
     }
     out.push(change);
@@ -214,8 +216,9 @@ export function changeSet(live: DataMap | undefined, local: DataMap, sections: r
       risks.push({ code: 'scan-interval-change', path: change.path, message: `The reconciler's scan interval changes from ${seconds(change.from)} to ${seconds(change.to)}: every replica scans for stale jobs at the new pace.` });
     }
   }
-  // One rerouted topic is never "many" (in a two-topic table it would be half), and it is listed above.
-  if (rerouted.size >= 2 && rerouted.size * 4 > topicCount) {
+  // As issue 13 defines it: more than a quarter of the topics, however few (in a small table one
+  // topic may be most of the traffic).
+  if (rerouted.size * 4 > topicCount) {
     risks.push({ code: 'many-topics', path: 'pools.topics', message: `This change reroutes ${rerouted.size} of ${topicCount} topics, more than a quarter of them.` });
   }
   risks.sort((a, b) => RISK_CODES.indexOf(a.code) - RISK_CODES.indexOf(b.code) || compareCodePoints(a.path, b.path));

@@ -44,7 +44,7 @@ test('identical data, reordered keys, capitalised fallbacks and ignored keys giv
   assert.deepEqual(changeSet(base(), capitalised), { changes: [], risks: [] });
 });
 
-test('routing: added, removed, rerouted topics; "p" vs ["p"] and a reorder are noted as hash-only', () => {
+test('routing: added, removed, rerouted and reordered topics; "p" vs ["p"] is noted as hash-only', () => {
   const local = edit((d) => {
     d.pools.topics['job.default'] = ['default'];
     d.pools.topics['job.fraud'] = ['default', 'fraud'];
@@ -57,12 +57,13 @@ test('routing: added, removed, rerouted topics; "p" vs ["p"] and a reorder are n
   const byPath = new Map(set.changes.map((c) => [c.path, c]));
   assert.equal(byPath.get('pools.topics["job.default"]')?.hashOnly, true);
   assert.match(byPath.get('pools.topics["job.default"]')!.note!, /"p" vs \["p"\]/);
-  assert.equal(byPath.get('pools.topics["job.fraud"]')?.hashOnly, true);
+  // A reorder changes which pool takes the jobs first: routing, not hash-only (issue 13).
+  assert.equal(byPath.get('pools.topics["job.fraud"]')?.hashOnly, undefined);
   assert.match(byPath.get('pools.topics["job.fraud"]')!.note!, /another order/);
   assert.deepEqual(byPath.get('pools.topics["job.a"]'), { section: 'pools', path: 'pools.topics["job.a"]', kind: 'changed', from: 'default', to: 'fraud' });
-  // Three of five topics rerouted (a, b, new): more than a quarter.
+  // Four of five topics rerouted (a, b, fraud reordered, new): more than a quarter.
   assert.deepEqual(set.risks.map((r) => r.code), ['many-topics']);
-  assert.match(set.risks[0].message, /reroutes 3 of 5 topics/);
+  assert.match(set.risks[0].message, /reroutes 4 of 5 topics/);
 });
 
 test('pools: status, requires and drain fields changed property by property; timeouts old -> new', () => {
@@ -150,10 +151,10 @@ test('unapplied-section: a new section that fails validation; an absent section 
   assert.deepEqual(paths(changeSet(undefined, base()).changes), ['added pools', 'added timeouts', 'added scheduler']);
 });
 
-test('many-topics: more than a quarter of the topics, and more than one', () => {
+test('many-topics: more than a quarter of the topics, however few', () => {
   const two: DataMap = { pools: { topics: { a: 'default', b: 'default' } } };
-  assert.deepEqual(codes(two, { pools: { topics: { a: 'other', b: 'default' } } }), []); // 1 of 2: one topic is not many
-  assert.deepEqual(codes(base(), edit((d) => (d.pools.topics['job.a'] = 'fraud'))), []); // 1 of 4
+  assert.deepEqual(codes(two, { pools: { topics: { a: 'other', b: 'default' } } }), ['many-topics pools.topics']); // 1 of 2: half the traffic
+  assert.deepEqual(codes(base(), edit((d) => (d.pools.topics['job.a'] = 'fraud'))), []); // 1 of 4: exactly a quarter is not more
   assert.deepEqual(codes(base(), edit((d) => ((d.pools.topics['job.a'] = 'fraud'), (d.pools.topics['job.b'] = 'fraud')))), ['many-topics pools.topics']); // 2 of 4
 });
 
