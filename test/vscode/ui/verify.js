@@ -30,6 +30,15 @@ async function publish(page, what) {
   await runCommand(page, 'DriftLens: Publish Config');
   const dialog = await waitForText(page, '.monaco-dialog-box', `Publish ${KEY} revision`, { timeoutMs: 20e3, what: `the publish preview (${what})` });
   await dialog.locator('.monaco-button', { hasText: /^Publish$/ }).first().click();
+  // A change the change set finds risky (here: rerouting most topics of the live document) asks for a
+  // second, explicit yes: give it. Whichever shows first, the risk question or the published message.
+  const risk = page.locator('.monaco-dialog-box', { hasText: 'Publish it anyway?' });
+  const published = page.locator('.notification-toast, .notifications-center', { hasText: `Published ${KEY} revision` });
+  const first = await Promise.any([
+    risk.waitFor({ state: 'visible', timeout: 20e3 }).then(() => 'risk'),
+    published.first().waitFor({ state: 'visible', timeout: 20e3 }).then(() => 'published'),
+  ]).catch(() => 'neither'); // no toast shown and no risk: the Verify node tells what happened next
+  if (first === 'risk') await risk.locator('.monaco-button', { hasText: 'Publish Despite Risks' }).first().click();
 }
 
 /** Rewrites the pools file on disk (closed in the editor first, so the editor reads the new text). */
