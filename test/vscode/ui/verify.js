@@ -30,6 +30,11 @@ async function publish(page, what) {
   await runCommand(page, 'DriftLens: Publish Config');
   const dialog = await waitForText(page, '.monaco-dialog-box', `Publish ${KEY} revision`, { timeoutMs: 20e3, what: `the publish preview (${what})` });
   await dialog.locator('.monaco-button', { hasText: /^Publish$/ }).first().click();
+  // A change with risks (issue 13: a whole new pools file reroutes many topics) asks a second time.
+  const risks = page.locator('.monaco-dialog-box').filter({ hasText: 'Publish it anyway?' }).first();
+  if (await risks.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) {
+    await risks.locator('.monaco-button', { hasText: /^Publish Despite Risks$/ }).first().click();
+  }
 }
 
 /** Rewrites the pools file on disk (closed in the editor first, so the editor reads the new text). */
