@@ -18,7 +18,10 @@ export class DriftCodeActionProvider implements vscode.CodeActionProvider {
 
   provideCodeActions(document: vscode.TextDocument, range: vscode.Range | vscode.Selection, context: vscode.CodeActionContext): vscode.CodeAction[] {
     const entry = this.documents.peek(document);
-    if (!entry || entry.version !== document.version) return [];
+    // A large document's analysis comes from the worker, with no spans to write a fix from, and its
+    // text is not copied on the host: VS Code asks for code actions at every cursor move, and one
+    // getText() of 8 MB blocks the extension host for over 100 ms (BENCHMARKS.md, typing).
+    if (!entry || entry.version !== document.version || entry.offThread) return [];
     const actions: vscode.CodeAction[] = [];
     const ours = context.diagnostics.filter((d) => d.source === 'DriftLens');
     let text: string | undefined;
