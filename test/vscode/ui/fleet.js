@@ -79,7 +79,7 @@ module.exports = [
       await page.mouse.up();
       // Every state counted above the tree, worst first; the stalled three are drifted once past the budget.
       await waitForText(page, '.part.sidebar', '3 drifted · 997 in sync', { timeoutMs: 60e3, what: 'the counts per state above the tree' });
-      for (const id of DRIFTED) await waitForText(page, '.monaco-list-row', id, { timeoutMs: 10e3, what: `the drifted ${id} at the top of the tree` });
+      for (const id of DRIFTED) await waitForText(page, '.monaco-list-row', id, { timeoutMs: 30e3, what: `the drifted ${id} at the top of the tree` });
       await clickViewAction(page, 'Show Problems Only');
       await waitForText(page, '.part.sidebar', '3 drifted · 997 in sync — showing problems only: 3 of 1000', { timeoutMs: 10e3, what: 'the filter named above the tree' });
       // The tree redraws just after the line above it: the in-sync group goes.
