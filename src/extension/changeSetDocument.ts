@@ -6,7 +6,7 @@ import { configTarget, type ConfigTarget } from './configTarget';
 import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
 import { PolicyProblem } from './liveSettings';
-import { showPolicyProblem } from './policyProblems';
+import { settingsOrShowProblem } from './policyProblems';
 
 export const CHANGE_SET_SCHEME = 'driftlens-changes';
 
@@ -62,14 +62,8 @@ export class ChangeSetDocuments implements vscode.TextDocumentContentProvider, v
 /** DriftLens: Show Change Set: every property the open document would change in live, and the risks. */
 export function registerShowChangeSet(documents: DriftDocuments, connection: LiveConnection, changeSets: ChangeSetDocuments): vscode.Disposable {
   return vscode.commands.registerCommand('driftlens.showChangeSet', async (uri?: vscode.Uri): Promise<vscode.Uri | undefined> => {
-    let settings;
-    try {
-      settings = await connection.settings();
-    } catch (e) {
-      if (!(e instanceof PolicyProblem)) throw e;
-      showPolicyProblem(e);
-      return undefined;
-    }
+    const settings = await settingsOrShowProblem(connection);
+    if (settings instanceof PolicyProblem) return undefined;
     const target = await configTarget(documents, uri, settings);
     if (typeof target === 'string') {
       void vscode.window.showWarningMessage(`DriftLens: ${target}`);

@@ -1,10 +1,25 @@
 import * as vscode from 'vscode';
-import { findPolicyFiles, type PolicyProblem } from './liveSettings';
+import type { LiveConnection } from './liveConnection';
+import { findPolicyFiles, PolicyProblem } from './liveSettings';
 
 /**
  * What DriftLens says when it will not act on the drift policy, and the way out: an invalid or
  * unreadable policy opens at a click; several policies offer a choice that sets driftlens.policyFile.
  */
+/**
+ * The connection's settings, or, when the policy is invalid, unreadable or ambiguous, the problem,
+ * already shown with its way out: a command never acts with a guessed key or subject.
+ */
+export async function settingsOrShowProblem(connection: LiveConnection): Promise<Awaited<ReturnType<LiveConnection['settings']>> | PolicyProblem> {
+  try {
+    return await connection.settings();
+  } catch (e) {
+    if (!(e instanceof PolicyProblem)) throw e;
+    showPolicyProblem(e);
+    return e;
+  }
+}
+
 export function showPolicyProblem(problem: PolicyProblem): void {
   const action = problem.kind === 'ambiguous' ? 'Choose…' : 'Open Policy';
   void vscode.window.showErrorMessage(problem.message, action).then((choice) => {

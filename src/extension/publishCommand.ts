@@ -12,7 +12,7 @@ import { configTarget, type ConfigTarget } from './configTarget';
 import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
 import { PolicyProblem } from './liveSettings';
-import { showPolicyProblem } from './policyProblems';
+import { settingsOrShowProblem } from './policyProblems';
 import type { ComponentLog } from './log';
 import { openCompareWithLive } from './compareWithLive';
 import type { LiveDocumentsProvider } from './liveDocuments';
@@ -80,15 +80,8 @@ export function registerPublishCommand(
       void vscode.window.showWarningMessage('DriftLens publishes only from a trusted workspace.');
       return { status: 'refused', reason: 'untrusted workspace' };
     }
-    let settings;
-    try {
-      settings = await connection.settings();
-    } catch (e) {
-      // An invalid, unreadable or ambiguous policy: never publish with a guessed key or subject.
-      if (!(e instanceof PolicyProblem)) throw e;
-      showPolicyProblem(e);
-      return { status: 'refused', reason: e.message };
-    }
+    const settings = await settingsOrShowProblem(connection);
+    if (settings instanceof PolicyProblem) return { status: 'refused', reason: settings.message };
     const target = await configTarget(documents, uri, settings);
     if (typeof target === 'string') {
       void vscode.window.showWarningMessage(`DriftLens: ${target}`);
