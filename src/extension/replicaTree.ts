@@ -286,8 +286,11 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
       case 'service': {
         const all = this.layout.services.find((s) => s.service === node.service)?.all ?? node.replicas;
         const inSync = all.filter((r) => r.state === 'in-sync').length;
-        const problems = all.length - inSync;
-        const item = new vscode.TreeItem(displayText(node.service), problems > 0 || all.length <= GROUP_ABOVE ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        // Always open: VS Code keeps a row's first collapsible state through every refresh, so a
+        // service drawn collapsed while all was in sync would hide the drifted group that appears
+        // under it later. Its children are a handful of state groups (the large in-sync one closed)
+        // or at most GROUP_ABOVE replicas, so open costs little.
+        const item = new vscode.TreeItem(displayText(node.service), vscode.TreeItemCollapsibleState.Expanded);
         item.id = `service:${node.service}`;
         const simulated = all.filter((r) => r.simulated).length;
         item.description = `${inSync}/${all.length} in sync${simulated === all.length ? ' · simulated' : simulated ? ` · ${simulated} simulated` : ''}`;

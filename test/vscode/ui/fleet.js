@@ -1,11 +1,15 @@
 'use strict';
 // UI scenario of the Replicas view at 1,000 replicas: the sharded simulator (`driftlens replicas
-// --count 1000`, 4 processes), 3 of them stalled; a publish leaves those 3 drifted. The line above
-// the tree counts every state, the drifted group sits at the top, and one click on "Show Problems
-// Only" leaves the 3.
+// --count 1000`, 4 processes), 3 of them stalled. The view is open while the fleet comes up all in
+// sync, as a person watching it would have it; a publish then leaves the 3 stalled drifted. The line
+// above the tree counts every state, the drifted group sits at the top (the service row was drawn
+// while nothing was wrong, and must still open onto it), and one click on "Show Problems Only"
+// leaves the 3.
 
 const { spawn } = require('child_process');
+const fs = require('fs');
 const path = require('path');
+const YAML = require('yaml');
 const { waitForText, clickActivityBarItem, waitVisible } = require('../launcher/ui');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -44,7 +48,18 @@ async function clickViewAction(page, title) {
 module.exports = [
   {
     name: 'the Replicas view at 1,000 replicas: counts above the tree, problems first, one click leaves the 3 drifted',
-    async run({ page, shot, servers, onCleanup }) {
+    async run({ page, shot, servers, workspace, onCleanup }) {
+      // The scenarios before this one published; alone (DRIFTLENS_UI_GREP) it publishes the workspace's document first.
+      const seed = await connectRedis({ url: servers.redisUrl });
+      try {
+        const store = new ConfigStore(seed);
+        if (!(await store.read(KEY))) {
+          const { data } = YAML.parse(fs.readFileSync(path.join(workspace, 'cfg.system.default.yaml'), 'utf8'));
+          await store.write(KEY, { data, expectedRevision: 0, meta: { published_by: 'fleet@ops' } });
+        }
+      } finally {
+        seed.disconnect();
+      }
       const simulator = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'replicas', '--key', KEY, '--count', '1000', '--shards', '4', '--heartbeat', '5s', '--poll', '30s', '--ramp', '3s', '--no-table', '--fault', '17,480,901:stall'], {
         cwd: ROOT,
         env: { PATH: process.env.PATH, DRIFTLENS_REDIS_URL: servers.redisUrl, DRIFTLENS_NATS_URL: servers.natsUrl },
@@ -58,6 +73,14 @@ module.exports = [
         }
       });
       await stderrMatch(simulator, /1000 simulated replicas .* in 4 shards/, 'the 1,000 replicas to start', 90e3);
+      await clickActivityBarItem(page, 'DriftLens');
+      // A side bar wide enough for the rows' descriptions, as a person would drag it.
+      const bar = await page.locator('.part.sidebar').first().boundingBox();
+      await page.mouse.move(bar.x + bar.width + 1, bar.y + bar.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(bar.x + bar.width + 120, bar.y + bar.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await waitForText(page, '.part.sidebar', '1000 in sync', { timeoutMs: 60e3, what: 'the whole fleet in sync above the tree' });
       const redis = await connectRedis({ url: servers.redisUrl });
       const nats = await connectNats({ servers: [servers.natsUrl] });
       try {
@@ -70,13 +93,6 @@ module.exports = [
         redis.disconnect();
         await nats.close();
       }
-      await clickActivityBarItem(page, 'DriftLens');
-      // A side bar wide enough for the rows' descriptions, as a person would drag it.
-      const bar = await page.locator('.part.sidebar').first().boundingBox();
-      await page.mouse.move(bar.x + bar.width + 1, bar.y + bar.height / 2);
-      await page.mouse.down();
-      await page.mouse.move(bar.x + bar.width + 120, bar.y + bar.height / 2, { steps: 5 });
-      await page.mouse.up();
       // Every state counted above the tree, worst first; the stalled three are drifted once past the budget.
       await waitForText(page, '.part.sidebar', '3 drifted · 997 in sync', { timeoutMs: 60e3, what: 'the counts per state above the tree' });
       for (const id of DRIFTED) await waitForText(page, '.monaco-list-row', id, { timeoutMs: 30e3, what: `the drifted ${id} at the top of the tree` });
