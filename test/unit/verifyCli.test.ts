@@ -110,7 +110,8 @@ function configFile(pool: string): string {
 const freshKey = () => `cfg:team:verifycli${process.pid}-${++keyCounter}`;
 
 async function publish(key: string, pool: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Run> {
-  return driftlens(['publish', configFile(pool), '--yes', '--key', key, ...extra], env);
+  // Each publish reroutes one of the fixture's two topics (many-topics): accepted by name.
+  return driftlens(['publish', configFile(pool), '--yes', '--accept-risk', 'many-topics', '--key', key, ...extra], env);
 }
 
 async function liveData(key: string): Promise<unknown> {
@@ -202,7 +203,7 @@ test('a revision published during verification supersedes it: no rollback, the m
   // Bob publishes as soon as the first (failed) measurement is printed, before failure_limit is exceeded.
   let newer: Promise<unknown> | undefined;
   const result = await degraded(() =>
-    driftlens(['publish', configFile('two'), '--yes', '--key', key, '--policy', rollback, '--verify'], {}, (out) => {
+    driftlens(['publish', configFile('two'), '--yes', '--accept-risk', 'many-topics', '--key', key, '--policy', rollback, '--verify'], {}, (out) => {
       if (!newer && /\[1\/10\] dispatch_latency_p99 2 failed/.test(out)) {
         newer = new ConfigStore(redis).write(key, { data: { pools: { topics: {}, pools: {} } }, expectedRevision: 2, meta: { published_by: 'bob@ops' } });
       }
@@ -308,7 +309,7 @@ test('verify needs drift_control.verify and a valid policy: exit 2, the policy n
   const none = await driftlens(['verify', '--policy', plain]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, new RegExp(`the drift policy ${plain.replace(/[.]/g, '\\.')} has no drift_control\\.verify`));
-  const publishing = await driftlens(['publish', configFile('x'), '--yes', '--key', freshKey(), '--policy', plain, '--verify']);
+  const publishing = await driftlens(['publish', configFile('x'), '--yes', '--accept-risk', 'many-topics', '--key', freshKey(), '--policy', plain, '--verify']);
   assert.equal(publishing.code, 2, 'publish --verify is refused before anything is written');
   assert.equal(publishing.stdout, '');
 
