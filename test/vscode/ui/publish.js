@@ -42,8 +42,11 @@ module.exports = [
     name: 'Publish Config shows a preview, publishes on confirm, and says so',
     async run({ page, shot, servers, workspace }) {
       const local = analyzeDocument(fs.readFileSync(path.join(workspace, 'cfg.system.default.yaml'), 'utf8'), 'yaml', 'config').data;
-      // Live holds revision 7 with different routing, so the preview has a pools change to show.
-      const live = { ...local, pools: { ...local.pools, topics: { ...local.pools.topics, 'job.default': 'fraud-detection' } } };
+      // Live holds revision 7 with a longer dispatch timeout, so the preview has a section to show.
+      // An ordinary change: a reroute of one of this document's two topics is the many-topics risk,
+      // whose second confirmation the change impact scenario drives.
+      const reconciler = local.timeouts.reconciler;
+      const live = { ...local, timeouts: { ...local.timeouts, reconciler: { ...reconciler, dispatch_timeout_seconds: reconciler.dispatch_timeout_seconds + 30 } } };
       await withStore(servers, async (store, redis) => {
         await redis.del(KEY, `driftlens:history:{${KEY}}`);
         for (let r = 0; r < 7; r++) await store.write(KEY, { data: live, expectedRevision: r, meta: { published_by: 'alice@ops' } });
