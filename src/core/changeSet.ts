@@ -212,8 +212,11 @@ export function changeSet(live: DataMap | undefined, local: DataMap, sections: r
     if (change.kind === 'added' && gated.has(change.section)) {
       for (const path of zeroTimeouts(change.to, change.path)) risks.push({ code: 'timeout-zero', path, message: `${path} is set to 0: a zero timeout is rarely what a person means.` });
     }
-    if (change.path === 'timeouts.reconciler.scan_interval_seconds' && change.kind !== 'added' && change.kind !== 'removed') {
-      risks.push({ code: 'scan-interval-change', path: change.path, message: `The reconciler's scan interval changes from ${seconds(change.from)} to ${seconds(change.to)}: every replica scans for stale jobs at the new pace.` });
+    if (change.path === 'timeouts.reconciler.scan_interval_seconds') {
+      // Set where it was absent, or removed: the scheduler's default pace is a change of pace too.
+      const from = change.kind === 'added' ? "the scheduler's default" : seconds(change.from);
+      const to = change.kind === 'removed' ? "the scheduler's default" : seconds(change.to);
+      risks.push({ code: 'scan-interval-change', path: change.path, message: `The reconciler's scan interval changes from ${from} to ${to}: every replica scans for stale jobs at the new pace.` });
     }
   }
   // As issue 13 defines it: more than a quarter of the topics, however few (in a small table one

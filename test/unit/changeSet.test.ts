@@ -135,6 +135,11 @@ test('timeout-cut, timeout-zero and scan-interval-change', () => {
   const messages = changeSet(base(), local).risks.map((r) => r.message);
   assert.ok(messages.includes('timeouts.topics["job.fraud"].timeout_seconds is cut by more than half, from 120 s to 50 s: work that ran within the old timeout may now be cut off.'));
   assert.ok(messages.includes("The reconciler's scan interval changes from 30 s to 5 s: every replica scans for stale jobs at the new pace."));
+  // Removed, replicas scan at the scheduler's default pace; set where it was absent, likewise.
+  const removed = changeSet(base(), edit((d) => delete d.timeouts.reconciler.scan_interval_seconds)).risks;
+  assert.deepEqual(removed.map((r) => `${r.code} ${r.message}`), ["scan-interval-change The reconciler's scan interval changes from 30 s to the scheduler's default: every replica scans for stale jobs at the new pace."]);
+  const unset = edit((d) => delete d.timeouts.reconciler.scan_interval_seconds);
+  assert.deepEqual(changeSet(unset, base()).risks.map((r) => r.message), ["The reconciler's scan interval changes from the scheduler's default to 30 s: every replica scans for stale jobs at the new pace."]);
   // max_retries is not a timeout: 2 -> 0 is a change, not a risk.
   assert.deepEqual(codes(base(), edit((d) => (d.timeouts.topics['job.fraud'].max_retries = 0))), []);
 });
