@@ -38,3 +38,12 @@ const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 export function terminalSafeJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * displayText for a label that renders `$(name)` as an icon (a CodeLens title, status bar text):
+ * `$(` escaped as `\$(`, which VS Code shows as written, so that a `published_by` of `$(check)`
+ * cannot draw a tick that DriftLens never meant.
+ */
+export function iconLabelText(text: string): string {
+  return displayText(text).replace(/\$\(/g, '\\$(');
+}

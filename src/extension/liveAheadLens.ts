@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { JsonValue } from '../core/canonical';
 import { changeSet } from '../core/changeSet';
 import type { LiveSnapshot } from '../core/convergence';
-import { displayText } from '../core/displayText';
+import { iconLabelText } from '../core/displayText';
 import { documentConfigKey } from '../core/documentKey';
 import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
@@ -22,7 +22,7 @@ export function roughAge(elapsedMs: number): string {
 
 /** "pools changed", "pools and timeouts changed", "scheduler changed": what live changed since `base`. */
 function changedSections(base: DataMap, live: DataMap, sections: Parameters<typeof changeSet>[2]): string {
-  const names = [...new Set(changeSet(base, live, sections).changes.map((c) => displayText(c.section)))];
+  const names = [...new Set(changeSet(base, live, sections).changes.map((c) => iconLabelText(c.section)))];
   if (names.length === 0) return '';
   const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
   return `${list} changed`;
@@ -81,7 +81,7 @@ export class LiveAheadLensProvider implements vscode.CodeLensProvider, vscode.Di
     if (key !== undefined && key !== live.key) return [];
     const ahead = live.revision - fileRevision;
     const what = this.whatChanged(live, fileRevision);
-    const by = live.publishedBy ? ` by ${displayText(live.publishedBy)}` : '';
+    const by = live.publishedBy ? ` by ${iconLabelText(live.publishedBy)}` : '';
     const title = `$(arrow-circle-up) live is revision ${live.revision}, ${ahead} ahead of this file${what || by ? ': ' : ''}${what}${by} ${roughAge(Date.now() - live.publishedAtMs)}`;
     return [
       new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), {

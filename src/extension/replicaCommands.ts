@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { displayText } from '../core/displayText';
+import { displayText, iconLabelText } from '../core/displayText';
 import type { JsonValue } from '../core/canonical';
 import { publisherIdentity } from '../core/publishFlow';
 import { renderForDiff } from '../core/publishPlan';
@@ -44,7 +44,7 @@ export function registerReplicaCommands(connection: LiveConnection, model: Repli
     vscode.commands.registerCommand('driftlens.replicas.copyReplicaId', async (node?: ReplicaTreeNode) => {
       if (node?.kind !== 'replica') return;
       await vscode.env.clipboard.writeText(node.replica.replicaId);
-      vscode.window.setStatusBarMessage(`$(check) Copied ${displayText(node.replica.replicaId)}`, 3000);
+      vscode.window.setStatusBarMessage(`$(check) Copied ${iconLabelText(node.replica.replicaId)}`, 3000);
     }),
     vscode.commands.registerCommand('driftlens.replicas.openPolicy', async () => {
       const settings = await connection.settings().catch((e: unknown) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { displayText, terminalSafeJson } from '../../src/core/displayText';
+import { displayText, iconLabelText, terminalSafeJson } from '../../src/core/displayText';
 import { renderDriftTable } from '../../src/cli/driftTable';
 import { computeDriftModel } from '../../src/core/convergence';
 
@@ -50,4 +50,10 @@ test('the status table escapes replica ids, services, error messages and publish
   assert.match(table, /by eve\\x1b\[8m/);
   assert.match(table, /sch\\x1b\[2Jed:r\\u202e1/);
   assert.match(table, /apply-failed: bad\\x9b1;1H\\nnext/);
+});
+
+test('iconLabelText: a $(icon) from the network shows as written, and control characters as escapes', () => {
+  assert.equal(iconLabelText('$(check) alice'), '\\$(check) alice');
+  assert.equal(iconLabelText('bob\u202e$(x)'), 'bob\\u202e\\$(x)');
+  assert.equal(iconLabelText('plain $ (not an icon)'), 'plain $ (not an icon)');
 });

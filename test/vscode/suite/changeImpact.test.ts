@@ -87,7 +87,7 @@ suite('Change impact: the change set, its risks, and live ahead of the file', ()
     const live = (await store.read(KEY))!.envelope;
     const pools = JSON.parse(JSON.stringify(live.data.pools)) as { pools: { [name: string]: { status?: string } } };
     pools.pools['fraud-detection'].status = 'draining';
-    await publishDocument(store, nats, { key: KEY, data: { ...live.data, pools }, expectedRevision: 2, meta: { published_by: 'alice@laptop' }, subject: 'sys.config.changed', senderId: 'driftlens-tests' });
+    await publishDocument(store, nats, { key: KEY, data: { ...live.data, pools }, expectedRevision: 2, meta: { published_by: '$(pass) alice@laptop' }, subject: 'sys.config.changed', senderId: 'driftlens-tests' });
     const lens = await waitFor(
       'the live-ahead lens naming what alice changed',
       async () => {
@@ -96,7 +96,8 @@ suite('Change impact: the change set, its risks, and live ahead of the file', ()
       },
       [api.replicaModel.onDidChange],
     );
-    assert.equal(lens.command?.title, '$(arrow-circle-up) live is revision 3, 1 ahead of this file: pools changed by alice@laptop just now');
+    // published_by is anyone's text: its `$(pass)` shows as written, not as a tick.
+    assert.equal(lens.command?.title, '$(arrow-circle-up) live is revision 3, 1 ahead of this file: pools changed by \\$(pass) alice@laptop just now');
     assert.equal(lens.command?.command, 'driftlens.compareWithLive');
     // Pulled up to date (the file says revision 3 now): the lens goes.
     await replaceText(editor, 'revision: 2', 'revision: 3');
