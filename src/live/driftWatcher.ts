@@ -149,7 +149,9 @@ export class DriftWatcher {
     if (this.stopped) return false;
     this.ready = true;
     this.schedule(true);
-    this.timers.push(setInterval(() => void this.refresh(false), this.options.pollMs ?? 5000));
+    // The poll reads the live document too (one GET; unchanged revisions stop there): a publish whose
+    // notification was lost, with no replica yet reporting its revision, must still reach the view.
+    this.timers.push(setInterval(() => void this.refresh(true), this.options.pollMs ?? 5000));
     this.timers.push(setInterval(() => this.schedule(), 1000));
     return true;
   }

@@ -219,3 +219,24 @@ test('seq is optional on the wire: reports without it still decode, a bad one is
   assert.equal(isNewerReport(afterRestart, ahead), true);
   assert.equal(isNewerReport(ahead, afterRestart), false);
 });
+
+test('a publish whose notification never came reaches the model at the next poll, even with no replica to report it', { timeout: 20_000 }, async () => {
+  const key = await freshKey();
+  const waiters: { revision: number; resolve: () => void }[] = [];
+  const modelAt = (revision: number) => new Promise<void>((resolve) => waiters.push({ revision, resolve }));
+  const onModel = (m: DriftModel) => {
+    for (const w of waiters) if (m.live?.revision === w.revision) w.resolve();
+  };
+  const watcher = new DriftWatcher({ ...options(key, { pollMs: 100 }), onModel });
+  try {
+    const first = modelAt(1);
+    await watcher.start();
+    await first;
+    // Written by another writer that never notified (or whose notification NATS dropped).
+    const second = modelAt(2);
+    await new ConfigStore(control).write(key, { data: { pools: { topics: { 'job.a': 'p' }, pools: {} } }, expectedRevision: 1 });
+    await second;
+  } finally {
+    watcher.stop();
+  }
+});
