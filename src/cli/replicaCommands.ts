@@ -33,7 +33,7 @@ interface Connections {
  * must hear notifications), `optional` for `status --watch` (live events are only faster than
  * its periodic reads) and `unused` by a one-shot `status`, which needs nothing but the reports in Redis.
  */
-async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optional' | 'unused'): Promise<Connections> {
+async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optional' | 'unused', natsFirstServer?: number): Promise<Connections> {
   const live = await resolveLive(flags);
   const secrets = [live.redis.password, live.nats.password, live.nats.token];
   const failure = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
@@ -53,7 +53,7 @@ async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optio
   let nc: NatsConnection | undefined;
   if (nats !== 'unused') {
     try {
-      nc = await connectNats(live.nats, { name });
+      nc = await connectNats(live.nats, { name, firstServer: natsFirstServer });
     } catch (e) {
       if (nats === 'required') {
         redis.disconnect();
@@ -307,7 +307,9 @@ Up to 200 replicas run in this one process; more run in shards (child processes,
 replicas by default, or --shards K), each a host of the fleet with its own Redis connection and one
 NATS connection per 50 replicas. Each replica has its own subscription, timers, faults, a random
 poll phase and (with --ramp) its own start moment. The endpoint options (a Redis Cluster's seeds,
-a NATS cluster's servers) reach every shard unchanged. Ctrl-C or SIGTERM stops every shard (their
+a NATS cluster's servers) reach every shard unchanged; with several NATS servers, NATS connection
+k of the fleet dials server k mod n first (shard i's first connection: server i), so the fleet
+spreads evenly over a NATS cluster's nodes and fails over to the others. Ctrl-C or SIGTERM stops every shard (their
 replicas deregister); a shard whose parent died stops itself. At the end, one line per shard.
 
 Examples:
@@ -343,12 +345,12 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
       if (shard) return runShard(run, shard.index, shard.of);
       if (shards > 1) return runSharded(run, shards, stopAfter);
 
-      const connections = await connect(options, 'driftlens-replicas', 'required');
+      const connections = await connect(options, 'driftlens-replicas', 'required', natsFirstServer({ index: 0, of: 1 }, 0));
       const registry = await registryOf(connections, options);
       const { live } = connections;
       // The workload model runs only when someone can scrape it.
       const fleet = options.metricsPort === undefined ? undefined : new FleetWorkload();
-      const replicas = await startReplicaRange(run, connections, registry, 0, count, fleet);
+      const replicas = await startReplicaRange(run, connections, registry, 0, count, { index: 0, of: 1 }, fleet);
       const color = process.stdout.isTTY === true && options.table !== false;
       const watcher = watchTable(connections, options, color, heartbeatMs, registry);
       await watcher.start();
@@ -395,11 +397,22 @@ interface RangeCounters {
 }
 
 /**
+ * The NATS server a simulator connection dials first: connection `slot` of shard `index` of `of`
+ * is the fleet's connection number index + slot·of, and connection k starts at server k mod n, so
+ * with a NATS cluster's servers the fleet spreads evenly over its nodes (nats.js's own shuffle may
+ * put every shard on one node, and a test of "every node's replicas hear the notification" would
+ * then prove nothing). On a disconnect each connection fails over to the others.
+ */
+export function natsFirstServer(shard: { index: number; of: number }, slot: number): number {
+  return shard.index + slot * shard.of;
+}
+
+/**
  * Replicas `from`..`to`-1 (0-based, numbered from 1 in ids and faults) on these connections: one
  * NATS connection per 50 replicas, as replicas on one host would share. Each starts at a random
  * moment within the ramp and polls with its own random phase (SimulatedReplicaAgent).
  */
-async function startReplicaRange(run: RangeRun, connections: Connections, registry: RegistrySettings, from: number, to: number, fleet?: FleetWorkload, counters?: RangeCounters): Promise<{ natsConnections: number; stop(): Promise<void> }> {
+async function startReplicaRange(run: RangeRun, connections: Connections, registry: RegistrySettings, from: number, to: number, shard: { index: number; of: number }, fleet?: FleetWorkload, counters?: RangeCounters): Promise<{ natsConnections: number; stop(): Promise<void> }> {
   const { options, faults, pollMs, heartbeatMs } = run;
   const { live } = connections;
   const count = options.count;
@@ -407,7 +420,7 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
   const natsFor = async (i: number) => {
     const slot = Math.floor((i - from) / 50);
     if (slot === 0) return connections.nats;
-    while (extraNats.length < slot) extraNats.push(await connectNats(live.nats, { name: `driftlens-replicas-${from + extraNats.length * 50 + 51}` }));
+    while (extraNats.length < slot) extraNats.push(await connectNats(live.nats, { name: `driftlens-replicas-${from + extraNats.length * 50 + 51}`, firstServer: natsFirstServer(shard, extraNats.length + 1) }));
     return extraNats[slot - 1];
   };
   const agents = new Map<number, SimulatedReplicaAgent>();
@@ -539,8 +552,8 @@ async function runShard(run: RangeRun, index: number, of: number): Promise<void>
   let replicas: Awaited<ReturnType<typeof startReplicaRange>>;
   const counters: RangeCounters = { checks: 0, applies: 0, reports: 0, errors: 0 };
   try {
-    connections = await connect(run.options, `driftlens-replicas-shard-${index + 1}`, 'required');
-    replicas = await startReplicaRange(run, connections, registrySettings(connections.live, run.options), from, to, undefined, counters);
+    connections = await connect(run.options, `driftlens-replicas-shard-${index + 1}`, 'required', natsFirstServer({ index, of }, 0));
+    replicas = await startReplicaRange(run, connections, registrySettings(connections.live, run.options), from, to, { index, of }, undefined, counters);
   } catch (e) {
     sendToParent({ type: 'failed', shard: index, message: e instanceof Error ? e.message : String(e) });
     process.exitCode = EXIT.unavailable;
