@@ -7,7 +7,7 @@ import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
 import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
-import { DEFAULT_GONE_AFTER_MS, instancePatternProblem, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
+import { DEFAULT_GONE_AFTER_MS, instancePatternProblem, registryServiceOfReport, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
 import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
 import { SimulatedReplicaAgent, type AgentFaults, type SimulatedAgentEvent } from '../simulator/simulatedReplicaAgent';
@@ -427,11 +427,14 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
   // Like Cordum's processes, each replica registers in the instance registry (and the first range
   // adds the --not-reporting instances, registered with no agent behind them).
   const registrations = new Map<number, InstanceRegistration>();
+  // Under the name Cordum registers (`scheduler`), which a report's `cordum-scheduler` maps to in
+  // the join: registered as `cordum-scheduler`, nobody would find them.
+  const registryService = registryServiceOfReport(options.service, registry.services) ?? options.service;
   const register = async (i: number, id: string) => {
     if (options.register === false) return;
     const registration = new InstanceRegistration(connections.redis, {
       pattern: registry.pattern,
-      service: options.service,
+      service: registryService,
       id,
       version: `driftlens-sim-${typeof DRIFTLENS_VERSION === 'string' ? DRIFTLENS_VERSION : 'dev'}`,
       commit: 'simulated',
