@@ -7,7 +7,7 @@ import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
 import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
-import { DEFAULT_GONE_AFTER_MS, instancePatternProblem, registryServiceOfReport, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
+import { DEFAULT_GONE_AFTER_MS, instanceKey, instancePatternProblem, registryServiceOfReport, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
 import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
 import { SimulatedReplicaAgent, type AgentFaults, type SimulatedAgentEvent } from '../simulator/simulatedReplicaAgent';
@@ -79,6 +79,11 @@ function readFailure(connections: Connections, e: unknown): string {
     return `Redis at ${describeEndpoint(connections.live.redis)} is not reachable`;
   }
   return displayText(e instanceof Error ? e.message : String(e));
+}
+
+/** Why the replicas could not start, as a CliError (a Redis reply or a dropped connection in our words). */
+function startFailure(connections: Connections, e: unknown): CliError {
+  return e instanceof CliError ? e : new CliError(`cannot start the replicas: ${readFailure(connections, e)}`, EXIT.unavailable);
 }
 
 function duration(value: string, what: string, minMs = 0): number {
@@ -350,7 +355,10 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
       const { live } = connections;
       // The workload model runs only when someone can scrape it.
       const fleet = options.metricsPort === undefined ? undefined : new FleetWorkload();
-      const replicas = await startReplicaRange(run, connections, registry, 0, count, { index: 0, of: 1 }, fleet);
+      const replicas = await startReplicaRange(run, connections, registry, 0, count, { index: 0, of: 1 }, fleet).catch(async (e: unknown) => {
+        await connections.close();
+        throw startFailure(connections, e);
+      });
       const color = process.stdout.isTTY === true && options.table !== false;
       const watcher = watchTable(connections, options, color, heartbeatMs, registry);
       await watcher.start();
@@ -440,7 +448,13 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
       commit: 'simulated',
       onError: (e) => process.stderr.write(`driftlens: cannot renew the registration of ${id}: ${displayText(e.message)}\n`),
     });
-    await registration.start();
+    try {
+      await registration.start();
+    } catch (e) {
+      // An ACL that does not let this user write Cordum's keys, typically: say which key, and the way out.
+      const why = e instanceof Error ? e.message : String(e);
+      throw new CliError(`cannot register ${displayText(id)} in Cordum's instance registry (SET ${displayText(instanceKey(registry.pattern, registryService, id))}): ${displayText(why)}; --no-register runs the replicas without registering`, EXIT.unavailable);
+    }
     registrations.set(i, registration);
   };
   const timers: NodeJS.Timeout[] = [];
@@ -474,20 +488,38 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
       metrics: fleet ? { registry: fleet.metrics.registry } : undefined,
       onEvent,
     });
+    // Known before it starts: a start that fails further on stops it with the others.
+    agents.set(i, agent);
     await agent.start();
     await register(i, replicaId);
     return agent;
   };
-  // NATS connections first, in order: replicas starting at random moments must not race to open them.
-  for (let i = from; i < to; i += 50) await natsFor(i);
-  await Promise.all(
-    Array.from({ length: to - from }, async (_, k) => {
-      const i = from + k;
-      if (run.rampMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * run.rampMs));
-      agents.set(i, await makeAgent(i));
-    }),
-  );
-  if (from === 0) for (let k = 0; k < options.notReporting; k++) await register(count + k, `silent-${String(k + 1).padStart(String(options.notReporting).length, '0')}`);
+  const stop = async () => {
+    stopping = true;
+    for (const t of timers) clearInterval(t);
+    await Promise.allSettled([...agents.values()].map((a) => a.stop({ deregister: true })));
+    await Promise.allSettled([...registrations.values()].map((r) => r.stop({ deregister: true })));
+    await Promise.allSettled(extraNats.map((n) => n.close()));
+  };
+  try {
+    // NATS connections first, in order: replicas starting at random moments must not race to open them.
+    for (let i = from; i < to; i += 50) await natsFor(i);
+    // Every start settles before a failure is acted on: the replicas that did start are stopped
+    // (their reports and registrations deleted) instead of reporting on behind the error.
+    const starts = await Promise.allSettled(
+      Array.from({ length: to - from }, async (_, k) => {
+        const i = from + k;
+        if (run.rampMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * run.rampMs));
+        await makeAgent(i);
+      }),
+    );
+    const failed = starts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (from === 0) for (let k = 0; k < options.notReporting; k++) await register(count + k, `silent-${String(k + 1).padStart(String(options.notReporting).length, '0')}`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
   for (const f of faults) {
     if (f.crashEveryMs === undefined) continue;
     for (const n of f.replicas) {
@@ -500,7 +532,7 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
             // A crashed process does not deregister: its key expires, and the restart registers anew.
             await registrations.get(n - 1)?.stop();
             fleet?.setRunning(agents.get(n - 1)!.replicaId, false);
-            if (!stopping) agents.set(n - 1, await makeAgent(n - 1));
+            if (!stopping) await makeAgent(n - 1);
           } catch (e) {
             process.stderr.write(`driftlens: restarting replica ${n} failed: ${e instanceof Error ? e.message : String(e)}\n`);
           }
@@ -508,16 +540,7 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
       );
     }
   }
-  return {
-    natsConnections: 1 + extraNats.length,
-    async stop() {
-      stopping = true;
-      for (const t of timers) clearInterval(t);
-      await Promise.allSettled([...agents.values()].map((a) => a.stop({ deregister: true })));
-      await Promise.allSettled([...registrations.values()].map((r) => r.stop({ deregister: true })));
-      await Promise.allSettled(extraNats.map((n) => n.close()));
-    },
-  };
+  return { natsConnections: 1 + extraNats.length, stop };
 }
 
 /** The live table (a TTY) or one line per change. */
@@ -551,15 +574,18 @@ async function runShard(run: RangeRun, index: number, of: number): Promise<void>
   const cpu = process.cpuUsage();
   const { from, to } = shardRange(run.options.count, of, index);
   const stopRequested = untilParentStops();
-  let connections: Connections;
+  let connections: Connections | undefined;
   let replicas: Awaited<ReturnType<typeof startReplicaRange>>;
   const counters: RangeCounters = { checks: 0, applies: 0, reports: 0, errors: 0 };
   try {
     connections = await connect(run.options, `driftlens-replicas-shard-${index + 1}`, 'required', natsFirstServer({ index, of }, 0));
     replicas = await startReplicaRange(run, connections, registrySettings(connections.live, run.options), from, to, { index, of }, undefined, counters);
   } catch (e) {
-    sendToParent({ type: 'failed', shard: index, message: e instanceof Error ? e.message : String(e) });
+    // startReplicaRange stopped what it started; the connections close here, so nothing outlives the failure.
+    await connections?.close();
+    sendToParent({ type: 'failed', shard: index, message: connections ? startFailure(connections, e).message : e instanceof Error ? e.message : String(e) });
     process.exitCode = EXIT.unavailable;
+    process.disconnect?.();
     return;
   }
   sendToParent({ type: 'ready', shard: index, pid: process.pid, replicas: to - from, first: from + 1, redisConnections: 1, natsConnections: replicas.natsConnections, startMs: Date.now() - started });

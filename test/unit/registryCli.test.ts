@@ -8,7 +8,7 @@ import { ConfigStore } from '../../src/live/configStore';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT } from './helpers';
+import { ROOT, runCli } from './helpers';
 
 /**
  * `driftlens status` and `driftlens replicas` with Cordum's instance registry, as an operator
@@ -199,4 +199,19 @@ test('replicas --service cordum-scheduler (the status protocol\'s name) register
     const model = JSON.parse((await driftlens(['status', '--json'])).stdout) as StatusJson;
     assert.deepEqual(model.replicas.filter((r) => r.reporting_only).map((r) => r.member), [], 'no replica is "reporting only"');
   });
+});
+
+test('replicas whose start fails (an ACL forbids writing the registry) stops the replicas that did start: it exits with the reason and leaves no report behind, in one process and in shards', async (t) => {
+  // Writes only to DriftLens's keys: the agents start and report, their registration is refused.
+  await control.call('ACL', 'SETUSER', 'sim-no-registry', 'reset', 'on', '>sim-pass', '+@all', '%R~*', '%W~driftlens:*');
+  t.after(() => control.call('ACL', 'DELUSER', 'sim-no-registry'));
+  const env = { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, DRIFTLENS_REDIS_USERNAME: 'sim-no-registry', DRIFTLENS_REDIS_PASSWORD: 'sim-pass' };
+  for (const args of [['--count', '3'], ['--count', '4', '--shards', '2']]) {
+    await fleet([]);
+    // Before the fix the one-process run never ended (its agents kept running): bounded here.
+    const run = await runCli(['replicas', ...args, '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
+    assert.equal(run.code, 4, `${args.join(' ')}: exits as unavailable (${run.code === null ? 'still running after 30 s' : `exit ${run.code}`}): ${run.stderr}`);
+    assert.match(run.stderr, /cannot register sim-\d in Cordum's instance registry \(SET cordum:instance:scheduler:sim-\d\): NOPERM .*; --no-register runs the replicas without registering/, args.join(' '));
+    assert.deepEqual(await control.keys('driftlens:replica*'), [], `${args.join(' ')}: the replicas that started were stopped and their reports deleted`);
+  }
 });
