@@ -7,7 +7,7 @@ import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
 import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
-import { DEFAULT_GONE_AFTER_MS, instancePatternProblem, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
+import { DEFAULT_GONE_AFTER_MS, instanceKey, instancePatternProblem, registryServiceOfReport, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
 import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
 import { SimulatedReplicaAgent, type AgentFaults, type SimulatedAgentEvent } from '../simulator/simulatedReplicaAgent';
@@ -33,7 +33,7 @@ interface Connections {
  * must hear notifications), `optional` for `status --watch` (live events are only faster than
  * its periodic reads) and `unused` by a one-shot `status`, which needs nothing but the reports in Redis.
  */
-async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optional' | 'unused'): Promise<Connections> {
+async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optional' | 'unused', natsFirstServer?: number): Promise<Connections> {
   const live = await resolveLive(flags);
   const secrets = [live.redis.password, live.nats.password, live.nats.token];
   const failure = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
@@ -53,7 +53,7 @@ async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optio
   let nc: NatsConnection | undefined;
   if (nats !== 'unused') {
     try {
-      nc = await connectNats(live.nats, { name });
+      nc = await connectNats(live.nats, { name, firstServer: natsFirstServer });
     } catch (e) {
       if (nats === 'required') {
         redis.disconnect();
@@ -79,6 +79,11 @@ function readFailure(connections: Connections, e: unknown): string {
     return `Redis at ${describeEndpoint(connections.live.redis)} is not reachable`;
   }
   return displayText(e instanceof Error ? e.message : String(e));
+}
+
+/** Why the replicas could not start, as a CliError (a Redis reply or a dropped connection in our words). */
+function startFailure(connections: Connections, e: unknown): CliError {
+  return e instanceof CliError ? e : new CliError(`cannot start the replicas: ${readFailure(connections, e)}`, EXIT.unavailable);
 }
 
 function duration(value: string, what: string, minMs = 0): number {
@@ -307,7 +312,9 @@ Up to 200 replicas run in this one process; more run in shards (child processes,
 replicas by default, or --shards K), each a host of the fleet with its own Redis connection and one
 NATS connection per 50 replicas. Each replica has its own subscription, timers, faults, a random
 poll phase and (with --ramp) its own start moment. The endpoint options (a Redis Cluster's seeds,
-a NATS cluster's servers) reach every shard unchanged. Ctrl-C or SIGTERM stops every shard (their
+a NATS cluster's servers) reach every shard unchanged; with several NATS servers, NATS connection
+k of the fleet dials server k mod n first (shard i's first connection: server i), so the fleet
+spreads evenly over a NATS cluster's nodes and fails over to the others. Ctrl-C or SIGTERM stops every shard (their
 replicas deregister); a shard whose parent died stops itself. At the end, one line per shard.
 
 Examples:
@@ -343,12 +350,15 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
       if (shard) return runShard(run, shard.index, shard.of);
       if (shards > 1) return runSharded(run, shards, stopAfter);
 
-      const connections = await connect(options, 'driftlens-replicas', 'required');
+      const connections = await connect(options, 'driftlens-replicas', 'required', natsFirstServer({ index: 0, of: 1 }, 0));
       const registry = await registryOf(connections, options);
       const { live } = connections;
       // The workload model runs only when someone can scrape it.
       const fleet = options.metricsPort === undefined ? undefined : new FleetWorkload();
-      const replicas = await startReplicaRange(run, connections, registry, 0, count, fleet);
+      const replicas = await startReplicaRange(run, connections, registry, 0, count, { index: 0, of: 1 }, fleet).catch(async (e: unknown) => {
+        await connections.close();
+        throw startFailure(connections, e);
+      });
       const color = process.stdout.isTTY === true && options.table !== false;
       const watcher = watchTable(connections, options, color, heartbeatMs, registry);
       await watcher.start();
@@ -395,11 +405,22 @@ interface RangeCounters {
 }
 
 /**
+ * The NATS server a simulator connection dials first: connection `slot` of shard `index` of `of`
+ * is the fleet's connection number index + slot·of, and connection k starts at server k mod n, so
+ * with a NATS cluster's servers the fleet spreads evenly over its nodes (nats.js's own shuffle may
+ * put every shard on one node, and a test of "every node's replicas hear the notification" would
+ * then prove nothing). On a disconnect each connection fails over to the others.
+ */
+export function natsFirstServer(shard: { index: number; of: number }, slot: number): number {
+  return shard.index + slot * shard.of;
+}
+
+/**
  * Replicas `from`..`to`-1 (0-based, numbered from 1 in ids and faults) on these connections: one
  * NATS connection per 50 replicas, as replicas on one host would share. Each starts at a random
  * moment within the ramp and polls with its own random phase (SimulatedReplicaAgent).
  */
-async function startReplicaRange(run: RangeRun, connections: Connections, registry: RegistrySettings, from: number, to: number, fleet?: FleetWorkload, counters?: RangeCounters): Promise<{ natsConnections: number; stop(): Promise<void> }> {
+async function startReplicaRange(run: RangeRun, connections: Connections, registry: RegistrySettings, from: number, to: number, shard: { index: number; of: number }, fleet?: FleetWorkload, counters?: RangeCounters): Promise<{ natsConnections: number; stop(): Promise<void> }> {
   const { options, faults, pollMs, heartbeatMs } = run;
   const { live } = connections;
   const count = options.count;
@@ -407,24 +428,33 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
   const natsFor = async (i: number) => {
     const slot = Math.floor((i - from) / 50);
     if (slot === 0) return connections.nats;
-    while (extraNats.length < slot) extraNats.push(await connectNats(live.nats, { name: `driftlens-replicas-${from + extraNats.length * 50 + 51}` }));
+    while (extraNats.length < slot) extraNats.push(await connectNats(live.nats, { name: `driftlens-replicas-${from + extraNats.length * 50 + 51}`, firstServer: natsFirstServer(shard, extraNats.length + 1) }));
     return extraNats[slot - 1];
   };
   const agents = new Map<number, SimulatedReplicaAgent>();
   // Like Cordum's processes, each replica registers in the instance registry (and the first range
   // adds the --not-reporting instances, registered with no agent behind them).
   const registrations = new Map<number, InstanceRegistration>();
+  // Under the name Cordum registers (`scheduler`), which a report's `cordum-scheduler` maps to in
+  // the join: registered as `cordum-scheduler`, nobody would find them.
+  const registryService = registryServiceOfReport(options.service, registry.services) ?? options.service;
   const register = async (i: number, id: string) => {
     if (options.register === false) return;
     const registration = new InstanceRegistration(connections.redis, {
       pattern: registry.pattern,
-      service: options.service,
+      service: registryService,
       id,
       version: `driftlens-sim-${typeof DRIFTLENS_VERSION === 'string' ? DRIFTLENS_VERSION : 'dev'}`,
       commit: 'simulated',
       onError: (e) => process.stderr.write(`driftlens: cannot renew the registration of ${id}: ${displayText(e.message)}\n`),
     });
-    await registration.start();
+    try {
+      await registration.start();
+    } catch (e) {
+      // An ACL that does not let this user write Cordum's keys, typically: say which key, and the way out.
+      const why = e instanceof Error ? e.message : String(e);
+      throw new CliError(`cannot register ${displayText(id)} in Cordum's instance registry (SET ${displayText(instanceKey(registry.pattern, registryService, id))}): ${displayText(why)}; --no-register runs the replicas without registering`, EXIT.unavailable);
+    }
     registrations.set(i, registration);
   };
   const timers: NodeJS.Timeout[] = [];
@@ -458,20 +488,38 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
       metrics: fleet ? { registry: fleet.metrics.registry } : undefined,
       onEvent,
     });
+    // Known before it starts: a start that fails further on stops it with the others.
+    agents.set(i, agent);
     await agent.start();
     await register(i, replicaId);
     return agent;
   };
-  // NATS connections first, in order: replicas starting at random moments must not race to open them.
-  for (let i = from; i < to; i += 50) await natsFor(i);
-  await Promise.all(
-    Array.from({ length: to - from }, async (_, k) => {
-      const i = from + k;
-      if (run.rampMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * run.rampMs));
-      agents.set(i, await makeAgent(i));
-    }),
-  );
-  if (from === 0) for (let k = 0; k < options.notReporting; k++) await register(count + k, `silent-${String(k + 1).padStart(String(options.notReporting).length, '0')}`);
+  const stop = async () => {
+    stopping = true;
+    for (const t of timers) clearInterval(t);
+    await Promise.allSettled([...agents.values()].map((a) => a.stop({ deregister: true })));
+    await Promise.allSettled([...registrations.values()].map((r) => r.stop({ deregister: true })));
+    await Promise.allSettled(extraNats.map((n) => n.close()));
+  };
+  try {
+    // NATS connections first, in order: replicas starting at random moments must not race to open them.
+    for (let i = from; i < to; i += 50) await natsFor(i);
+    // Every start settles before a failure is acted on: the replicas that did start are stopped
+    // (their reports and registrations deleted) instead of reporting on behind the error.
+    const starts = await Promise.allSettled(
+      Array.from({ length: to - from }, async (_, k) => {
+        const i = from + k;
+        if (run.rampMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * run.rampMs));
+        await makeAgent(i);
+      }),
+    );
+    const failed = starts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (from === 0) for (let k = 0; k < options.notReporting; k++) await register(count + k, `silent-${String(k + 1).padStart(String(options.notReporting).length, '0')}`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
   for (const f of faults) {
     if (f.crashEveryMs === undefined) continue;
     for (const n of f.replicas) {
@@ -484,7 +532,7 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
             // A crashed process does not deregister: its key expires, and the restart registers anew.
             await registrations.get(n - 1)?.stop();
             fleet?.setRunning(agents.get(n - 1)!.replicaId, false);
-            if (!stopping) agents.set(n - 1, await makeAgent(n - 1));
+            if (!stopping) await makeAgent(n - 1);
           } catch (e) {
             process.stderr.write(`driftlens: restarting replica ${n} failed: ${e instanceof Error ? e.message : String(e)}\n`);
           }
@@ -492,16 +540,7 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
       );
     }
   }
-  return {
-    natsConnections: 1 + extraNats.length,
-    async stop() {
-      stopping = true;
-      for (const t of timers) clearInterval(t);
-      await Promise.allSettled([...agents.values()].map((a) => a.stop({ deregister: true })));
-      await Promise.allSettled([...registrations.values()].map((r) => r.stop({ deregister: true })));
-      await Promise.allSettled(extraNats.map((n) => n.close()));
-    },
-  };
+  return { natsConnections: 1 + extraNats.length, stop };
 }
 
 /** The live table (a TTY) or one line per change. */
@@ -535,15 +574,18 @@ async function runShard(run: RangeRun, index: number, of: number): Promise<void>
   const cpu = process.cpuUsage();
   const { from, to } = shardRange(run.options.count, of, index);
   const stopRequested = untilParentStops();
-  let connections: Connections;
+  let connections: Connections | undefined;
   let replicas: Awaited<ReturnType<typeof startReplicaRange>>;
   const counters: RangeCounters = { checks: 0, applies: 0, reports: 0, errors: 0 };
   try {
-    connections = await connect(run.options, `driftlens-replicas-shard-${index + 1}`, 'required');
-    replicas = await startReplicaRange(run, connections, registrySettings(connections.live, run.options), from, to, undefined, counters);
+    connections = await connect(run.options, `driftlens-replicas-shard-${index + 1}`, 'required', natsFirstServer({ index, of }, 0));
+    replicas = await startReplicaRange(run, connections, registrySettings(connections.live, run.options), from, to, { index, of }, undefined, counters);
   } catch (e) {
-    sendToParent({ type: 'failed', shard: index, message: e instanceof Error ? e.message : String(e) });
+    // startReplicaRange stopped what it started; the connections close here, so nothing outlives the failure.
+    await connections?.close();
+    sendToParent({ type: 'failed', shard: index, message: connections ? startFailure(connections, e).message : e instanceof Error ? e.message : String(e) });
     process.exitCode = EXIT.unavailable;
+    process.disconnect?.();
     return;
   }
   sendToParent({ type: 'ready', shard: index, pid: process.pid, replicas: to - from, first: from + 1, redisConnections: 1, natsConnections: replicas.natsConnections, startMs: Date.now() - started });

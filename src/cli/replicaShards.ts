@@ -89,7 +89,9 @@ export function startShards(cli: string, args: string[], shards: number): Runnin
   return {
     ready: Promise.all(readies),
     async stop(timeoutMs = 15_000) {
-      for (const c of children) if (c.connected) c.send({ type: 'stop' });
+      // With a callback, a shard that is disconnecting just now (one that failed to start) makes
+      // send() fail quietly instead of emitting an unhandled EPIPE 'error' that kills the parent.
+      for (const c of children) if (c.connected) c.send({ type: 'stop' }, () => undefined);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(exited), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);

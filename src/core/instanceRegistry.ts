@@ -127,8 +127,14 @@ export const registryMember = (service: string, id: string): string => `${servic
  * service name, or Cordum's name with the protocol example's `cordum-` prefix. The ids must match.
  */
 export function registryMemberOfReport(service: string, replicaId: string, services: readonly string[]): string | undefined {
-  if (services.includes(service)) return registryMember(service, replicaId);
-  if (service.startsWith('cordum-') && services.includes(service.slice('cordum-'.length))) return registryMember(service.slice('cordum-'.length), replicaId);
+  const registered = registryServiceOfReport(service, services);
+  return registered === undefined ? undefined : registryMember(registered, replicaId);
+}
+
+/** The registry service a report's service is (itself, or without the `cordum-` prefix), when it is one of `services`. */
+export function registryServiceOfReport(service: string, services: readonly string[]): string | undefined {
+  if (services.includes(service)) return service;
+  if (service.startsWith('cordum-') && services.includes(service.slice('cordum-'.length))) return service.slice('cordum-'.length);
   return undefined;
 }
 

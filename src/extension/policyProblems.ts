@@ -30,6 +30,24 @@ export function showPolicyProblem(problem: PolicyProblem): void {
 }
 
 /**
+ * A DriftLens setting that DriftLens will not act on: the CLI refuses the same value of its flag.
+ * `setting` is the one to open (`driftlens.registry.keyPattern`).
+ */
+export class SettingsProblem extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SettingsProblem';
+  }
+}
+
+export function showSettingsProblem(problem: SettingsProblem): void {
+  void vscode.window.showErrorMessage(problem.message, 'Open Settings').then((choice) => (choice === 'Open Settings' ? vscode.commands.executeCommand('workbench.action.openSettings', problem.setting) : undefined));
+}
+
+/**
  * driftlens.choosePolicy: picks the policy this workspace uses and stores it in the workspace
  * settings. `uri` skips the picker (the in-host tests; other commands may pass one).
  */

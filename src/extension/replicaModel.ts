@@ -1,14 +1,34 @@
 import * as vscode from 'vscode';
 import type { DriftModel } from '../core/convergence';
 import { parseGoDuration } from '../core/duration';
-import { DEFAULT_GONE_AFTER_MS, resolveRegistry } from '../core/instanceRegistry';
+import { DEFAULT_GONE_AFTER_MS, instancePatternProblem, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
+import type { DriftPolicy } from '../core/policy';
 import { WatchSupervisor, type WatchPhase } from '../live/watchSupervisor';
 import { UntrustedWorkspaceError, type LiveConnection } from './liveConnection';
 import { PolicyProblem } from './liveSettings';
 import type { ComponentLog } from './log';
-import { showPolicyProblem } from './policyProblems';
+import { SettingsProblem, showPolicyProblem, showSettingsProblem } from './policyProblems';
 
-export type ReplicaViewState = 'loading' | 'disconnected' | 'empty' | 'ready' | 'policyInvalid' | 'policyAmbiguous';
+export type ReplicaViewState = 'loading' | 'disconnected' | 'empty' | 'ready' | 'policyInvalid' | 'policyAmbiguous' | 'settingsInvalid';
+
+/**
+ * The instance registry to read: the settings, else the drift policy, else Cordum's, checked as the
+ * CLI checks --registry-pattern and --registry-services. Unchecked, a pattern without {id} parses no
+ * key: the scan finds nobody yet counts as complete, so every replica turns "reporting only" and
+ * no instance is ever "not reporting", silently.
+ */
+function registryOf(config: vscode.WorkspaceConfiguration, policy: DriftPolicy): { pattern: string; services: readonly string[] } {
+  const keyPattern = config.get<string>('registry.keyPattern') || undefined;
+  const services = config.get<unknown>('registry.services') ?? undefined;
+  const refuse = (setting: string, why: string) => new SettingsProblem(setting, `The setting ${setting} is invalid: ${why}. DriftLens does not watch replicas until it is fixed.`);
+  if (services !== undefined && !Array.isArray(services)) throw refuse('driftlens.registry.services', `it must be a list of service names, like ["scheduler"] ([] turns the registry off), not ${JSON.stringify(services)}`);
+  // Only a setting can be at fault: the policy's registry passed the policy schema's same rules.
+  const patternProblem = keyPattern === undefined ? undefined : instancePatternProblem(keyPattern);
+  if (patternProblem) throw refuse('driftlens.registry.keyPattern', patternProblem);
+  const servicesProblem = services === undefined ? undefined : registryServicesProblem(services);
+  if (servicesProblem) throw refuse('driftlens.registry.services', servicesProblem);
+  return resolveRegistry(policy, { keyPattern, services: services as string[] | undefined });
+}
 
 /**
  * The drift model of this window, kept by a DriftWatcher on the window's connections. It starts
@@ -24,8 +44,9 @@ export class ReplicaModel implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly subscriptions: vscode.Disposable[];
   private viewState: ReplicaViewState = 'loading';
-  /** The policy problem last shown as a notification: one popup per problem, not one per retry. */
+  /** The policy or settings problem last shown as a notification: one popup per problem, not one per retry. */
   private shownProblem: string | undefined;
+  private currentProblem: string | undefined;
 
   constructor(
     private readonly connection: LiveConnection,
@@ -38,7 +59,7 @@ export class ReplicaModel implements vscode.Disposable {
         const config = vscode.workspace.getConfiguration('driftlens');
         const staleAfter = parseGoDuration(config.get<string>('replicas.staleAfter') ?? '15s') ?? 15_000;
         const goneAfter = parseGoDuration(config.get<string>('replicas.goneAfter') ?? '60s') ?? DEFAULT_GONE_AFTER_MS;
-        const registry = resolveRegistry(settings.policy, { keyPattern: config.get<string>('registry.keyPattern') || undefined, services: config.get<string[] | null>('registry.services') ?? undefined });
+        const registry = registryOf(config, settings.policy);
         const configKey = settings.configKeyOverride ?? settings.policy.configKey;
         this.log.info(`watching replicas of ${configKey}`);
         return {
@@ -83,6 +104,11 @@ export class ReplicaModel implements vscode.Disposable {
     return this.viewState;
   }
 
+  /** Why nothing is watched, while a policy or settings problem stops it (the message shown to the user). */
+  get problem(): string | undefined {
+    return this.currentProblem;
+  }
+
   /** True while watching is paused because no consumer needs the model (the last model is kept, aging). */
   get paused(): boolean {
     return this.supervisor.phase === 'paused';
@@ -101,16 +127,19 @@ export class ReplicaModel implements vscode.Disposable {
   private phaseChanged(phase: WatchPhase, error?: Error): void {
     if (phase === 'paused') this.log.info('replica watch paused: no view, lens or editor needs it');
     if (phase === 'loading' && !this.current) this.setViewState('loading');
-    if (phase === 'watching') this.shownProblem = undefined;
+    if (phase === 'watching') this.shownProblem = this.currentProblem = undefined;
     if (phase === 'failed' && error) {
-      if (error instanceof PolicyProblem) {
-        this.setViewState(error.kind === 'ambiguous' ? 'policyAmbiguous' : 'policyInvalid');
+      if (error instanceof PolicyProblem || error instanceof SettingsProblem) {
+        this.setViewState(error instanceof SettingsProblem ? 'settingsInvalid' : error.kind === 'ambiguous' ? 'policyAmbiguous' : 'policyInvalid');
+        this.currentProblem = error.message;
         this.log.error(error.message);
         if (this.shownProblem !== error.message) {
           this.shownProblem = error.message;
-          showPolicyProblem(error);
+          if (error instanceof SettingsProblem) showSettingsProblem(error);
+          else showPolicyProblem(error);
         }
       } else {
+        this.currentProblem = undefined;
         this.log.warn(`cannot watch replicas: ${error.message}`);
         this.setViewState('disconnected');
       }

@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { computeDriftModel, type ConvergencePolicy, type DriftModel, type LiveSnapshot, type ModelInput, type ReplicaObservation } from '../core/convergence';
+import { displayText } from '../core/displayText';
 import { formatDuration } from '../core/duration';
 import { DEFAULT_GONE_AFTER_MS, registryMember, type RegisteredInstance } from '../core/instanceRegistry';
 import { scanInstanceRegistry } from './instanceRegistry';
@@ -285,7 +286,9 @@ export class DriftWatcher {
     for (const member of model.left ?? []) {
       if (this.departed.has(member)) continue;
       this.departed.add(member);
-      this.options.onLeft?.(member, `${member} left the view: it is not in the instance registry and has sent no report for more than ${formatDuration(goneAfterMs)}`);
+      // The member comes from a registry key, which whoever can write Redis chooses: escaped, so a
+      // newline in it cannot forge a line of the log this message goes to.
+      this.options.onLeft?.(member, `${displayText(member)} left the view: it is not in the instance registry and has sent no report for more than ${formatDuration(goneAfterMs)}`);
     }
     for (const r of model.replicas) this.departed.delete(r.member);
     // Forget registrations older than the grace period: their replicas have left the view for good.

@@ -25,6 +25,12 @@ export interface NatsConnectOptions {
   timeoutMs?: number;
   /** Disconnects, reconnects, asynchronous server errors and the final close. */
   onStatus?: (status: NatsStatus) => void;
+  /**
+   * Dial servers[firstServer mod n] first, then the others in list order, instead of nats.js's
+   * shuffled order: connections numbered 0, 1, 2… spread evenly over a cluster's nodes (the
+   * simulator's shards), where a shuffle may put them all on one node.
+   */
+  firstServer?: number;
 }
 
 export class NatsConnectError extends Error {
@@ -170,8 +176,11 @@ export async function connectNats(endpoint: NatsEndpoint, options: NatsConnectOp
   // Loaded here, not at the top: activating the extension should not pay for the client.
   const nats = await import('nats');
 
+  const hostPorts = parsed.map((p) => p.hostPort);
+  const first = options.firstServer === undefined ? 0 : options.firstServer % hostPorts.length;
   const connectOptions: ConnectionOptions = {
-    servers: parsed.map((p) => p.hostPort),
+    servers: [...hostPorts.slice(first), ...hostPorts.slice(0, first)],
+    ...(options.firstServer === undefined ? {} : { noRandomize: true }),
     timeout: timeoutMs,
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     waitOnFirstConnect: false,

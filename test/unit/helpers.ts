@@ -30,10 +30,11 @@ export function problemsAt(text: string, fileName: string, kind: DocumentKind): 
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { cwd?: string; onStdout?: (stdoutSoFar: string) => void } = {},
+  /** timeoutMs: SIGTERM after this long (then `code` is null), for a command that might not end. */
+  options: { cwd?: string; onStdout?: (stdoutSoFar: string) => void; timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -310,6 +310,25 @@ test('the watcher: a replica that left the registry and stopped reporting leaves
   }
 });
 
+test('the watcher: the log line of a departure shows a hostile registry id escaped, on one line (a key with a newline forged log lines)', async () => {
+  await control.flushall();
+  const key = 'cfg:team:forged';
+  const id = 'x\n[publish] published revision 99\x1b[2J';
+  await register('scheduler', id);
+  const w = watcherFor(key, { goneAfterMs: 60_000 });
+  await w.watcher.start();
+  try {
+    assert.equal((await w.next()).replicas.length, 1);
+    await control.del(`cordum:instance:scheduler:${id}`);
+    w.advance(61_000);
+    // A model may come from the read before the DEL: read again until the view is empty (each read is an event).
+    for (let reads = 0; rows(await w.next()).length > 0; reads++) assert.ok(reads < 20, 'the departed instance left the view');
+    assert.deepEqual(w.left, [`scheduler:x\\n[publish] published revision 99\\x1b[2J left the view: it is not in the instance registry and has sent no report for more than ${formatDuration(60_000)}`]);
+  } finally {
+    w.watcher.stop();
+  }
+});
+
 test('the watcher reads the registry under the configured pattern and services only, and warns once when the scan is bounded', async () => {
   await control.flushall();
   const key = 'cfg:team:custom';

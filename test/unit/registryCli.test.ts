@@ -8,7 +8,7 @@ import { ConfigStore } from '../../src/live/configStore';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT } from './helpers';
+import { ROOT, runCli } from './helpers';
 
 /**
  * `driftlens status` and `driftlens replicas` with Cordum's instance registry, as an operator
@@ -138,19 +138,43 @@ test('status: --registry-services and --registry-pattern choose whose instances 
   assert.match(bad.stderr, /the instance key pattern "acme\/\{service\}" must contain \{id\} exactly once/);
 });
 
-test('replicas registers its instances like Cordum (PX 15000) and --not-reporting adds instances without an agent', async () => {
-  await fleet([]);
-  const sim = spawn(process.execPath, [CLI, 'replicas', '--count', '2', '--not-reporting', '1', '--heartbeat', '500ms', '--no-table'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `driftlens replicas <args> --heartbeat 500ms --no-table` until its one-line log matches
+ * `until`, then `body` with that line; stops it with Ctrl-C (a clean stop deregisters) whatever happens.
+ */
+async function withSimulator(args: string[], until: RegExp, body: (line: string) => Promise<void>): Promise<void> {
+  const sim = spawn(process.execPath, [CLI, 'replicas', ...args, '--heartbeat', '500ms', '--no-table'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   sim.stdout.on('data', (d: Buffer) => (out += d.toString()));
   sim.stderr.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    await new Promise<void>((resolve, reject) => {
+    const line = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for the simulator: ${out}`)), 30_000);
-      const check = () => /2\/3 in sync, 1 not reporting$/m.test(out) && (clearTimeout(timer), resolve());
+      const check = () => {
+        const match = out.split('\n').find((l) => until.test(l));
+        if (match !== undefined) {
+          clearTimeout(timer);
+          resolve(match);
+        }
+      };
       sim.stdout.on('data', check);
       check();
     });
+    await body(line);
+  } finally {
+    // A simulator that already exited (a refused option) has nothing left to stop.
+    if (sim.exitCode === null && sim.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        sim.once('close', () => resolve());
+        sim.kill('SIGINT');
+      });
+    }
+  }
+}
+
+test('replicas registers its instances like Cordum (PX 15000) and --not-reporting adds instances without an agent', async () => {
+  await fleet([]);
+  await withSimulator(['--count', '2', '--not-reporting', '1'], /2\/3 in sync, 1 not reporting$/, async () => {
     const keys = (await control.keys('cordum:instance:*')).sort();
     assert.deepEqual(keys, ['cordum:instance:scheduler:silent-1', 'cordum:instance:scheduler:sim-1', 'cordum:instance:scheduler:sim-2']);
     const ttl = await control.pttl('cordum:instance:scheduler:sim-1');
@@ -162,14 +186,32 @@ test('replicas registers its instances like Cordum (PX 15000) and --not-reportin
     assert.equal(status.code, 1);
     assert.match(status.stdout, /scheduler:silent-1 +not reporting .*driftlens-sim-\S+ simulated/);
     assert.match(status.stdout, /scheduler:sim-1 \(simulated\) +in sync .*driftlens-sim-\S+ simulated/);
-  } finally {
-    // A simulator that already exited (a refused option) has nothing left to stop.
-    if (sim.exitCode === null && sim.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        sim.once('close', () => resolve());
-        sim.kill('SIGINT');
-      });
-    }
-  }
+  });
   assert.deepEqual(await control.keys('cordum:instance:*'), [], 'a clean stop deregisters, as Cordum does');
+});
+
+test('replicas --service cordum-scheduler (the status protocol\'s name) registers as Cordum does, under scheduler: registered, and its silent instances not reporting', async () => {
+  await fleet([]);
+  // Both simulated replicas report; the summary then says whether the registry joined them.
+  await withSimulator(['--count', '2', '--not-reporting', '1', '--service', 'cordum-scheduler'], /revision 1 {2}2\/\d in sync/, async (line) => {
+    assert.match(line, /2\/3 in sync, 1 not reporting$/, 'the silent instance is found and the reporting replicas are registered');
+    assert.deepEqual((await control.keys('cordum:instance:*')).sort(), ['cordum:instance:scheduler:silent-1', 'cordum:instance:scheduler:sim-1', 'cordum:instance:scheduler:sim-2']);
+    const model = JSON.parse((await driftlens(['status', '--json'])).stdout) as StatusJson;
+    assert.deepEqual(model.replicas.filter((r) => r.reporting_only).map((r) => r.member), [], 'no replica is "reporting only"');
+  });
+});
+
+test('replicas whose start fails (an ACL forbids writing the registry) stops the replicas that did start: it exits with the reason and leaves no report behind, in one process and in shards', async (t) => {
+  // Writes only to DriftLens's keys: the agents start and report, their registration is refused.
+  await control.call('ACL', 'SETUSER', 'sim-no-registry', 'reset', 'on', '>sim-pass', '+@all', '%R~*', '%W~driftlens:*');
+  t.after(() => control.call('ACL', 'DELUSER', 'sim-no-registry'));
+  const env = { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, DRIFTLENS_REDIS_USERNAME: 'sim-no-registry', DRIFTLENS_REDIS_PASSWORD: 'sim-pass' };
+  for (const args of [['--count', '3'], ['--count', '4', '--shards', '2']]) {
+    await fleet([]);
+    // Before the fix the one-process run never ended (its agents kept running): bounded here.
+    const run = await runCli(['replicas', ...args, '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
+    assert.equal(run.code, 4, `${args.join(' ')}: exits as unavailable (${run.code === null ? 'still running after 30 s' : `exit ${run.code}`}): ${run.stderr}`);
+    assert.match(run.stderr, /cannot register sim-\d in Cordum's instance registry \(SET cordum:instance:scheduler:sim-\d\): NOPERM .*; --no-register runs the replicas without registering/, args.join(' '));
+    assert.deepEqual(await control.keys('driftlens:replica*'), [], `${args.join(' ')}: the replicas that started were stopped and their reports deleted`);
+  }
 });

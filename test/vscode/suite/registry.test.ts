@@ -133,4 +133,33 @@ suite('The Replicas view with the instance registry', () => {
       await vscode.workspace.getConfiguration('driftlens').update('registry.services', undefined, vscode.ConfigurationTarget.Global);
     }
   });
+
+  test('a registry setting the CLI would refuse is a settings problem saying which and why, not a silently empty registry; fixed, the view watches again', async () => {
+    const config = () => vscode.workspace.getConfiguration('driftlens');
+    const problem = (what: string, pattern: RegExp) => waitFor(what, () => (api.replicaModel.state === 'settingsInvalid' && pattern.test(api.replicaModel.problem ?? '') ? api.replicaModel.problem : undefined), [api.replicaModel.onDidChange], 20_000);
+    await vscode.commands.executeCommand('driftlens.replicas.focus');
+    try {
+      // Without {id} no key parses: the scan would find nobody and every replica would turn "reporting only".
+      await config().update('registry.keyPattern', 'registry-tests:instance:{service}', vscode.ConfigurationTarget.Global);
+      await api.replicaModel.ensureStarted();
+      assert.equal(
+        await problem('the view to refuse the key pattern', /keyPattern/),
+        'The setting driftlens.registry.keyPattern is invalid: the instance key pattern "registry-tests:instance:{service}" must contain {id} exactly once (Cordum\'s: cordum:instance:{service}:{id}). DriftLens does not watch replicas until it is fixed.',
+      );
+      assert.equal(api.replicaModel.model, undefined, 'nothing is shown on a pattern that parses no key');
+
+      await config().update('registry.keyPattern', PATTERN, vscode.ConfigurationTarget.Global);
+      await config().update('registry.services', ['sched*'], vscode.ConfigurationTarget.Global);
+      await api.replicaModel.ensureStarted();
+      assert.equal(
+        await problem('the view to refuse the services', /services/),
+        'The setting driftlens.registry.services is invalid: a registry service must be a name without whitespace, \':\', braces or glob characters, not "sched*". DriftLens does not watch replicas until it is fixed.',
+      );
+    } finally {
+      await config().update('registry.keyPattern', PATTERN, vscode.ConfigurationTarget.Global);
+      await config().update('registry.services', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await api.replicaModel.ensureStarted();
+    await waitFor('the view to watch again with valid settings', () => (api.replicaModel.model?.live?.key === KEY && api.replicaModel.problem === undefined ? true : undefined), [api.replicaModel.onDidChange], 20_000);
+  });
 });
