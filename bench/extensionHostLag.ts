@@ -4,6 +4,7 @@
  * each stall). That test writes test-results/extensionHostLag.json; `npm run bench:typing` runs it
  * alone and copies the file to bench/results/, and this module renders it into BENCHMARKS.md.
  */
+import type { HostProfileSummary } from '../test/vscode/suite/hostProfile';
 import type { SavedRun } from './results';
 import { runLine } from './results';
 
@@ -29,8 +30,10 @@ export interface ExtensionHostLagResults extends Watch {
   resolutionMs: number;
   mergeConflictScans: string;
   idle: Watch;
+  /** A CPU profile of the host over the typing window: whose code ran in each long task (absent in older runs). */
+  profile?: HostProfileSummary;
   /** The same keystrokes in the same text in a file DriftLens ignores, over a window as long (absent in older runs). */
-  ignoredByDriftLens?: Watch & { windowMs: number };
+  ignoredByDriftLens?: Watch & { windowMs: number; profile?: HostProfileSummary };
   typingMs: number;
   lastKeystrokeToDiagnosticsMs: number;
   openToFirstDiagnosticsMs: number;
@@ -38,6 +41,11 @@ export interface ExtensionHostLagResults extends Watch {
 }
 
 const TASK_LIMIT_MS = 50;
+
+/** "97 ms (2, 40)" per long task of a profile, or "none". */
+function profiledTasks(p: HostProfileSummary): string {
+  return p.longTasks.length ? p.longTasks.map((t) => `${t.ms} ms (${t.driftlensMs}, ${t.gcMs})`).join(', ') : 'none';
+}
 
 export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): Record<string, string> {
   const r = run.results;
@@ -56,6 +64,13 @@ export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): 
     row(`event-loop delay of a ${r.resolutionMs} ms timer: max / p99 / p50`, delays(r), delays(r.idle), base && delays(base)),
     row(`tasks over ${TASK_LIMIT_MS} ms (the timer ran that much late)`, stalls(r), stalls(r.idle), base && stalls(base)),
     row('garbage collections over 20 ms', gcs(r), gcs(r.idle), base && gcs(base)),
+    ...(r.profile
+      ? [
+          row(`tasks over ${TASK_LIMIT_MS} ms in a CPU profile of the window (${r.profile.samplingUs} µs samples): length (DriftLens's code, garbage collection)`, profiledTasks(r.profile), '', base?.profile ? profiledTasks(base.profile) : 'not profiled'),
+          row('the most DriftLens code in any one task', `${r.profile.longestDriftLens.ms} ms (in a task of ${r.profile.longestDriftLens.taskMs} ms)`, '', base?.profile ? `${base.profile.longestDriftLens.ms} ms` : ''),
+          row('DriftLens code over the whole window', `${r.profile.driftlensTotalMs} ms of ${(r.profile.windowMs / 1000).toFixed(1)} s`, '', base?.profile ? `${base.profile.driftlensTotalMs} ms of ${(base.profile.windowMs / 1000).toFixed(1)} s` : ''),
+        ]
+      : []),
     row('last keystroke to the typed version\'s diagnostics', `${(r.lastKeystrokeToDiagnosticsMs / 1000).toFixed(1)} s`, ''),
     row('open to the first diagnostics', `${(r.openToFirstDiagnosticsMs / 1000).toFixed(1)} s`, ''),
     row('one `document.getText()` (what the worker spares the host per edit)', r.getTextMs.map((t) => `${t} ms`).join(', '), ''),
@@ -69,5 +84,14 @@ export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): 
         (base
           ? `The same keystrokes in the same text in a file DriftLens ignores, watched as long (${(base.windowMs / 1000).toFixed(1)} s): ${stalls(base)} over ${TASK_LIMIT_MS} ms, p99 ${base.eventLoopDelayMs.p99} ms: what VS Code's own handling of edits to a 300,000-line document costs this host, with DriftLens doing nothing.`
           : `A CPU profile of such runs puts those tasks in VS Code's own handling of an edit to a 300,000-line document (applying it to the host's line array, link detection), not in DriftLens: see below.`));
-  return { 'typing-table': table, 'typing-targets': targets };
+  const profile = r.profile;
+  const ours = profile
+    ? `\n- **DriftLens's own code: ${profile.longestDriftLens.ms <= TASK_LIMIT_MS ? `no task held more than ${TASK_LIMIT_MS} ms of it` : `a task held ${profile.longestDriftLens.ms} ms of it`}.** ` +
+      `In a CPU profile of the same window, the most DriftLens code in any one task was ${profile.longestDriftLens.ms} ms (in a task of ${profile.longestDriftLens.taskMs} ms), ${profile.driftlensTotalMs} ms over the whole ${(profile.windowMs / 1000).toFixed(1)} s. ` +
+      (profile.longTasks.length
+        ? `The long tasks there: ${profile.longTasks.map((t) => `${t.ms} ms (DriftLens ${t.driftlensMs} ms, garbage collection ${t.gcMs} ms; most self time in ${t.top.slice(0, 2).join(', ')})`).join('; ')}.`
+        : `No task in it ran over ${TASK_LIMIT_MS} ms.`) +
+      (profile.driftlensTop.length ? ` DriftLens's time went to ${profile.driftlensTop.slice(0, 4).join(', ')} (inclusive).` : '')
+    : '';
+  return { 'typing-table': table, 'typing-targets': targets + ours };
 }

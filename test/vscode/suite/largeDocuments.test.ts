@@ -3,10 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { largeConfigDocument } from '../../support/largeConfig';
 import { workspaceFile } from './editing';
+import { startHostProfile } from './hostProfile';
 import { waitFor } from './waitFor';
 
 const ROOT = path.resolve(__dirname, '../../../..');
@@ -16,6 +18,10 @@ const RESULT_FILE = path.join(ROOT, 'test-results', 'extensionHostLag.json');
 const TYPED = '\n    job.typed: 42';
 /** Between two keystrokes: the pace of a quick typist (the host must stay free while analyses run). */
 const KEYSTROKE_INTERVAL_MS = 120;
+
+/** DriftLens's code in the host: its bundles (the shell and the features), wherever the extension is installed. */
+const DIST_URL = pathToFileURL(path.join(ROOT, 'dist') + path.sep).href;
+const isDriftLens = (url: string) => url.startsWith(DIST_URL);
 
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -118,6 +124,8 @@ suite('Large documents', () => {
     const idle = watchHost();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const idleResult = idle.stop();
+    // The profiler first: starting it pauses the host, which the watch would count as a stall.
+    const profile = await startHostProfile(isDriftLens);
     const watch = watchHost();
     const typingStarted = performance.now();
     for (let i = 0; i < TYPED.length; i++) {
@@ -135,6 +143,7 @@ suite('Large documents', () => {
     );
     const settledMs = performance.now() - lastKey;
     const typing = watch.stop();
+    const typingProfile = await profile.stop();
     assert.equal(document.lineAt(typedLine).text, TYPED.slice(1));
     const after = await lensTitles(uri);
     assert.ok(after.some((t) => /pools: no hash/.test(t)), `the pools lens says the typed version has no hash: ${after.join(' | ')}`);
@@ -157,6 +166,7 @@ suite('Large documents', () => {
     writeFileSync(ignoredUri.fsPath, modeline + text);
     const ignoredEditor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(ignoredUri));
     const ignoredAt = at + modeline.length;
+    const baselineProfile = await startHostProfile(isDriftLens);
     const baselineWatch = watchHost();
     const baselineStarted = performance.now();
     for (let i = 0; i < TYPED.length; i++) {
@@ -165,7 +175,7 @@ suite('Large documents', () => {
     }
     // A measuring window of the same length (not a wait for an event: there is none to wait for).
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, typingMs + settledMs - (performance.now() - baselineStarted))));
-    const baseline = { ...baselineWatch.stop(), windowMs: Math.round(performance.now() - baselineStarted) };
+    const baseline = { ...baselineWatch.stop(), windowMs: Math.round(performance.now() - baselineStarted), profile: await baselineProfile.stop() };
     assert.deepEqual(diagnosticsOf(ignoredUri), [], 'DriftLens leaves the ignored copy alone');
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     // The first editor closed when the ignored file took its place: edit through a new one.
@@ -179,6 +189,8 @@ suite('Large documents', () => {
       mergeConflictScans: 'off (merge-conflict.codeLens.enabled, merge-conflict.decorators.enabled)',
       // monitorEventLoopDelay: how late the host ran a 10 ms timer, from the first keystroke to the typed version's diagnostics.
       ...typing,
+      // Whose code ran in each long task (a CPU profile of the host over the same window).
+      profile: typingProfile,
       idle: idleResult,
       // The same typing where DriftLens does nothing: what VS Code's own handling of the edits costs the host.
       ignoredByDriftLens: baseline,
