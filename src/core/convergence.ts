@@ -188,6 +188,28 @@ function worst(states: DriftState[]): DriftState {
   return 'not-checked';
 }
 
+/** A state that can change with time alone (converging turns drifted; both say how long ago). */
+const TIMED_STATES: ReadonlySet<DriftState> = new Set(['converging', 'drifted']);
+const SEVERITY_RANK = new Map(SEVERITY.map((s, i) => [s, i]));
+/** The order localeCompare gives, without building a collator per comparison. */
+const MEMBER_ORDER = new Intl.Collator();
+
+/**
+ * Section views of a report against a live snapshot and a policy, kept while none of them can change
+ * with time alone. A watcher recomputes the model several times a second while each of 1,000
+ * replicas reports once a second: most reports are the same objects as last time, and their views
+ * (with a formatted "why" each) would be built again for nothing.
+ */
+const timelessViews = new WeakMap<ReplicaObservation, { live: LiveSnapshot; policy: ConvergencePolicy; sections: SectionView[] }>();
+
+function sectionViews(sectionNames: string[], report: ReplicaObservation, live: LiveSnapshot, policy: ConvergencePolicy, nowMs: number): SectionView[] {
+  const cached = timelessViews.get(report);
+  if (cached && cached.live === live && cached.policy === policy) return cached.sections;
+  const sections = sectionNames.map((s) => sectionView(s, report, live, policy, nowMs)).filter((v): v is SectionView => v !== undefined);
+  if (!sections.some((s) => TIMED_STATES.has(s.state))) timelessViews.set(report, { live, policy, sections });
+  return sections;
+}
+
 export function computeDriftModel(input: ModelInput): DriftModel {
   const { live, policy, nowMs, staleAfterMs } = input;
   const sectionNames = live ? Object.keys(live.sections) : [];
@@ -199,12 +221,12 @@ export function computeDriftModel(input: ModelInput): DriftModel {
       const why = unreadable ? `its report does not decode: ${unreadable}` : since === undefined ? 'no report' : nowMs - since > -CLOCK_JITTER_MS ? `no report for ${formatDuration(Math.max(0, nowMs - since))}` : `its report expired; the last one was dated ${formatAge(nowMs - since)}`;
       return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since, ...(report?.simulated ? { simulated: true } : {}), ...(unreadable ? { unreadable } : {}) };
     }
-    const sections = live ? sectionNames.map((s) => sectionView(s, report, live, policy, nowMs)).filter((v): v is SectionView => v !== undefined) : [];
+    const sections = live ? sectionViews(sectionNames, report, live, policy, nowMs) : [];
     const state = sections.length > 0 ? worst(sections.map((s) => s.state)) : 'not-checked';
     return { member, service, replicaId, state, sections, lastReportMs: report.reportedAtMs, revision: report.revision, lastError: report.lastError, pollIntervalMs: report.pollIntervalMs, ...(report.simulated ? { simulated: true } : {}) };
   });
   const left = input.registry ? joinRegistry(replicas, input.registry, sectionNames, live, nowMs) : [];
-  replicas.sort((a, b) => SEVERITY.indexOf(a.state) - SEVERITY.indexOf(b.state) || a.member.localeCompare(b.member));
+  replicas.sort((a, b) => SEVERITY_RANK.get(a.state)! - SEVERITY_RANK.get(b.state)! || MEMBER_ORDER.compare(a.member, b.member));
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<DriftState, number>;
   for (const r of replicas) counts[r.state]++;
   const breaches = replicas.reduce((n, r) => n + r.sections.filter((s) => s.state === 'drifted' || s.withinBudget === false).length, 0);

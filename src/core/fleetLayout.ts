@@ -68,7 +68,8 @@ export class FleetLayout {
   private filterValue: ReplicaFilter;
   private rootSignature = '';
   private readonly serviceSignatures = new Map<string, string>();
-  private readonly groupSignatures = new Map<string, string>();
+  /** Each group's members in order: compared one by one (a joined string of 1,000 ids per model was most of the layout's garbage). */
+  private readonly groupMembers = new Map<string, string[]>();
   private readonly replicaSignatures = new Map<string, string>();
 
   get filter(): ReplicaFilter {
@@ -84,7 +85,11 @@ export class FleetLayout {
     const filterChanged = filter !== this.filterValue;
     this.filterValue = filter;
     const byService = new Map<string, ReplicaView[]>();
-    for (const r of model?.replicas ?? []) byService.set(r.service, [...(byService.get(r.service) ?? []), r]);
+    for (const r of model?.replicas ?? []) {
+      const list = byService.get(r.service);
+      if (list) list.push(r);
+      else byService.set(r.service, [r]);
+    }
     const services: ServiceLayout[] = [];
     for (const [service, all] of byService) {
       const replicas = all.filter((r) => matchesFilter(r, filter));
@@ -92,7 +97,11 @@ export class FleetLayout {
       const layout: ServiceLayout = { service, replicas, all };
       if (all.length > GROUP_ABOVE) {
         const groups = new Map<DriftState, ReplicaView[]>();
-        for (const r of replicas) groups.set(r.state, [...(groups.get(r.state) ?? []), r]);
+        for (const r of replicas) {
+          const list = groups.get(r.state);
+          if (list) list.push(r);
+          else groups.set(r.state, [r]);
+        }
         layout.groups = SEVERITY.filter((s) => groups.has(s)).map((state) => ({ state, replicas: groups.get(state)! }));
       }
       services.push(layout);
@@ -117,9 +126,9 @@ export class FleetLayout {
       for (const g of s.groups ?? []) {
         const key = groupKey(s.service, g.state);
         seenGroups.add(key);
-        const signature = g.replicas.map((r) => r.member).join(',');
-        const groupChanged = this.groupSignatures.get(key) !== signature;
-        this.groupSignatures.set(key, signature);
+        const before = this.groupMembers.get(key);
+        const groupChanged = !before || before.length !== g.replicas.length || g.replicas.some((r, i) => r.member !== before[i]);
+        if (groupChanged) this.groupMembers.set(key, g.replicas.map((r) => r.member));
         if (groupChanged && !change.whole && !serviceChanged) change.groups.push(key);
       }
       const changedGroups = new Set(change.groups);
@@ -132,7 +141,7 @@ export class FleetLayout {
         if (replicaChanged && !change.whole && !serviceChanged && !changedGroups.has(groupKey(s.service, r.state))) change.replicas.push(r.member);
       }
     }
-    for (const [map, seen] of [[this.serviceSignatures, seenServices], [this.groupSignatures, seenGroups], [this.replicaSignatures, seenReplicas]] as const) {
+    for (const [map, seen] of [[this.serviceSignatures, seenServices], [this.groupMembers, seenGroups], [this.replicaSignatures, seenReplicas]] as const) {
       for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
     }
     return change;

@@ -130,3 +130,20 @@ test('simulated replicas are marked in the model and counted; real ones are not'
   assert.equal(model.replicas.find((r) => r.replicaId === 'real')?.simulated, undefined);
   assert.equal(model.summary, '2/2 in sync', 'the summary counts states; the marker is shown beside it');
 });
+
+test('the same report object, asked again later: a converging replica still drifts on time, and a new live revision is judged afresh', () => {
+  // The watcher hands the model the same report object until the replica reports again.
+  const r = report('a', { hash: OLD, at: T0 - 60_000, trigger: 'startup' }, {}, T0 + 1000);
+  assert.equal(stateAt(T0 + 1_000, r).state, 'converging');
+  assert.equal(stateAt(T0 + 12_000, r).state, 'converging');
+  // (stale after 15 s without a report: the same object, reported 14 s after the budget's start)
+  const late = report('b', { hash: OLD, at: T0 - 60_000, trigger: 'startup' }, {}, T0 + 20_000);
+  assert.equal(stateAt(T0 + 20_000, late).state, 'converging');
+  assert.equal(stateAt(T0 + 31_000, late).state, 'drifted');
+  // In sync on revision 2; revision 3 publishes another hash: the same report is now behind.
+  const synced = report('c', { hash: NEW, at: T0 + 500, trigger: 'notification' }, {}, T0 + 1000);
+  assert.equal(stateAt(T0 + 2_000, synced).state, 'in-sync');
+  const next: LiveSnapshot = { ...live, revision: 3, publishedAtMs: T0 + 1_500, sections: { pools: ROGUE }, knownHashes: new Map([[OLD, 1], [NEW, 2], [ROGUE, 3]]) };
+  assert.equal(computeDriftModel({ live: next, replicas: [synced], policy, nowMs: T0 + 2_000, staleAfterMs: 15_000 }).replicas[0].state, 'converging');
+  assert.equal(stateAt(T0 + 3_000, synced).sections[0].why, 'converged in 500ms by notification');
+});
