@@ -396,6 +396,8 @@ export interface NatsNode {
   clusterPort: number;
   monitorPort: number;
   running: boolean;
+  /** SIGSTOPped by freeze(), until thaw() or kill(). */
+  frozen?: boolean;
 }
 
 export class NatsCluster {
@@ -469,20 +471,28 @@ export class NatsCluster {
    */
   freeze(node: NatsNode): void {
     node.server.signal('SIGSTOP');
+    node.frozen = true;
   }
 
   thaw(node: NatsNode): void {
     node.server.signal('SIGCONT');
+    node.frozen = false;
   }
 
-  /** SIGKILLs a node. */
+  /** SIGKILLs a node (a frozen one too). */
   async kill(node: NatsNode): Promise<void> {
     await node.server.stop();
     node.running = false;
+    node.frozen = false;
   }
 
-  /** Starts a killed node again and waits for its routes. */
+  /**
+   * Starts a killed node again and waits for its routes. A node still frozen (a test that failed
+   * between freeze and kill) is killed first: left frozen, it would hang every later test that
+   * connects to it.
+   */
   async restart(node: NatsNode, timeoutMs = 30_000): Promise<void> {
+    if (node.frozen) await this.kill(node);
     if (node.running) return;
     await node.server.start();
     node.running = true;

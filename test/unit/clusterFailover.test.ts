@@ -408,7 +408,7 @@ test('NATS cluster: a replica whose node dies converges by poll meanwhile, recon
   t.after(() => natsCluster.restart(node));
   await publishNext(p, key, 2);
   await waitUntil(() => poller.agent.appliedHash('pools') === poolsHash(2), 'the polling victim to converge by poll while its node hangs', lagging([poller], poolsHash(2)));
-  assert.equal(poller.applies.at(-1)?.trigger, 'poll');
+  assert.equal(poller.applies.at(-1)?.trigger, 'poll', `the polling victim applied revision 2 by ${poller.applies.at(-1)?.trigger}; its last events: ${JSON.stringify(poller.events.slice(-6))}; NATS status ${poller.natsStatus.join(',')}`);
   for (const r of waiting) assert.equal(r.agent.appliedHash('pools'), poolsHash(1), `${r.agent.replicaId} heard nothing: its node hangs`);
 
   // The node dies: the victims reconnect to another node and read what they missed.
@@ -417,7 +417,7 @@ test('NATS cluster: a replica whose node dies converges by poll meanwhile, recon
   for (const r of victims) assert.notEqual(r.nats!.getServer(), `127.0.0.1:${node.port}`);
   await waitUntil(() => replicas.every((r) => r.agent.appliedHash('pools') === poolsHash(2)), 'every replica to converge on the revision notified while the node hung', lagging(replicas, poolsHash(2)));
   for (const r of waiting) {
-    assert.equal(r.applies.at(-1)?.trigger, 'poll', `${r.agent.replicaId} caught up by reading, not by the lost notification`);
+    assert.equal(r.applies.at(-1)?.trigger, 'poll', `${r.agent.replicaId} caught up by reading, not by the lost notification; its last events: ${JSON.stringify(r.events.slice(-6))}`);
     const reconnectedAt = r.events.findIndex((e) => e.type === 'reconnected');
     const appliedAt = r.events.findIndex((e) => e.type === 'applied' && e.revision === 2);
     assert.ok(reconnectedAt >= 0 && appliedAt > reconnectedAt, `${r.agent.replicaId} read revision 2 after it reconnected`);
