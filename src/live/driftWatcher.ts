@@ -38,10 +38,7 @@ export interface DriftWatcherOptions {
   pollMs?: number;
   /** A report older than this is stale (default: the protocol's 15 s ttl). */
   staleAfterMs?: number;
-  /**
-   * Coalescing window for recomputations (default 250 ms: past VS Code's 200 ms debounce of tree
-   * changes, so that each model's changes reach the Replicas view as a leading, undelayed refresh).
-   */
+  /** Coalescing window for recomputations (default 200 ms, VS Code's own tree debounce). */
   minIntervalMs?: number;
   /**
    * Cordum's instance registry, scanned with every full read (the poll cadence, never per report):
@@ -261,7 +258,7 @@ export class DriftWatcher {
   /** Coalesces bursts of events into one recomputation per window. */
   private schedule(immediate = false): void {
     if (this.stopped || this.pending || !this.ready) return;
-    const wait = immediate ? 0 : Math.max(0, (this.options.minIntervalMs ?? 250) - (this.now() - this.lastEmit));
+    const wait = immediate ? 0 : Math.max(0, (this.options.minIntervalMs ?? 200) - (this.now() - this.lastEmit));
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.emit();
