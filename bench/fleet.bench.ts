@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   const redis = await connectRedis({ url: redisServer.url }, { name: 'driftlens-bench-probes' });
   const store = new ConfigStore(redis);
   const previous = (await store.read(KEY))!.envelope.data;
-  cli(['publish', changed, '--yes', '--no-write-back', '--expect-revision', '1', '--key', KEY]);
+  cli(['publish', changed, '--yes', '--accept-risk', 'many-topics', '--no-write-back', '--expect-revision', '1', '--key', KEY]);
   const live = (await store.read(KEY))!.envelope.data;
   const hash = (section: 'pools' | 'timeouts', data: typeof live) => computeSectionHash(section, data[section]).hash!;
   const hashes = { live: hash('pools', live), previous: hash('pools', previous), timeouts: hash('timeouts', live) };

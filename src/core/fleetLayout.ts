@@ -118,8 +118,11 @@ export class FleetLayout {
       seenServices.add(s.service);
       const inSync = s.all.filter((r) => r.state === 'in-sync').length;
       const simulated = s.all.filter((r) => r.simulated).length;
-      // The service row shows counts; its children are the groups, or the replicas in order.
-      const serviceSignature = `${inSync}/${s.all.length}/${simulated}|${s.groups ? s.groups.map((g) => g.state).join(',') : s.replicas.map((r) => r.member).join(',')}`;
+      // The service row's description and its children: grouped, the size of the service and the
+      // states present (each group row counts its own replicas, so a replica changing state redraws
+      // two group rows, not the service with all its open groups); else the in-sync count and the
+      // replicas in order.
+      const serviceSignature = s.groups ? `${s.all.length}/${simulated}|${s.groups.map((g) => g.state).join(',')}` : `${inSync}/${s.all.length}/${simulated}|${s.replicas.map((r) => r.member).join(',')}`;
       const serviceChanged = this.serviceSignatures.get(s.service) !== serviceSignature;
       this.serviceSignatures.set(s.service, serviceSignature);
       if (serviceChanged && !change.whole) change.services.push(s.service);

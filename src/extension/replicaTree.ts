@@ -293,7 +293,10 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
         const item = new vscode.TreeItem(displayText(node.service), vscode.TreeItemCollapsibleState.Expanded);
         item.id = `service:${node.service}`;
         const simulated = all.filter((r) => r.simulated).length;
-        item.description = `${inSync}/${all.length} in sync${simulated === all.length ? ' · simulated' : simulated ? ` · ${simulated} simulated` : ''}`;
+        // Grouped, the group rows count each state (and the line above the tree counts them all): here
+        // only the size, so that a replica changing state does not redraw the service and its open groups.
+        const grouped = this.layout.services.find((s) => s.service === node.service)?.groups !== undefined;
+        item.description = `${grouped ? `${all.length} replicas` : `${inSync}/${all.length} in sync`}${simulated === all.length ? ' · simulated' : simulated ? ` · ${simulated} simulated` : ''}`;
         item.iconPath = new vscode.ThemeIcon('server-environment');
         item.contextValue = 'service';
         return item;

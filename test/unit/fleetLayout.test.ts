@@ -37,9 +37,10 @@ test('a report that changes nothing visible redraws nothing; one replica changin
   // Every replica reported again a second later, nothing else changed: in-sync rows show no age.
   const again = layout.update(fleet(1000, new Set([10, 500, 990]), T0 + 59_500), 'root', T0 + 60_000);
   assert.deepEqual(again, { whole: false, services: [], groups: [], replicas: [] });
-  // sim-0200 drifts: the service row's "996/1000 in sync" changes, and with it its groups.
+  // sim-0200 drifts: the two groups it leaves and joins redraw (their counts and rows); the service
+  // row, which counts only its size when grouped, and its other groups do not.
   const drift = layout.update(fleet(1000, new Set([10, 199, 500, 990]), T0 + 59_500), 'root', T0 + 60_000);
-  assert.deepEqual(drift, { whole: false, services: ['scheduler'], groups: [], replicas: [] });
+  assert.deepEqual(drift, { whole: false, services: [], groups: ['scheduler\u0000drifted', 'scheduler\u0000in-sync'], replicas: [] });
   assert.deepEqual(layout.services[0].groups?.[0].replicas.map((r) => r.replicaId), ['sim-0011', 'sim-0200', 'sim-0501', 'sim-0991']);
 });
 
