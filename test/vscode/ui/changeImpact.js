@@ -10,20 +10,10 @@ const { runCommand, openFile, waitForText, waitVisible } = require('../launcher/
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const KEY = 'cfg:system:default';
 const FILE = 'cfg.impact.yaml';
-const { ConfigStore } = require(path.join(ROOT, 'out/src/live/configStore'));
-const { connectRedis } = require(path.join(ROOT, 'out/src/live/redisConnection'));
+const { withStore } = require('./liveStore');
 const { analyzeDocument } = require(path.join(ROOT, 'out/src/core/analysis'));
 const { connectNats } = require(path.join(ROOT, 'out/src/live/natsConnection'));
 const { publishDocument } = require(path.join(ROOT, 'out/src/live/publisher'));
-
-async function withStore(servers, work) {
-  const redis = await connectRedis({ url: servers.redisUrl });
-  try {
-    return await work(new ConfigStore(redis), redis);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 const dialogButton = (dialog, label) => dialog.locator('.monaco-button', { hasText: new RegExp(`^${label}$`) }).first();
 

@@ -13,8 +13,7 @@ const YAML = require('yaml');
 const { waitForText, clickActivityBarItem, waitVisible } = require('../launcher/ui');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const { ConfigStore } = require(path.join(ROOT, 'out/src/live/configStore'));
-const { connectRedis } = require(path.join(ROOT, 'out/src/live/redisConnection'));
+const { withStore } = require('./liveStore');
 const { connectNats } = require(path.join(ROOT, 'out/src/live/natsConnection'));
 const { publishConfigChanged } = require(path.join(ROOT, 'out/src/live/notifier'));
 
@@ -50,16 +49,11 @@ module.exports = [
     name: 'the Replicas view at 1,000 replicas: counts above the tree, problems first, one click leaves the 3 drifted',
     async run({ page, shot, servers, workspace, onCleanup }) {
       // The scenarios before this one published; alone (DRIFTLENS_UI_GREP) it publishes the workspace's document first.
-      const seed = await connectRedis({ url: servers.redisUrl });
-      try {
-        const store = new ConfigStore(seed);
-        if (!(await store.read(KEY))) {
-          const { data } = YAML.parse(fs.readFileSync(path.join(workspace, 'cfg.system.default.yaml'), 'utf8'));
-          await store.write(KEY, { data, expectedRevision: 0, meta: { published_by: 'fleet@ops' } });
-        }
-      } finally {
-        seed.disconnect();
-      }
+      await withStore(servers, async (store) => {
+        if (await store.read(KEY)) return;
+        const { data } = YAML.parse(fs.readFileSync(path.join(workspace, 'cfg.system.default.yaml'), 'utf8'));
+        await store.write(KEY, { data, expectedRevision: 0, meta: { published_by: 'fleet@ops' } });
+      });
       const simulator = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'replicas', '--key', KEY, '--count', '1000', '--shards', '4', '--heartbeat', '5s', '--poll', '30s', '--ramp', '3s', '--no-table', '--fault', '17,480,901:stall'], {
         cwd: ROOT,
         env: { PATH: process.env.PATH, DRIFTLENS_REDIS_URL: servers.redisUrl, DRIFTLENS_NATS_URL: servers.natsUrl },
@@ -81,16 +75,15 @@ module.exports = [
       await page.mouse.move(bar.x + bar.width + 120, bar.y + bar.height / 2, { steps: 5 });
       await page.mouse.up();
       await waitForText(page, '.part.sidebar', '1000 in sync', { timeoutMs: 60e3, what: 'the whole fleet in sync above the tree' });
-      const redis = await connectRedis({ url: servers.redisUrl });
       const nats = await connectNats({ servers: [servers.natsUrl] });
       try {
-        const store = new ConfigStore(redis);
-        const live = (await store.read(KEY)).envelope;
-        const data = { ...live.data, timeouts: { ...live.data.timeouts, reconciler: { ...live.data.timeouts.reconciler, dispatch_timeout_seconds: 321 } } };
-        await store.write(KEY, { data, expectedRevision: live.revision, meta: { published_by: 'fleet@ops' } });
+        await withStore(servers, async (store) => {
+          const live = (await store.read(KEY)).envelope;
+          const data = { ...live.data, timeouts: { ...live.data.timeouts, reconciler: { ...live.data.timeouts.reconciler, dispatch_timeout_seconds: 321 } } };
+          await store.write(KEY, { data, expectedRevision: live.revision, meta: { published_by: 'fleet@ops' } });
+        });
         await publishConfigChanged(nats, 'sys.config.changed', { scope: 'system', scopeId: 'default', senderId: 'ui-scenario' });
       } finally {
-        redis.disconnect();
         await nats.close();
       }
       // Every state counted above the tree, worst first; the stalled three are drifted once past the budget.

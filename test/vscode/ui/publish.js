@@ -9,18 +9,8 @@ const { runCommand, openFile, waitForText, waitVisible } = require('../launcher/
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const KEY = 'cfg:system:default';
 // The compiled live layer (npm run compile-tests), to seed and read Redis as another writer would.
-const { ConfigStore } = require(path.join(ROOT, 'out/src/live/configStore'));
-const { connectRedis } = require(path.join(ROOT, 'out/src/live/redisConnection'));
+const { withStore } = require('./liveStore');
 const { analyzeDocument } = require(path.join(ROOT, 'out/src/core/analysis'));
-
-async function withStore(servers, work) {
-  const redis = await connectRedis({ url: servers.redisUrl });
-  try {
-    return await work(new ConfigStore(redis), redis);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** Clicks a notification's button, from its toast or, when no toast shows, from the notification center. */
 async function clickNotificationButton(page, message, button) {
