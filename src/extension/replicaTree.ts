@@ -296,7 +296,8 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
         return item;
       }
       case 'service': {
-        const all = this.layout.services.find((s) => s.service === node.service)?.all ?? node.replicas;
+        const layout = this.layout.services.find((s) => s.service === node.service);
+        const all = layout?.all ?? node.replicas;
         const inSync = all.filter((r) => r.state === 'in-sync').length;
         // Always open: VS Code keeps a row's first collapsible state through every refresh, so a
         // service drawn collapsed while all was in sync would hide the drifted group that appears
@@ -307,8 +308,7 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
         const simulated = all.filter((r) => r.simulated).length;
         // Grouped, the group rows count each state (and the line above the tree counts them all): here
         // only the size, so that a replica changing state does not redraw the service and its open groups.
-        const grouped = this.layout.services.find((s) => s.service === node.service)?.groups !== undefined;
-        item.description = `${grouped ? `${all.length} replicas` : `${inSync}/${all.length} in sync`}${simulated === all.length ? ' · simulated' : simulated ? ` · ${simulated} simulated` : ''}`;
+        item.description = `${layout?.groups ? `${all.length} replicas` : `${inSync}/${all.length} in sync`}${simulated === all.length ? ' · simulated' : simulated ? ` · ${simulated} simulated` : ''}`;
         item.iconPath = new vscode.ThemeIcon('server-environment');
         item.contextValue = 'service';
         return item;
