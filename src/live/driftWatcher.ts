@@ -183,7 +183,17 @@ export class DriftWatcher {
   private async read(readLive: boolean): Promise<void> {
     this.stats.refreshes++;
     const { redis, configKey } = this.options;
-    if (readLive || !this.live) await this.readLive();
+    // A live value that does not decode (written out of band) is reported, but once a snapshot is
+    // held the reports and the registry are still read: replicas keep coming and going meanwhile.
+    let liveFailure: unknown;
+    if (readLive || !this.live) {
+      try {
+        await this.readLive();
+      } catch (e) {
+        if (!this.live) throw e;
+        liveFailure = e;
+      }
+    }
     const { reports, stale, invalid } = await readReplicaReports(redis, configKey);
     if (this.stopped) return;
     // Redis says which replicas exist; a report held from a newer live event wins over Redis' older copy.
@@ -201,8 +211,9 @@ export class DriftWatcher {
     this.unreadable.clear();
     for (const i of invalid) this.unreadable.set(i.member, i.error);
     // A replica read a newer revision than the one we know: someone published without notifying us.
-    if (reports.some((r) => r.revision !== null && r.revision > this.liveRevision)) await this.readLive();
+    if (liveFailure === undefined && reports.some((r) => r.revision !== null && r.revision > this.liveRevision)) await this.readLive();
     await this.readRegistry();
+    if (liveFailure !== undefined) throw liveFailure;
   }
 
   private async readRegistry(): Promise<void> {

@@ -240,3 +240,24 @@ test('a publish whose notification never came reaches the model at the next poll
     watcher.stop();
   }
 });
+
+test('a live value that no longer decodes is reported at each poll, and replicas still come and go meanwhile', { timeout: 20_000 }, async () => {
+  const key = await freshKey();
+  const errors: string[] = [];
+  const waiters: { until: (m: DriftModel) => boolean; resolve: () => void }[] = [];
+  const modelWhere = (until: (m: DriftModel) => boolean) => new Promise<void>((resolve) => waiters.push({ until, resolve }));
+  const watcher = new DriftWatcher({ ...options(key, { pollMs: 100 }), onModel: (m) => waiters.forEach((w) => w.until(m) && w.resolve()), onError: (e) => errors.push(e.message) });
+  try {
+    const first = modelWhere((m) => m.live?.revision === 1);
+    await watcher.start();
+    await first;
+    // Someone writes a value that is not an envelope; then a replica starts reporting.
+    await control.set(key, 'not a config document');
+    const seen = modelWhere((m) => m.replicas.some((r) => r.replicaId === 'late'));
+    await publishReplicaReport(control, undefined, report(key, 'late', new Date()));
+    await seen;
+    assert.ok(errors.length > 0, 'the undecodable live value is reported');
+  } finally {
+    watcher.stop();
+  }
+});
