@@ -212,11 +212,19 @@ export function changeSet(live: DataMap | undefined, local: DataMap, sections: r
     if (change.kind === 'added' && gated.has(change.section)) {
       for (const path of zeroTimeouts(change.to, change.path)) risks.push({ code: 'timeout-zero', path, message: `${path} is set to 0: a zero timeout is rarely what a person means.` });
     }
-    if (change.path === 'timeouts.reconciler.scan_interval_seconds') {
-      // Set where it was absent, or removed: the scheduler's default pace is a change of pace too.
-      const from = change.kind === 'added' ? "the scheduler's default" : seconds(change.from);
-      const to = change.kind === 'removed' ? "the scheduler's default" : seconds(change.to);
-      risks.push({ code: 'scan-interval-change', path: change.path, message: `The reconciler's scan interval changes from ${from} to ${to}: every replica scans for stale jobs at the new pace.` });
+  }
+  // The value replicas scan by, before and after, however the change set words it (a whole
+  // reconciler added or removed is one change at its parent's path). Set where it was absent, or
+  // removed, the scheduler's default pace is a change of pace too; a timeouts section that is
+  // itself absent on either side is not applied, so it changes no pace.
+  if (gated.has('timeouts')) {
+    const before = normalised('timeouts', live);
+    const after = normalised('timeouts', local);
+    const interval = (t: JsonValue | undefined) => (isObject(t) && isObject(t.reconciler) && has(t.reconciler, 'scan_interval_seconds') ? t.reconciler.scan_interval_seconds : undefined);
+    const [from, to] = [interval(before), interval(after)];
+    if (before !== undefined && after !== undefined && !same(from, to)) {
+      const text = (v: JsonValue | undefined) => (v === undefined ? "the scheduler's default" : seconds(v));
+      risks.push({ code: 'scan-interval-change', path: 'timeouts.reconciler.scan_interval_seconds', message: `The reconciler's scan interval changes from ${text(from)} to ${text(to)}: every replica scans for stale jobs at the new pace.` });
     }
   }
   // As issue 13 defines it: more than a quarter of the topics, however few (in a small table one

@@ -140,6 +140,10 @@ test('timeout-cut, timeout-zero and scan-interval-change', () => {
   assert.deepEqual(removed.map((r) => `${r.code} ${r.message}`), ["scan-interval-change The reconciler's scan interval changes from 30 s to the scheduler's default: every replica scans for stale jobs at the new pace."]);
   const unset = edit((d) => delete d.timeouts.reconciler.scan_interval_seconds);
   assert.deepEqual(changeSet(unset, base()).risks.map((r) => r.message), ["The reconciler's scan interval changes from the scheduler's default to 30 s: every replica scans for stale jobs at the new pace."]);
+  // A whole reconciler block removed, or added where there was none: the same change of pace.
+  const noReconciler = edit((d) => delete d.timeouts.reconciler);
+  assert.deepEqual(codes(base(), noReconciler), ['scan-interval-change timeouts.reconciler.scan_interval_seconds']);
+  assert.deepEqual(codes(noReconciler, base()), ['scan-interval-change timeouts.reconciler.scan_interval_seconds']);
   // max_retries is not a timeout: 2 -> 0 is a change, not a risk.
   assert.deepEqual(codes(base(), edit((d) => (d.timeouts.topics['job.fraud'].max_retries = 0))), []);
 });
