@@ -18,9 +18,12 @@ export type ReplicaViewState = 'loading' | 'disconnected' | 'empty' | 'ready' | 
  * no instance is ever "not reporting", silently.
  */
 function registryOf(config: vscode.WorkspaceConfiguration, policy: DriftPolicy): { pattern: string; services: readonly string[] } {
-  const keyPattern = config.get<string>('registry.keyPattern') || undefined;
+  const rawPattern = config.get<unknown>('registry.keyPattern') || undefined;
   const services = config.get<unknown>('registry.services') ?? undefined;
   const refuse = (setting: string, why: string) => new SettingsProblem(setting, `The setting ${setting} is invalid: ${why}. DriftLens does not watch replicas until it is fixed.`);
+  // settings.json takes any JSON: a number here is a settings problem, not a TypeError in the check.
+  if (rawPattern !== undefined && typeof rawPattern !== 'string') throw refuse('driftlens.registry.keyPattern', `it must be a key pattern with {service} and {id}, like "cordum:instance:{service}:{id}", not ${JSON.stringify(rawPattern)}`);
+  const keyPattern = rawPattern as string | undefined;
   if (services !== undefined && !Array.isArray(services)) throw refuse('driftlens.registry.services', `it must be a list of service names, like ["scheduler"] ([] turns the registry off), not ${JSON.stringify(services)}`);
   // Only a setting can be at fault: the policy's registry passed the policy schema's same rules.
   const patternProblem = keyPattern === undefined ? undefined : instancePatternProblem(keyPattern);

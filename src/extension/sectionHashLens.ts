@@ -34,7 +34,7 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
             replicas.onDidChange((model) => {
               // What the lenses show, small: a per-replica string of hashes was 130 KB per model at 1,000 replicas.
               const counts = model ? runningCounts(model) : undefined;
-              const signature = counts ? `${counts.reporting}|${[...counts.running].map(([k, v]) => `${k}=${v.running}/${v.simulated}`).sort().join(';')}` : '';
+              const signature = counts ? `${model!.replicas.length === 0}|${counts.reporting}|${[...counts.running].map(([k, v]) => `${k}=${v.running}/${v.simulated}`).sort().join(';')}` : '';
               if (signature !== this.replicaSignature) {
                 this.replicaSignature = signature;
                 this.changed.fire();
