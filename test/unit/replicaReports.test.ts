@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   decodeReplicaReport,
   encodeReplicaReport,
@@ -7,7 +8,9 @@ import {
   replicaIndexKey,
   replicaMember,
   replicaReportKey,
+  isNewerReport,
   ReplicaReportError,
+  rfc3339ByDateParse,
   rfc3339ToEpochMs,
   STATUS_SUBJECT,
 } from '../../src/live/replicaReports';
@@ -128,6 +131,50 @@ test('reported_at converts to the index score in epoch ms, with nanoseconds and 
   assert.equal(rfc3339ToEpochMs('2026-11-27T21:40:05Z'), Date.UTC(2026, 10, 27, 21, 40, 5));
   assert.equal(rfc3339ToEpochMs('2026-11-27T22:40:05.5+01:00'), Date.UTC(2026, 10, 27, 21, 40, 5, 500));
   assert.ok(Number.isNaN(rfc3339ToEpochMs('2026-11-27 21:40:05')));
+});
+
+/** Times near and past every field's limits, in every form the pattern might or might not accept. */
+const timeText = fc
+  .record({
+    year: fc.oneof(fc.integer({ min: 0, max: 9999 }), fc.constantFrom(1900, 2000, 2024, 2100)),
+    month: fc.integer({ min: 0, max: 13 }),
+    day: fc.integer({ min: 0, max: 32 }),
+    hour: fc.integer({ min: 0, max: 25 }),
+    minute: fc.integer({ min: 0, max: 60 }),
+    second: fc.integer({ min: 0, max: 61 }),
+    fraction: fc.option(fc.stringMatching(/^[0-9]{0,12}$/), { nil: undefined }),
+    zone: fc.oneof(fc.constantFrom('Z', 'z', '', 'Zx', '+00:00', '-00:00', '+1:00', '+01:0'), fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 61 })).map(([s, h, m]) => `${s}${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`)),
+    sep: fc.constantFrom('T', 't', ' ', 'T', 'T'),
+  })
+  .map((t) => {
+    const two = (n: number) => String(n).padStart(2, '0');
+    return `${String(t.year).padStart(4, '0')}-${two(t.month)}-${two(t.day)}${t.sep}${two(t.hour)}:${two(t.minute)}:${two(t.second)}${t.fraction === undefined ? '' : '.' + t.fraction}${t.zone}`;
+  });
+
+test('the fast time reading agrees with the pattern and Date.parse on every input, valid or not', () => {
+  fc.assert(
+    fc.property(fc.oneof(timeText, fc.string({ maxLength: 40 })), (time) => {
+      assert.ok(Object.is(rfc3339ToEpochMs(time), rfc3339ByDateParse(time)), `${JSON.stringify(time)}: ${rfc3339ToEpochMs(time)} against ${rfc3339ByDateParse(time)}`);
+    }),
+    { numRuns: 20_000 },
+  );
+  // The edges by name: leap days, the last second of a day, offsets that cross midnight.
+  for (const time of ['2024-02-29T23:59:59.999Z', '2023-02-29T00:00:00Z', '2100-02-29T00:00:00Z', '2000-02-29T00:00:00Z', '0099-12-31T00:00:00Z', '2026-01-01T00:30:00+01:00', '2026-12-31T23:30:00-01:00', '2026-11-27T24:00:00Z']) {
+    assert.ok(Object.is(rfc3339ToEpochMs(time), rfc3339ByDateParse(time)), time);
+  }
+});
+
+test('reports of one process order by reported_at to the nanosecond, whatever the fraction length or offset', () => {
+  const fraction = fc.stringMatching(/^[0-9]{1,12}$/);
+  fc.assert(
+    fc.property(fraction, fraction, fc.constantFrom('Z', '+01:00', '-05:30'), (a, b, zone) => {
+      const at = (f: string) => ({ ...sample(), reportedAt: `2026-11-27T21:40:05.${f}${zone}` });
+      // What nanoseconds each says: nine digits, cut or padded.
+      const ns = (f: string) => Number(f.padEnd(9, '0').slice(0, 9));
+      assert.equal(isNewerReport(at(a), at(b)), ns(a) >= ns(b), `${a} against ${b} (${zone})`);
+    }),
+    { numRuns: 5_000 },
+  );
 });
 
 test('simulated replicas say so with "simulated": true; real ones send nothing new, and old readers keep working', () => {
