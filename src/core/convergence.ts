@@ -183,9 +183,11 @@ function afterPublish(sinceMs: number): string {
   return sinceMs <= -CLOCK_JITTER_MS ? `the publish is dated ${formatDuration(-sinceMs)} in the future (clock skew?)` : `${formatDuration(Math.max(0, sinceMs))} after the publish`;
 }
 
-function worst(states: DriftState[]): DriftState {
-  for (const s of SEVERITY) if (states.includes(s)) return s;
-  return 'not-checked';
+/** The worst state among a replica's sections. */
+function worstOf(sections: readonly SectionView[]): DriftState {
+  let rank = SEVERITY.length;
+  for (const s of sections) rank = Math.min(rank, SEVERITY_RANK.get(s.state) ?? SEVERITY.length);
+  return rank < SEVERITY.length ? SEVERITY[rank] : 'not-checked';
 }
 
 /** A state that can change with time alone (converging turns drifted; both say how long ago). */
@@ -197,17 +199,54 @@ const MEMBER_ORDER = new Intl.Collator();
 /**
  * Section views of a report against a live snapshot and a policy, kept while none of them can change
  * with time alone. A watcher recomputes the model several times a second while each of 1,000
- * replicas reports once a second: most reports are the same objects as last time, and their views
- * (with a formatted "why" each) would be built again for nothing.
+ * replicas reports once a second, mostly the same sections as last time: views depend only on a
+ * report's sections and last error, so they are kept by the identity of those (a watcher passes the
+ * same objects while they are unchanged, see observationOf) rather than rebuilt with a formatted
+ * "why" each for every heartbeat.
  */
-const timelessViews = new WeakMap<ReplicaObservation, { live: LiveSnapshot; policy: ConvergencePolicy; sections: SectionView[] }>();
+const timelessViews = new WeakMap<ReplicaObservation['sections'], { live: LiveSnapshot; policy: ConvergencePolicy; lastError: ReplicaObservation['lastError']; views: ReplicaSectionViews }>();
 
-function sectionViews(sectionNames: string[], report: ReplicaObservation, live: LiveSnapshot, policy: ConvergencePolicy, nowMs: number): SectionView[] {
-  const cached = timelessViews.get(report);
-  if (cached && cached.live === live && cached.policy === policy) return cached.sections;
-  const sections = sectionNames.map((s) => sectionView(s, report, live, policy, nowMs)).filter((v): v is SectionView => v !== undefined);
-  if (!sections.some((s) => TIMED_STATES.has(s.state))) timelessViews.set(report, { live, policy, sections });
-  return sections;
+/** A replica's section views and the worst of their states (the replica's state when it is not stale). */
+interface ReplicaSectionViews {
+  sections: SectionView[];
+  state: DriftState;
+}
+
+function sectionViews(sectionNames: string[], report: ReplicaObservation, live: LiveSnapshot, policy: ConvergencePolicy, nowMs: number): ReplicaSectionViews {
+  const cached = timelessViews.get(report.sections);
+  if (cached && cached.live === live && cached.policy === policy && cached.lastError === report.lastError) return cached.views;
+  const sections: SectionView[] = [];
+  let timed = false;
+  for (const name of sectionNames) {
+    const view = sectionView(name, report, live, policy, nowMs);
+    if (view === undefined) continue;
+    sections.push(view);
+    if (TIMED_STATES.has(view.state)) timed = true;
+  }
+  const views = { sections, state: sections.length > 0 ? worstOf(sections) : 'not-checked' } as const;
+  if (!timed) timelessViews.set(report.sections, { live, policy, lastError: report.lastError, views });
+  return views;
+}
+
+/**
+ * Ranks of members in collation order, kept while the same replicas are watched: sorting 1,000
+ * views with the collator at every recomputation was a tenth of the model's time, and the set of
+ * members rarely changes between two recomputations. Equal-collating members share a rank, so the
+ * order is the collator's exactly.
+ */
+let memberRanks = new Map<string, number>();
+
+function rankMembers(members: string[]): Map<string, number> {
+  if (members.every((m) => memberRanks.has(m))) return memberRanks;
+  const sorted = [...new Set(members)].sort(MEMBER_ORDER.compare);
+  const ranks = new Map<string, number>();
+  let rank = 0;
+  sorted.forEach((member, i) => {
+    if (i > 0 && MEMBER_ORDER.compare(sorted[i - 1], member) !== 0) rank = i;
+    ranks.set(member, rank);
+  });
+  memberRanks = ranks;
+  return ranks;
 }
 
 export function computeDriftModel(input: ModelInput): DriftModel {
@@ -221,16 +260,20 @@ export function computeDriftModel(input: ModelInput): DriftModel {
       const why = unreadable ? `its report does not decode: ${unreadable}` : since === undefined ? 'no report' : nowMs - since > -CLOCK_JITTER_MS ? `no report for ${formatDuration(Math.max(0, nowMs - since))}` : `its report expired; the last one was dated ${formatAge(nowMs - since)}`;
       return { member, service, replicaId, state: 'stale', sections: sectionNames.map((section) => ({ section, state: 'stale' as const, liveHash: live?.sections[section], hash: report?.sections[section]?.hash, why })), lastReportMs: since, ...(report?.simulated ? { simulated: true } : {}), ...(unreadable ? { unreadable } : {}) };
     }
-    const sections = live ? sectionViews(sectionNames, report, live, policy, nowMs) : [];
-    const state = sections.length > 0 ? worst(sections.map((s) => s.state)) : 'not-checked';
+    const { sections, state } = live ? sectionViews(sectionNames, report, live, policy, nowMs) : { sections: [], state: 'not-checked' as const };
     return { member, service, replicaId, state, sections, lastReportMs: report.reportedAtMs, revision: report.revision, lastError: report.lastError, pollIntervalMs: report.pollIntervalMs, ...(report.simulated ? { simulated: true } : {}) };
   });
   const left = input.registry ? joinRegistry(replicas, input.registry, sectionNames, live, nowMs) : [];
-  replicas.sort((a, b) => SEVERITY_RANK.get(a.state)! - SEVERITY_RANK.get(b.state)! || MEMBER_ORDER.compare(a.member, b.member));
+  const ranks = rankMembers(replicas.map((r) => r.member));
+  replicas.sort((a, b) => SEVERITY_RANK.get(a.state)! - SEVERITY_RANK.get(b.state)! || ranks.get(a.member)! - ranks.get(b.member)!);
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<DriftState, number>;
-  for (const r of replicas) counts[r.state]++;
-  const breaches = replicas.reduce((n, r) => n + r.sections.filter((s) => s.state === 'drifted' || s.withinBudget === false).length, 0);
-  const simulated = replicas.filter((r) => r.simulated).length;
+  let breaches = 0;
+  let simulated = 0;
+  for (const r of replicas) {
+    counts[r.state]++;
+    if (r.simulated) simulated++;
+    for (const s of r.sections) if (s.state === 'drifted' || s.withinBudget === false) breaches++;
+  }
   const registry = input.registry ? { services: input.registry.services, registered: input.registry.instances.length, complete: input.registry.complete } : undefined;
   return { live, replicas, counts, summary: summarize(counts, replicas.length), breaches, changeAgeMs: live ? nowMs - live.publishedAtMs : undefined, simulated, registry, left };
 }

@@ -54,9 +54,26 @@ export interface DriftWatcherOptions {
   now?: () => number;
 }
 
-export function observationOf(report: ReplicaReport): ReplicaObservation {
-  const sections: ReplicaObservation['sections'] = {};
-  for (const [name, s] of Object.entries(report.sections)) sections[name] = { hash: s.hash, appliedAtMs: rfc3339ToEpochMs(s.appliedAt), trigger: s.trigger, revision: s.revision };
+/**
+ * The model's view of a report. Given the observation of the replica's previous report, the parts
+ * that did not change (applied sections, last error) are that observation's own objects: a replica
+ * heartbeats the same sections for hours, and the model keeps their section views by identity.
+ */
+export function observationOf(report: ReplicaReport, previous?: { report: ReplicaReport; observation: ReplicaObservation }): ReplicaObservation {
+  let sections: ReplicaObservation['sections'];
+  if (previous && sameSections(report.sections, previous.report.sections)) {
+    sections = previous.observation.sections;
+  } else {
+    sections = {};
+    for (const [name, s] of Object.entries(report.sections)) sections[name] = { hash: s.hash, appliedAtMs: rfc3339ToEpochMs(s.appliedAt), trigger: s.trigger, revision: s.revision };
+  }
+  const error = report.lastError;
+  const lastError =
+    error === null
+      ? null
+      : previous && sameError(error, previous.report.lastError)
+        ? previous.observation.lastError
+        : { atMs: rfc3339ToEpochMs(error.at), message: error.message, kind: error.kind, section: error.section, hash: error.hash };
   return {
     service: report.service,
     replicaId: report.replicaId,
@@ -65,9 +82,24 @@ export function observationOf(report: ReplicaReport): ReplicaObservation {
     pollIntervalMs: report.pollIntervalMs,
     lastCheckTrigger: report.lastCheckTrigger,
     sections,
-    lastError: report.lastError ? { atMs: rfc3339ToEpochMs(report.lastError.at), message: report.lastError.message, kind: report.lastError.kind, section: report.lastError.section, hash: report.lastError.hash } : null,
+    lastError,
     ...(report.simulated ? { simulated: true } : {}),
   };
+}
+
+function sameSections(a: ReplicaReport['sections'], b: ReplicaReport['sections']): boolean {
+  const names = Object.keys(a);
+  if (names.length !== Object.keys(b).length) return false;
+  for (const name of names) {
+    const x = a[name];
+    const y = b[name];
+    if (y === undefined || x.hash !== y.hash || x.appliedAt !== y.appliedAt || x.trigger !== y.trigger || x.revision !== y.revision) return false;
+  }
+  return true;
+}
+
+function sameError(a: NonNullable<ReplicaReport['lastError']>, b: ReplicaReport['lastError']): boolean {
+  return b !== null && a.at === b.at && a.message === b.message && a.kind === b.kind && a.section === b.section && a.hash === b.hash;
 }
 
 export class DriftWatcher {
@@ -165,7 +197,7 @@ export class DriftWatcher {
       this.stats.olderIgnored++;
       return false;
     }
-    this.reports.set(member, { report, observation: observationOf(report) });
+    this.reports.set(member, { report, observation: observationOf(report, held) });
     return true;
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { computeDriftModel, type LiveSnapshot, type ReplicaObservation } from '../../src/core/convergence';
 import { formatAge } from '../../src/core/duration';
 
@@ -146,4 +147,42 @@ test('the same report object, asked again later: a converging replica still drif
   const next: LiveSnapshot = { ...live, revision: 3, publishedAtMs: T0 + 1_500, sections: { pools: ROGUE }, knownHashes: new Map([[OLD, 1], [NEW, 2], [ROGUE, 3]]) };
   assert.equal(computeDriftModel({ live: next, replicas: [synced], policy, nowMs: T0 + 2_000, staleAfterMs: 15_000 }).replicas[0].state, 'converging');
   assert.equal(stateAt(T0 + 3_000, synced).sections[0].why, 'converged in 500ms by notification');
+});
+
+test('a new report with the same sections but another last error is judged afresh (views are kept by sections and error)', () => {
+  // The watcher passes the previous report's sections object while they are unchanged.
+  const rejected = report('a', { hash: NEW, at: T0 + 500, trigger: 'notification' }, { lastError: { atMs: T0 + 600, message: 'apply refused', kind: 'apply-failed', section: 'pools', hash: NEW } }, T0 + 1000);
+  assert.equal(stateAt(T0 + 2_000, rejected).state, 'rejected');
+  const cleared = { member: rejected.member, report: { ...rejected.report, lastError: null, reportedAtMs: T0 + 2_000 } };
+  assert.equal(cleared.report.sections, rejected.report.sections);
+  assert.equal(stateAt(T0 + 2_500, cleared).state, 'in-sync');
+  const again = { member: rejected.member, report: { ...cleared.report, lastError: rejected.report.lastError, reportedAtMs: T0 + 3_000 } };
+  assert.equal(stateAt(T0 + 3_500, again).state, 'rejected');
+});
+
+test('replicas are listed problems first, then by name in collation order, as the set of replicas changes between models', () => {
+  // Names that code-unit order and collation order sort differently: case, digits, punctuation.
+  const name = fc.stringMatching(/^[a-cA-C0-9_.-]{1,4}$/);
+  const states = fc.constantFrom('in-sync', 'drifted', 'stale', 'not-checked');
+  const collator = new Intl.Collator();
+  const severity = ['rejected', 'drifted', 'unknown-origin', 'stale', 'not-reporting', 'converging', 'not-checked', 'in-sync'];
+  const NOW = T0 + 40_000;
+  const replicaIn = (id: string, state: string) =>
+    state === 'in-sync'
+      ? report(id, { hash: NEW, at: T0 + 50, trigger: 'notification' }, {}, NOW)
+      : state === 'drifted'
+        ? report(id, { hash: OLD, at: T0 - 60, trigger: 'startup' }, {}, NOW)
+        : state === 'stale'
+          ? report(id, { hash: NEW, at: T0 + 50, trigger: 'notification' }, {}, NOW - 20_000)
+          : report(id, undefined, {}, NOW);
+  fc.assert(
+    fc.property(fc.array(fc.uniqueArray(fc.tuple(name, states), { selector: ([n]) => n, maxLength: 12 }), { minLength: 1, maxLength: 4 }), (models) => {
+      for (const members of models) {
+        const model = computeDriftModel({ live, replicas: members.map(([id, state]) => replicaIn(id, state)), policy, nowMs: NOW, staleAfterMs: 15_000 });
+        const expected = [...model.replicas].sort((a, b) => severity.indexOf(a.state) - severity.indexOf(b.state) || collator.compare(a.member, b.member));
+        assert.deepEqual(model.replicas.map((r) => `${r.state} ${r.member}`), expected.map((r) => `${r.state} ${r.member}`));
+      }
+    }),
+    { numRuns: 500 },
+  );
 });

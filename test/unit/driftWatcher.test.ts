@@ -5,7 +5,7 @@ import type { NatsConnection } from 'nats';
 import { DEFAULT_POLICY } from '../../src/core/policy';
 import type { DriftModel } from '../../src/core/convergence';
 import { ConfigStore } from '../../src/live/configStore';
-import { DriftWatcher, type DriftWatcherOptions } from '../../src/live/driftWatcher';
+import { DriftWatcher, observationOf, type DriftWatcherOptions } from '../../src/live/driftWatcher';
 import { connectNats } from '../../src/live/natsConnection';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { decodeReplicaReport, encodeReplicaReport, isNewerReport, publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
@@ -218,6 +218,34 @@ test('seq is optional on the wire: reports without it still decode, a bad one is
   const afterRestart = { ...base, startedAt: '2026-11-30T07:00:00Z', reportedAt: '2026-11-30T07:00:01Z' };
   assert.equal(isNewerReport(afterRestart, ahead), true);
   assert.equal(isNewerReport(ahead, afterRestart), false);
+});
+
+test('a heartbeat with unchanged sections keeps the previous observation\'s sections; a changed section or error is read afresh', () => {
+  const first = report('cfg:team:x', 'r1', new Date('2026-11-30T07:00:00.000Z'), {
+    sections: {
+      pools: { hash: 'a'.repeat(64), appliedAt: '2026-11-30T06:59:00.000Z', trigger: 'notification', revision: 1 },
+      timeouts: { hash: 'b'.repeat(64), appliedAt: '2026-11-30T06:00:00.000Z', trigger: 'startup', revision: 1 },
+    },
+  });
+  const held = { report: first, observation: observationOf(first) };
+  const heartbeat = { ...first, reportedAt: '2026-11-30T07:00:05.000Z', sections: JSON.parse(JSON.stringify(first.sections)) };
+  const next = observationOf(heartbeat, held);
+  assert.equal(next.sections, held.observation.sections, 'the same sections object, so the model keeps its views');
+  assert.equal(next.reportedAtMs, Date.parse('2026-11-30T07:00:05.000Z'));
+  const name = 'pools';
+  const applied = { ...heartbeat, sections: { ...heartbeat.sections, [name]: { ...heartbeat.sections[name], appliedAt: '2026-11-30T07:00:04.500Z' } } };
+  const changed = observationOf(applied, held);
+  assert.notEqual(changed.sections, held.observation.sections);
+  assert.equal(changed.sections[name].appliedAtMs, Date.parse('2026-11-30T07:00:04.500Z'));
+  const failing = { ...heartbeat, lastError: { at: '2026-11-30T07:00:04Z', message: 'refused', kind: 'apply-failed' as const, section: name, hash: 'f'.repeat(64) } };
+  const withError = observationOf(failing, held);
+  assert.equal(withError.sections, held.observation.sections);
+  assert.equal(withError.lastError?.message, 'refused');
+  const sameError = observationOf({ ...failing, reportedAt: '2026-11-30T07:00:06Z' }, { report: failing, observation: withError });
+  assert.equal(sameError.lastError, withError.lastError);
+  const otherError = observationOf({ ...failing, lastError: { ...failing.lastError, message: 'refused again' } }, { report: failing, observation: withError });
+  assert.equal(otherError.lastError?.message, 'refused again');
+  assert.equal(observationOf({ ...failing, lastError: null }, { report: failing, observation: withError }).lastError, null);
 });
 
 test('a publish whose notification never came reaches the model at the next poll, even with no replica to report it', { timeout: 20_000 }, async () => {
