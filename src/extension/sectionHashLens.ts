@@ -21,11 +21,15 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
   private readonly subscriptions: vscode.Disposable[];
 
   private replicaSignature = '';
+  /** Who runs what, counted once per model (not once per lens): undefined without replicas. */
+  private counts: ReplicaCounts | undefined;
 
   constructor(
     private readonly documents: DriftDocuments,
-    private readonly replicas?: ReplicaModel,
+    replicas?: ReplicaModel,
   ) {
+    const model = replicas?.model;
+    this.counts = model && model.replicas.length > 0 ? runningCounts(model) : undefined;
     this.subscriptions = [
       documents.onDidAnalyze(() => this.changed.fire()),
       // The model ticks every second; lenses change only when who-runs-what changes.
@@ -33,8 +37,9 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
         ? [
             replicas.onDidChange((model) => {
               // What the lenses show, small: a per-replica string of hashes was 130 KB per model at 1,000 replicas.
-              const counts = model ? runningCounts(model) : undefined;
-              const signature = counts ? `${model!.replicas.length === 0}|${counts.reporting}|${[...counts.running].map(([k, v]) => `${k}=${v.running}/${v.simulated}`).sort().join(';')}` : '';
+              this.counts = model && model.replicas.length > 0 ? runningCounts(model) : undefined;
+              const counts = this.counts;
+              const signature = model ? `${counts === undefined}|${counts?.reporting ?? 0}|${counts ? [...counts.running].map(([k, v]) => `${k}=${v.running}/${v.simulated}`).sort().join(';') : ''}` : '';
               if (signature !== this.replicaSignature) {
                 this.replicaSignature = signature;
                 this.changed.fire();
@@ -95,9 +100,8 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
 
   /** " · 3/4 replicas (3 simulated)": how many live (not stale) replicas run exactly this hash, simulated ones marked. */
   private replicaCount(section: string, hash: string): string {
-    const model = this.replicas?.model;
-    if (!model || model.replicas.length === 0) return '';
-    const counts = runningCounts(model);
+    const counts = this.counts;
+    if (!counts) return '';
     const { running = 0, simulated = 0 } = counts.running.get(`${section}\u0000${hash}`) ?? {};
     return ` · ${running}/${counts.reporting} replicas${simulated ? ` (${simulated} simulated)` : ''}`;
   }
@@ -108,8 +112,13 @@ export class SectionHashLensProvider implements vscode.CodeLensProvider, vscode.
   }
 }
 
+interface ReplicaCounts {
+  reporting: number;
+  running: Map<string, { running: number; simulated: number }>;
+}
+
 /** Live (not stale) replicas, and how many of them run each section hash (`section\0hash`), simulated ones apart. */
-function runningCounts(model: DriftModel): { reporting: number; running: Map<string, { running: number; simulated: number }> } {
+function runningCounts(model: DriftModel): ReplicaCounts {
   let reporting = 0;
   const running = new Map<string, { running: number; simulated: number }>();
   for (const r of model.replicas) {
