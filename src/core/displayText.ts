@@ -39,11 +39,15 @@ export function terminalSafeJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** What VS Code's label renderer takes for an icon (`$(name)`, `$(name~spin)`). */
+const ICON = /\$\([A-Za-z0-9-]+(?:~[A-Za-z]+)?\)/g;
+
 /**
- * displayText for a label that renders `$(name)` as an icon (a CodeLens title, status bar text):
- * `$(` escaped as `\$(`, which VS Code shows as written, so that a `published_by` of `$(check)`
- * cannot draw a tick that DriftLens never meant.
+ * displayText for a label that renders `$(name)` as an icon (a CodeLens title, status bar text, a
+ * quick pick): each icon escaped as `\$(name)`, which VS Code shows as written, so that a
+ * `published_by` of `$(check)` cannot draw a tick that DriftLens never meant. Only icons: the
+ * renderer shows the backslash of any other `\$(`.
  */
 export function iconLabelText(text: string): string {
-  return displayText(text).replace(/\$\(/g, '\\$(');
+  return displayText(text).replace(ICON, '\\$&');
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { displayText } from '../core/displayText';
+import { iconLabelText } from '../core/displayText';
 import { natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta } from '../core/publishFlow';
 import { describePlan, planPublish } from '../core/publishPlan';
 import { RevisionConflictError } from '../live/configStore';
@@ -34,7 +34,7 @@ export function registerRollbackCommand(connection: LiveConnection, liveDocs: Li
         const picked = await vscode.window.showQuickPick(
           history.map((e) => {
             const hashes = planPublish(key, e.data, undefined, settings.policy.sections).sections.map((s) => `${s.name} ${s.localHash?.slice(0, 8) ?? '—'}`).join('  ');
-            return { label: `revision ${e.revision}${e.revision === current?.revision ? ' (live)' : ''}${verdict(e.revision)}`, description: `${e.updatedAt}${e.meta?.published_by ? ` by ${displayText(e.meta.published_by)}` : ''}`, detail: hashes, revision: e.revision };
+            return { label: `revision ${e.revision}${e.revision === current?.revision ? ' (live)' : ''}${verdict(e.revision)}`, description: `${e.updatedAt}${e.meta?.published_by ? ` by ${iconLabelText(e.meta.published_by)}` : ''}`, detail: hashes, revision: e.revision };
           }),
           { title: `Roll ${key} back to…`, matchOnDescription: true },
         );

@@ -56,4 +56,6 @@ test('iconLabelText: a $(icon) from the network shows as written, and control ch
   assert.equal(iconLabelText('$(check) alice'), '\\$(check) alice');
   assert.equal(iconLabelText('bob\u202e$(x)'), 'bob\\u202e\\$(x)');
   assert.equal(iconLabelText('plain $ (not an icon)'), 'plain $ (not an icon)');
+  // Only what the renderer would take for an icon is escaped: a stray backslash would show otherwise.
+  assert.equal(iconLabelText('$(sync~spin) $(not an icon) $(x'), '\\$(sync~spin) $(not an icon) $(x');
 });
