@@ -28,7 +28,7 @@ import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { formatRfc3339Nano, nowRfc3339Nano, parseConfigKey } from '../live/envelope';
 import { connectNats, onReconnect } from '../live/natsConnection';
 import { decodeBusPacket, whyReceiversDrop } from '../live/notifier';
-import { closeRedis, connectRedis, endpointLabel, RedisUnavailableError } from '../live/redisConnection';
+import { closeRedis, connectRedis, endpointLabel, isConnectionError, RedisUnavailableError } from '../live/redisConnection';
 import type { RedisClient } from '../live/redisConnection';
 import { DEFAULT_HEARTBEAT_MS, publishReplicaReport, ReportWriteError, replicaIndexKey, replicaMember, replicaReportKey, REPLICA_STATUS_VERSION } from '../live/replicaReports';
 import type { AppliedSection, CheckTrigger, ReplicaError, ReplicaErrorKind, ReplicaReport, ReportReason } from '../live/replicaReports';
@@ -56,7 +56,12 @@ export type AgentEvent =
   | { type: 'rejected'; section: SectionName; kind: 'invalid' | 'apply-failed'; hash: string | undefined; message: string; trigger: CheckTrigger }
   | { type: 'error'; kind: 'redis-unavailable' | 'live-unreadable' | 'subscription'; message: string; trigger?: CheckTrigger }
   | { type: 'notification'; outcome: 'accepted' | 'invalid'; reason?: string }
-  | { type: 'report'; reason: ReportReason; durable: boolean; live: boolean; error?: string }
+  /**
+   * `refused`: Redis answered the report's write with an error (an ACL's NOPERM, OOM, READONLY),
+   * which, unlike an outage, does not pass by itself: nobody reads this replica's reports until
+   * someone fixes it. Absent when the write failed because Redis was unreachable.
+   */
+  | { type: 'report'; reason: ReportReason; durable: boolean; live: boolean; error?: string; refused?: string }
   | { type: 'reconnected'; transport: 'nats'; server: string }
   | { type: 'warning'; message: string };
 
@@ -562,7 +567,11 @@ export class ReplicaAgent {
       } catch (err) {
         // Expected while Redis is down (the live event still went out); the check already recorded it.
         this.counters.reportFailures++;
-        this.emit({ type: 'report', reason, durable: false, live: err instanceof ReportWriteError && err.live, error: (err as Error).message });
+        const cause = err instanceof ReportWriteError ? err.cause : err;
+        // A transaction Redis discarded names the command it refused among its previous errors.
+        const firstRefusal = (cause as { previousErrors?: Error[] } | undefined)?.previousErrors?.[0];
+        const refused = cause instanceof Error && !(cause instanceof RedisUnavailableError) && !isConnectionError(cause) ? (firstRefusal?.message ?? cause.message) : undefined;
+        this.emit({ type: 'report', reason, durable: false, live: err instanceof ReportWriteError && err.live, error: (err as Error).message, ...(refused !== undefined ? { refused } : {}) });
       } finally {
         this.reportsPending--;
       }

@@ -54,6 +54,8 @@ if (require.main === module) {
     (e: unknown) => {
       process.stderr.write(`driftlens: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exitCode = 70;
+      // Whatever the failed command left running (timers, sockets) must not keep it alive.
+      setTimeout(() => process.exit(70), 2000).unref();
     },
   );
 }

@@ -356,12 +356,21 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
       // The workload model runs only when someone can scrape it.
       const fleet = options.metricsPort === undefined ? undefined : new FleetWorkload();
       const replicas = await startReplicaRange(run, connections, registry, 0, count, { index: 0, of: 1 }, fleet).catch(async (e: unknown) => {
+        // Worded before closing: once closed, Redis counts as down, and every failure would read "not reachable".
+        const failure = startFailure(connections, e);
         await connections.close();
-        throw startFailure(connections, e);
+        throw failure;
       });
       const color = process.stdout.isTTY === true && options.table !== false;
       const watcher = watchTable(connections, options, color, heartbeatMs, registry);
-      await watcher.start();
+      await watcher.start().catch(async (e: unknown) => {
+        // The replicas started, but their table cannot be read (an ACL without GET, say): stop them
+        // rather than leave them reporting behind an error nobody sees.
+        const failure = new CliError(`cannot read what the replicas report: ${readFailure(connections, e)}`, EXIT.unavailable);
+        await replicas.stop();
+        await connections.close();
+        throw failure;
+      });
       let metricsServer: { port: number; close(): Promise<void> } | undefined;
       if (fleet) {
         try {
@@ -459,14 +468,20 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
   };
   const timers: NodeJS.Timeout[] = [];
   let stopping = false;
-  const onEvent = counters
-    ? (event: SimulatedAgentEvent) => {
-        if (event.type === 'check') counters.checks++;
-        else if (event.type === 'applied') counters.applies++;
-        else if (event.type === 'report') counters.reports++;
-        else if (event.type === 'error') counters.errors++;
-      }
-    : undefined;
+  // A write Redis refuses (an ACL without MULTI or the report keys, OOM) does not pass like an
+  // outage: said once per distinct reply, or the replicas would run on with nobody reading them.
+  const refusals = new Set<string>();
+  const onEvent = (event: SimulatedAgentEvent) => {
+    if (event.type === 'report' && event.refused !== undefined && !refusals.has(event.refused)) {
+      refusals.add(event.refused);
+      process.stderr.write(`driftlens: Redis refused a replica report: ${displayText(event.refused)}; the replicas run on, but no watcher reads their reports until the Redis user may write driftlens:replica* keys with MULTI.\n`);
+    }
+    if (!counters) return;
+    if (event.type === 'check') counters.checks++;
+    else if (event.type === 'applied') counters.applies++;
+    else if (event.type === 'report') counters.reports++;
+    else if (event.type === 'error') counters.errors++;
+  };
   const makeAgent = async (i: number) => {
     const agentFaults: AgentFaults = {};
     for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
@@ -581,9 +596,11 @@ async function runShard(run: RangeRun, index: number, of: number): Promise<void>
     connections = await connect(run.options, `driftlens-replicas-shard-${index + 1}`, 'required', natsFirstServer({ index, of }, 0));
     replicas = await startReplicaRange(run, connections, registrySettings(connections.live, run.options), from, to, { index, of }, undefined, counters);
   } catch (e) {
-    // startReplicaRange stopped what it started; the connections close here, so nothing outlives the failure.
+    // startReplicaRange stopped what it started; the connections close here, so nothing outlives the
+    // failure. Worded before closing, for the same reason as in one process.
+    const message = connections ? startFailure(connections, e).message : e instanceof Error ? e.message : String(e);
     await connections?.close();
-    sendToParent({ type: 'failed', shard: index, message: connections ? startFailure(connections, e).message : e instanceof Error ? e.message : String(e) });
+    sendToParent({ type: 'failed', shard: index, message });
     process.exitCode = EXIT.unavailable;
     process.disconnect?.();
     return;

@@ -58,6 +58,13 @@ async function fleet(reporting: string[]): Promise<void> {
   }
 }
 
+/** A Redis ACL user with these rules for one test (deleted after it), and the environment that runs the CLI as it. */
+async function cliAsAclUser(t: { after(fn: () => unknown): void }, user: string, ...rules: string[]): Promise<NodeJS.ProcessEnv> {
+  await control.call('ACL', 'SETUSER', user, 'reset', 'on', '>sim-pass', ...rules);
+  t.after(() => control.call('ACL', 'DELUSER', user));
+  return { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, DRIFTLENS_REDIS_USERNAME: user, DRIFTLENS_REDIS_PASSWORD: 'sim-pass' };
+}
+
 async function register(id: string, value?: object | string): Promise<void> {
   const text = typeof value === 'string' ? value : JSON.stringify(value ?? { id, service: 'scheduler', version: 'v0.9.1', commit: 'abc1234def', started_at: '2026-11-30T10:00:00Z' });
   await control.set(`cordum:instance:scheduler:${id}`, text, 'PX', 60_000);
@@ -203,9 +210,7 @@ test('replicas --service cordum-scheduler (the status protocol\'s name) register
 
 test('replicas whose start fails (an ACL forbids writing the registry) stops the replicas that did start: it exits with the reason and leaves no report behind, in one process and in shards', async (t) => {
   // Writes only to DriftLens's keys: the agents start and report, their registration is refused.
-  await control.call('ACL', 'SETUSER', 'sim-no-registry', 'reset', 'on', '>sim-pass', '+@all', '%R~*', '%W~driftlens:*');
-  t.after(() => control.call('ACL', 'DELUSER', 'sim-no-registry'));
-  const env = { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, DRIFTLENS_REDIS_USERNAME: 'sim-no-registry', DRIFTLENS_REDIS_PASSWORD: 'sim-pass' };
+  const env = await cliAsAclUser(t, 'sim-no-registry', '+@all', '%R~*', '%W~driftlens:*');
   for (const args of [['--count', '3'], ['--count', '4', '--shards', '2']]) {
     await fleet([]);
     // Before the fix the one-process run never ended (its agents kept running): bounded here.
@@ -214,4 +219,26 @@ test('replicas whose start fails (an ACL forbids writing the registry) stops the
     assert.match(run.stderr, /cannot register sim-\d in Cordum's instance registry \(SET cordum:instance:scheduler:sim-\d\): NOPERM .*; --no-register runs the replicas without registering/, args.join(' '));
     assert.deepEqual(await control.keys('driftlens:replica*'), [], `${args.join(' ')}: the replicas that started were stopped and their reports deleted`);
   }
+});
+
+test('replicas whose Redis user may not read (no GET) exits with the reply, stops the replicas it started, and does not hang', async (t) => {
+  const env = await cliAsAclUser(t, 'sim-no-get', '+@all', '-get', '~*');
+  await fleet([]);
+  // Before the fix: "internal error: ReplyError" with a stack, and the process never ended.
+  const run = await runCli(['replicas', '--count', '2', '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
+  assert.equal(run.code, 4, `exits as unavailable (${run.code === null ? 'still running after 30 s' : `exit ${run.code}`}): ${run.stderr}`);
+  assert.match(run.stderr, /driftlens: cannot read what the replicas report: NOPERM .*'get'/);
+  assert.doesNotMatch(run.stderr, /internal error|ReplyError|    at /, 'no stack trace');
+  assert.deepEqual(await control.keys('driftlens:replica:*'), [], 'the replicas that started were stopped and their reports deleted');
+});
+
+test('replicas whose reports Redis refuses (an ACL without the report keys) say so once, with the reply, and keep running', async (t) => {
+  // Reads everything, writes Cordum's keys only: registering works, every report is refused.
+  const env = await cliAsAclUser(t, 'sim-no-reports', '+@all', '%R~*', '%W~cordum:*');
+  await fleet([]);
+  const run = await runCli(['replicas', '--count', '3', '--heartbeat', '200ms', '--no-table', '--for', '2s'], env, { timeoutMs: 30_000 });
+  assert.equal(run.code, 0, run.stderr);
+  const refusals = run.stderr.split('\n').filter((line) => line.startsWith('driftlens: Redis refused a replica report'));
+  assert.equal(refusals.length, 1, `one line for one distinct reply, whatever the replicas and heartbeats: ${run.stderr}`);
+  assert.match(refusals[0], /NOPERM .*no watcher reads their reports/);
 });
