@@ -68,12 +68,22 @@ module.exports = [
       });
       await stderrMatch(simulator, /1000 simulated replicas .* in 4 shards/, 'the 1,000 replicas to start', 90e3);
       await clickActivityBarItem(page, 'DriftLens');
-      // A side bar wide enough for the rows' descriptions, as a person would drag it.
-      const bar = await page.locator('.part.sidebar').first().boundingBox();
-      await page.mouse.move(bar.x + bar.width + 1, bar.y + bar.height / 2);
+      // A side bar wide enough for the rows' descriptions, as a person would drag it: by the sash on
+      // its edge (the bar's own edge is one pixel off it, and a drag there moved nothing).
+      const barWidth = async () => (await page.locator('.part.sidebar').first().boundingBox()).width;
+      const before = await barWidth();
+      const sash = await page.evaluate(() => {
+        const bar = document.querySelector('.part.sidebar').getBoundingClientRect();
+        const edge = [...document.querySelectorAll('.monaco-sash.vertical')].map((e) => e.getBoundingClientRect()).find((r) => r.height > 0 && Math.abs(r.left + r.width / 2 - bar.right) <= 4);
+        return edge && { x: edge.left + edge.width / 2, y: edge.top + edge.height / 2 };
+      });
+      if (!sash) throw new Error('no sash on the side bar\'s right edge');
+      await page.mouse.move(sash.x, sash.y);
       await page.mouse.down();
-      await page.mouse.move(bar.x + bar.width + 120, bar.y + bar.height / 2, { steps: 5 });
+      await page.mouse.move(sash.x + 260, sash.y, { steps: 8 });
       await page.mouse.up();
+      const after = await barWidth();
+      if (after < before + 200) throw new Error(`dragging the side bar's sash left it ${after}px wide (was ${before}px)`);
       await waitForText(page, '.part.sidebar', '1000 in sync', { timeoutMs: 60e3, what: 'the whole fleet in sync above the tree' });
       const nats = await connectNats({ servers: [servers.natsUrl] });
       try {
