@@ -5,7 +5,7 @@ import type { JsonPath } from './documentModel';
 import { policyFromData, policySemanticProblems, type DriftPolicy } from './policy';
 import { verifySemanticProblems } from './verifyPolicy';
 import { poolCrossReferences } from './poolRefs';
-import { problem, type Problem, type Span } from './problems';
+import { appendProblems, problem, type Problem, type Span } from './problems';
 import { validatorFor, type SchemaName } from './schemas';
 import { HASH_GATED_SECTIONS, hashValidSection, normaliseSection, type NormalisedSection, type SectionName } from './sectionHash';
 import { schedulerSection, type UngatedSection } from './schedulerSection';
@@ -83,9 +83,10 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
   if (kind === 'policy') {
     const validate = validatorFor('drift-policy');
     if (!validate(root)) {
-      problems.push(...schemaErrorsToProblems(validate.errors ?? [], { located, text }));
+      appendProblems(problems, schemaErrorsToProblems(validate.errors ?? [], { located, text }));
     } else {
-      problems.push(...policySemanticProblems(located), ...verifySemanticProblems(located, text));
+      appendProblems(problems, policySemanticProblems(located));
+      appendProblems(problems, verifySemanticProblems(located, text));
       analysis.policy = policyFromData(root);
     }
     return analysis;
@@ -142,12 +143,12 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
   };
   // A value JSON cannot hold was already reported (and read as null): its type error would be noise.
   const unrepresentable = new Set(problems.filter((p) => p.code === 'json-non-finite').map((p) => p.span.start));
-  problems.push(...schemaErrorsToProblems(errors, { located, sourcePath, text }).filter((p) => !unrepresentable.has(p.span.start)));
+  appendProblems(problems, schemaErrorsToProblems(errors, { located, sourcePath, text }).filter((p) => !unrepresentable.has(p.span.start)));
 
   if (kind === 'config') {
     const scheduler = schedulerSection(data, base, located);
     if (scheduler.section) analysis.ungated.push(scheduler.section);
-    problems.push(...scheduler.problems);
+    appendProblems(problems, scheduler.problems);
   }
 
   for (const [name, n] of normalised) {
@@ -156,7 +157,7 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
       const at = located.locate([...sectionPath, ignored.key]);
       problems.push(problem(at.key ?? at.value, ignored.reason, 'ignored-by-replicas', 'warning', { key: ignored.key }));
     }
-    if (name === 'pools') problems.push(...poolCrossReferences(n.value, located, sectionPath, n.sourcePath));
+    if (name === 'pools') appendProblems(problems, poolCrossReferences(n.value, located, sectionPath, n.sourcePath));
     const where = located.locate(sectionPath);
     const anchor = kind === 'config' ? (where.key ?? where.value) : firstLine(located.rootSpan, text);
     // Count what the person sees (ajv also reports each failed oneOf branch).

@@ -1,7 +1,7 @@
 import { Composer as YamlComposer, isAlias, type Pair, isMap, isScalar, isSeq, Lexer, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Node as YamlNode } from 'yaml';
 import type { JsonValue } from './canonical';
 import { LocatedBuilder, LocatedValue, MAX_NESTING_DEPTH, nestingTooDeep } from './documentModel';
-import { problem, type Problem, type Span } from './problems';
+import { appendProblems, problem, type Problem, type Span } from './problems';
 import { YamlNestingScanner, YamlTooDeep } from './yamlNesting';
 import { coreTag, repeatedYamlDirective, tagDirective, tagDoesNotFit, unsupportedTag } from './yamlTags';
 
@@ -46,7 +46,7 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
     if (error.code === 'TAG_RESOLVE_FAILED') continue;
     problems.push(problem(spanOf(error.pos, text), humanizeYamlMessage(error.message), 'yaml-syntax'));
   }
-  problems.push(...read.properties.problems);
+  appendProblems(problems, read.properties.problems);
   for (const warning of [...document.errors, ...document.warnings]) {
     if (warning.code !== 'TAG_RESOLVE_FAILED') continue;
     // A core tag on a value that does not fit it (`!!bool yes`); other tags are reported already.
@@ -72,7 +72,7 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
   }
   // Without the line breaks and comments after it, as every other span (and the fast reader's root).
   const rootSpan = contents?.range ? converter.extent(contents) : { start: 0, end: 0 };
-  problems.push(...converter.builder.problems);
+  appendProblems(problems, converter.builder.problems);
   return { located: new LocatedValue(value, rootSpan, converter.builder.locations), problems };
 }
 

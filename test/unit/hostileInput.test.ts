@@ -298,6 +298,24 @@ test('several YAML documents in one file: our words, at the second document mark
   assert.ok(!parsed.problems.some((p) => /parseAllDocuments/.test(p.message)));
 });
 
+test('150,000 pools no topic routes to: a note at each pool\'s key, no stack overflow', () => {
+  const count = 150_000;
+  const lines = ['pools:', '  topics:', '    job.a: p0', '  pools:'];
+  for (let i = 0; i < count; i++) lines.push(`    pool-${i}:`, '      requires: [gpu]');
+  const text = lines.join('\n') + '\n';
+  // 5.6 MB, under the 8 MB limit: before the fix, analysis threw RangeError (Maximum call stack size exceeded).
+  const analysis = analyzeDocument(text, 'yaml', 'config');
+  assert.equal(analysis.parsed.reader, 'fast-yaml');
+  const unused = analysis.problems.filter((p) => p.code === 'unused-pool');
+  assert.equal(unused.length, count);
+  for (const i of [0, 17, count / 2, count - 1]) {
+    const at = text.indexOf(`    pool-${i}:\n`) + 4;
+    const note = unused.find((p) => p.data?.pool === `pool-${i}`);
+    assert.deepEqual(note?.span, { start: at, end: at + `pool-${i}`.length }, `pool-${i}`);
+  }
+  assert.deepEqual(analysis.problems.filter((p) => p.code === 'undefined-pool').map((p) => p.data?.pool), ['p0']);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Output caps
 
