@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { POLICY_GLOB } from './liveSettings';
+import { findPolicyFiles, POLICY_GLOB } from './liveSettings';
 
 /**
  * "Create Starter Config Document" (the walkthrough's first step): a config document shaped like
@@ -56,7 +56,10 @@ async function createStarter(extensionUri: vscode.Uri, target?: vscode.Uri): Pro
   };
   await place(STARTER_CONFIG, result.config);
   // A second policy would leave DriftLens unable to choose (it never guesses): keep the one there is.
-  const policies = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, POLICY_GLOB), '**/node_modules/**', 1);
+  // Inside the workspace, one anywhere in it counts (in any root folder, as the policy is resolved);
+  // a folder outside it (a command argument) has only its own.
+  const inWorkspace = vscode.workspace.getWorkspaceFolder(folder) !== undefined;
+  const policies = inWorkspace ? await findPolicyFiles() : await vscode.workspace.findFiles(new vscode.RelativePattern(folder, POLICY_GLOB), '**/node_modules/**', 1);
   if (policies.length > 0) result.kept.push(policies[0]);
   else if (!vscode.workspace.getConfiguration('driftlens', folder).get<string>('policyFile')) await place(STARTER_POLICY, vscode.Uri.joinPath(folder, STARTER_POLICY));
 

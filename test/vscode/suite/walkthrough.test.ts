@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -142,5 +142,22 @@ suite('DriftLens walkthrough', () => {
     const again = await vscode.commands.executeCommand<StarterResult>('driftlens.createStarterConfig', folder);
     assert.deepEqual(again.created, []);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  test('Create Starter Config in a workspace folder adds no policy when the workspace has one elsewhere (as in another root folder)', async () => {
+    const root = vscode.workspace.workspaceFolders![0].uri;
+    const policiesBefore = (await vscode.workspace.findFiles('**/{drift-policy,*.drift-policy}.{yaml,yml}', '**/node_modules/**')).map((u) => u.fsPath);
+    assert.ok(policiesBefore.length > 0, 'the test workspace has drift policies');
+    const folder = vscode.Uri.joinPath(root, `starter-${process.pid}`);
+    mkdirSync(folder.fsPath);
+    try {
+      const result = await vscode.commands.executeCommand<StarterResult>('driftlens.createStarterConfig', folder);
+      assert.deepEqual(result.created.map((u) => u.fsPath), [vscode.Uri.joinPath(folder, 'cfg.system.default.yaml').fsPath], 'the config document only');
+      assert.equal(existsSync(path.join(folder.fsPath, 'drift-policy.yaml')), false, 'a second policy would leave DriftLens unable to choose');
+      assert.ok(result.kept.some((u) => policiesBefore.includes(u.fsPath)), 'the policy there is is named as kept');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      rmSync(folder.fsPath, { recursive: true, force: true });
+    }
   });
 });
