@@ -9,6 +9,7 @@ import { connectRedis } from '../../../src/live/redisConnection';
 import type { DriftLensApi } from '../../../src/extension/extension';
 import { workspaceFile } from './editing';
 import { waitFor } from './waitFor';
+import { testPolicy } from './testPolicy';
 
 const KEY = 'cfg:team:live-view';
 const REDIS_URL = process.env.DRIFTLENS_TEST_REDIS_URL;
@@ -16,20 +17,7 @@ const NATS_URL = process.env.DRIFTLENS_TEST_NATS_URL;
 const POLICY_FILE = 'live-view.drift-policy.yaml';
 
 /** A valid policy for KEY; replicas (and so the watcher's durable re-read) poll every second. */
-const policy = (notificationOk: string) => `drift_control:
-  source_of_truth: redis
-  config_key: ${KEY}
-  notifications:
-    subject: sys.config.changed
-    mode: broadcast
-  polling:
-    interval: 1s
-  hash_gate:
-    sections: [pools, timeouts]
-  convergence_slo:
-    notification_ok: "<= ${notificationOk}"
-    notification_lost: "<= 2s"
-`;
+const policy = (notificationOk: string) => testPolicy(KEY, { notificationOk });
 
 /** A bounded wait for something that must NOT happen (no event can announce an absence). */
 const quietFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

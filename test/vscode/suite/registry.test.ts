@@ -8,6 +8,7 @@ import type { DriftLensApi } from '../../../src/extension/extension';
 import type { ReplicaTreeNode } from '../../../src/extension/replicaTree';
 import { workspaceFile } from './editing';
 import { waitFor } from './waitFor';
+import { testPolicy } from './testPolicy';
 
 /**
  * The Replicas view with Cordum's instance registry, in a real VS Code: an instance registered
@@ -21,19 +22,7 @@ const PATTERN = 'registry-tests:instance:{service}:{id}';
 const REDIS_URL = process.env.DRIFTLENS_TEST_REDIS_URL;
 const NATS_URL = process.env.DRIFTLENS_TEST_NATS_URL;
 
-const POLICY = `drift_control:
-  source_of_truth: redis
-  config_key: ${KEY}
-  notifications:
-    subject: sys.config.changed
-  polling:
-    interval: 1s
-  hash_gate:
-    sections: [pools]
-  convergence_slo:
-    notification_ok: "<= 500ms"
-    notification_lost: "<= 2s"
-`;
+const POLICY = testPolicy(KEY, { sections: ['pools'] });
 
 suite('The Replicas view with the instance registry', () => {
   let redis: Redis;

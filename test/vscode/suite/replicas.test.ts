@@ -15,26 +15,14 @@ import type { DriftLensApi } from '../../../src/extension/extension';
 import type { ReplicaTreeNode } from '../../../src/extension/replicaTree';
 import { open, workspaceFile } from './editing';
 import { waitFor } from './waitFor';
+import { testPolicy } from './testPolicy';
 
 const KEY = 'cfg:team:drift-tests';
 const REDIS_URL = process.env.DRIFTLENS_TEST_REDIS_URL;
 const NATS_URL = process.env.DRIFTLENS_TEST_NATS_URL;
 
 // Short budgets so that "drifted" arrives within the test: poll 1s, notification 500ms, lost 2s.
-const POLICY = `drift_control:
-  source_of_truth: redis
-  config_key: ${KEY}
-  notifications:
-    subject: sys.config.changed
-    mode: broadcast
-  polling:
-    interval: 1s
-  hash_gate:
-    sections: [pools, timeouts]
-  convergence_slo:
-    notification_ok: "<= 500ms"
-    notification_lost: "<= 2s"
-`;
+const POLICY = testPolicy(KEY);
 
 type Data = { [key: string]: JsonValue };
 const timeouts = { workflows: {}, topics: {}, reconciler: { dispatch_timeout_seconds: 300, running_timeout_seconds: 900, scan_interval_seconds: 30 } };

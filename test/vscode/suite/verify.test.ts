@@ -11,6 +11,7 @@ import type { VerificationRecord } from '../../../src/live/verificationStore';
 import { startExporter, startPrometheus, type PrometheusServer } from '../../support/prometheus';
 import { open, replaceText, revert, workspaceFile } from './editing';
 import { waitFor } from './waitFor';
+import { testPolicy } from './testPolicy';
 
 /**
  * Issue 10, the Verify stage in the editor: a REAL Prometheus (the Debian package) scrapes an
@@ -25,20 +26,10 @@ const POLICY_FILE = 'verify-view.drift-policy.yaml';
 const METRIC = 'cordum_scheduler_dispatch_latency_p99';
 const QUERY = `max(${METRIC})`;
 
-const policy = (prometheusUrl: string) => `drift_control:
-  source_of_truth: redis
-  config_key: ${KEY}
-  notifications:
-    subject: sys.config.changed
-    mode: broadcast
-  polling:
-    interval: 1s
-  hash_gate:
-    sections: [pools, timeouts]
-  convergence_slo:
-    notification_ok: "<= 1s"
-    notification_lost: "<= 2s"
-  verify:
+const policy = (prometheusUrl: string) =>
+  testPolicy(KEY, {
+    notificationOk: '1s',
+    verify: `  verify:
     prometheus: ${prometheusUrl}
     initial_delay: 0s
     interval: 500ms
@@ -49,7 +40,8 @@ const policy = (prometheusUrl: string) => `drift_control:
         query: ${QUERY}
         max: 0.5
         failure_limit: 0
-`;
+`,
+  });
 
 suite('Verify in VS Code against a real Prometheus', () => {
   let redis: Redis;
