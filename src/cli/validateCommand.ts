@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { DocumentKind } from '../core/classify';
 import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
+import { countOf } from '../core/problems';
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -49,9 +50,8 @@ Examples:
         for (const line of formatProblems(file, text, listed)) process.stdout.write(line + '\n');
       }
       if (!options.quiet) {
-        const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
         const checked = files.length - unreadable;
-        const summary = `${plural(checked, 'file')} checked${unreadable > 0 ? `, ${unreadable} could not be read` : ''}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}${notes > 0 ? `, ${plural(notes, 'note')}` : ''}`;
+        const summary = `${countOf(checked, 'file')} checked${unreadable > 0 ? `, ${unreadable.toLocaleString('en-US')} could not be read` : ''}: ${countOf(errors, 'error')}, ${countOf(warnings, 'warning')}${notes > 0 ? `, ${countOf(notes, 'note')}` : ''}`;
         process.stderr.write(summary + '\n');
       }
       process.exitCode = unreadable > 0 ? EXIT.usage : errors > 0 ? EXIT.problems : EXIT.ok;

@@ -52,6 +52,11 @@ export function appendProblems(target: Problem[], more: Iterable<Problem>): void
  */
 export const MAX_PROBLEMS_PER_FILE = 1000;
 
+/** "1 note", "149,002 notes": a count as the problem summaries write it. */
+export function countOf(n: number, what: string): string {
+  return `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+}
+
 const SEVERITY_ORDER: readonly Severity[] = ['error', 'warning', 'info'];
 
 /**
@@ -74,9 +79,8 @@ export function problemsToShow(problems: readonly Problem[]): { shown: Problem[]
 
 /** "… and 899,001 more problems not shown (899,001 errors)". */
 export function hiddenProblemsNote(hidden: readonly Problem[]): string {
-  const count = (n: number, what: string) => `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
   const bySeverity = SEVERITY_ORDER.map((severity) => [severity, hidden.filter((p) => p.severity === severity).length] as const)
     .filter(([, n]) => n > 0)
-    .map(([severity, n]) => count(n, severity === 'info' ? 'note' : severity));
-  return `… and ${count(hidden.length, 'more problem')} not shown (${bySeverity.join(', ')}); DriftLens shows up to ${MAX_PROBLEMS_PER_FILE.toLocaleString('en-US')} per file, errors first.`;
+    .map(([severity, n]) => countOf(n, severity === 'info' ? 'note' : severity));
+  return `… and ${countOf(hidden.length, 'more problem')} not shown (${bySeverity.join(', ')}); DriftLens shows up to ${MAX_PROBLEMS_PER_FILE.toLocaleString('en-US')} per file, errors first.`;
 }

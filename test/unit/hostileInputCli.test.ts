@@ -94,7 +94,7 @@ test('thousands of problems: 1,000 lines per file, the last one counts the rest;
   assert.equal(lines.length, 1000);
   assert.match(lines[998], /^cfg\.dups\.yaml:1000:1: error: Duplicate key "a"/);
   assert.equal(lines[999], 'cfg.dups.yaml: … and 4,000 more problems not shown (4,000 errors); DriftLens shows up to 1,000 per file, errors first.');
-  assert.equal(result.stderr, '1 file checked: 4999 errors, 0 warnings\n');
+  assert.equal(result.stderr, '1 file checked: 4,999 errors, 0 warnings\n', 'counted as the last line counts');
   const hash = driftlens(['hash', dups]);
   assert.equal(hash.stderr.trimEnd().split('\n').length, 1001); // 1,000 lines, then the refusal
 });
