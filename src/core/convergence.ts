@@ -228,6 +228,12 @@ function sectionViews(sectionNames: string[], report: ReplicaObservation, live: 
   return views;
 }
 
+/** A member's service and replica id (the service has no colon, so the first one splits). */
+function splitMember(member: string): { service: string; replicaId: string } {
+  const colon = member.indexOf(':');
+  return colon < 0 ? { service: member, replicaId: '' } : { service: member.slice(0, colon), replicaId: member.slice(colon + 1) };
+}
+
 /**
  * Ranks of members in collation order, kept while the same replicas are watched: sorting 1,000
  * views with the collator at every recomputation was a tenth of the model's time, and the set of
@@ -253,8 +259,7 @@ export function computeDriftModel(input: ModelInput): DriftModel {
   const { live, policy, nowMs, staleAfterMs } = input;
   const sectionNames = live ? Object.keys(live.sections) : [];
   const replicas: ReplicaView[] = input.replicas.map(({ member, report, lastSeenMs, unreadable }) => {
-    const [service, ...rest] = member.split(':');
-    const replicaId = rest.join(':');
+    const { service, replicaId } = splitMember(member);
     if (!report || nowMs - report.reportedAtMs > staleAfterMs) {
       const since = report?.reportedAtMs ?? lastSeenMs;
       const why = unreadable ? `its report does not decode: ${unreadable}` : since === undefined ? 'no report' : nowMs - since > -CLOCK_JITTER_MS ? `no report for ${formatDuration(Math.max(0, nowMs - since))}` : `its report expired; the last one was dated ${formatAge(nowMs - since)}`;

@@ -55,12 +55,42 @@ export interface LayoutChange {
 
 export const groupKey = (service: string, state: DriftState) => `${service}\u0000${state}`;
 
-/** What a replica row shows; a change here redraws the row (a problem row also ages in AGE_STEP_MS steps). */
-function replicaSignature(r: ReplicaView, nowMs: number): string {
-  const age = r.state !== 'in-sync' && r.lastReportMs !== undefined ? Math.floor((nowMs - r.lastReportMs) / AGE_STEP_MS) : '';
-  // The registry's version and commit, or "reporting only", are in the row's description too.
-  const registered = r.registry ? `${r.registry.version ?? ''}@${r.registry.commit ?? ''}` : r.reportingOnly ? 'reporting-only' : '';
-  return `${r.state}|${r.simulated ? 1 : 0}|${r.revision ?? ''}|${age}|${registered}|${r.lastError?.atMs ?? ''}|${r.sections.map((s) => `${s.section}:${s.state}:${s.hash ?? ''}:${s.appliedAtMs ?? ''}:${s.withinBudget ?? ''}`).join(',')}`;
+/**
+ * What a replica row shows, as the values it is made of; a change here redraws the row (a problem
+ * row also ages in AGE_STEP_MS steps). The sections are compared by identity first: the model hands
+ * over the same section views while a replica's report says the same (see computeDriftModel), so
+ * most rows of most models are compared without building their signature.
+ */
+interface RowInputs {
+  state: DriftState;
+  simulated: boolean;
+  revision: number | null | undefined;
+  age: number | '';
+  registered: string;
+  lastErrorAtMs: number | undefined;
+  sections: ReplicaView['sections'];
+  signature: string;
+}
+
+function rowInputs(r: ReplicaView, nowMs: number): Omit<RowInputs, 'signature'> {
+  return {
+    state: r.state,
+    simulated: r.simulated === true,
+    revision: r.revision,
+    age: r.state !== 'in-sync' && r.lastReportMs !== undefined ? Math.floor((nowMs - r.lastReportMs) / AGE_STEP_MS) : '',
+    // The registry's version and commit, or "reporting only", are in the row's description too.
+    registered: r.registry ? `${r.registry.version ?? ''}@${r.registry.commit ?? ''}` : r.reportingOnly ? 'reporting-only' : '',
+    lastErrorAtMs: r.lastError?.atMs,
+    sections: r.sections,
+  };
+}
+
+function sameInputs(a: Omit<RowInputs, 'signature'>, b: RowInputs): boolean {
+  return a.sections === b.sections && a.state === b.state && a.simulated === b.simulated && a.revision === b.revision && a.age === b.age && a.registered === b.registered && a.lastErrorAtMs === b.lastErrorAtMs;
+}
+
+function rowSignature(i: Omit<RowInputs, 'signature'>): string {
+  return `${i.state}|${i.simulated ? 1 : 0}|${i.revision ?? ''}|${i.age}|${i.registered}|${i.lastErrorAtMs ?? ''}|${i.sections.map((s) => `${s.section}:${s.state}:${s.hash ?? ''}:${s.appliedAtMs ?? ''}:${s.withinBudget ?? ''}`).join(',')}`;
 }
 
 export class FleetLayout {
@@ -70,7 +100,7 @@ export class FleetLayout {
   private readonly serviceSignatures = new Map<string, string>();
   /** Each group's members in order: compared one by one (a joined string of 1,000 ids per model was most of the layout's garbage). */
   private readonly groupMembers = new Map<string, string[]>();
-  private readonly replicaSignatures = new Map<string, string>();
+  private readonly replicaRows = new Map<string, RowInputs>();
 
   get filter(): ReplicaFilter {
     return this.filterValue;
@@ -137,14 +167,19 @@ export class FleetLayout {
       const changedGroups = new Set(change.groups);
       for (const r of s.replicas) {
         seenReplicas.add(r.member);
-        const signature = replicaSignature(r, nowMs);
-        const replicaChanged = this.replicaSignatures.get(r.member) !== signature;
-        this.replicaSignatures.set(r.member, signature);
+        const inputs = rowInputs(r, nowMs);
+        const held = this.replicaRows.get(r.member);
+        let replicaChanged = false;
+        if (!held || !sameInputs(inputs, held)) {
+          const signature = rowSignature(inputs);
+          replicaChanged = held?.signature !== signature;
+          this.replicaRows.set(r.member, { ...inputs, signature });
+        }
         // A replica under a refreshed parent is redrawn with it.
         if (replicaChanged && !change.whole && !serviceChanged && !changedGroups.has(groupKey(s.service, r.state))) change.replicas.push(r.member);
       }
     }
-    for (const [map, seen] of [[this.serviceSignatures, seenServices], [this.groupMembers, seenGroups], [this.replicaSignatures, seenReplicas]] as const) {
+    for (const [map, seen] of [[this.serviceSignatures, seenServices], [this.groupMembers, seenGroups], [this.replicaRows, seenReplicas]] as const) {
       for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
     }
     return change;

@@ -68,3 +68,15 @@ test('a small service stays a flat list, worst first; a state change that keeps 
   const change = layout.update(fleet(5, new Set([4]), T0 + 59_000), 'root', T0 + 66_000);
   assert.deepEqual(change, { whole: false, services: [], groups: [], replicas: ['scheduler:sim-0005'] });
 });
+
+test('a row with the very same section views still redraws when its registry version or its last error changes', () => {
+  const layout = new FleetLayout();
+  const model = fleet(30, new Set([3]), T0 + 59_000);
+  const registered = (version: string) => ({ ...model, replicas: model.replicas.map((r) => (r.replicaId === 'sim-0010' ? { ...r, registry: { key: 'cordum:instance:scheduler:sim-0010', id: 'sim-0010', service: 'scheduler', version, commit: 'abc' } } : r)) });
+  layout.update(registered('v1'), 'root', T0 + 60_000);
+  assert.deepEqual(layout.update(registered('v1'), 'root', T0 + 60_000).replicas, [], 'the same model again: nothing');
+  assert.deepEqual(layout.update(registered('v2'), 'root', T0 + 60_000).replicas, ['scheduler:sim-0010'], 'v1 -> v2 is in the row');
+  const failed = { ...model, replicas: model.replicas.map((r) => (r.replicaId === 'sim-0004' ? { ...r, lastError: { atMs: T0 + 59_000, message: 'boom', kind: 'apply-failed' as const } } : r)) };
+  layout.update(registered('v2'), 'root', T0 + 60_000);
+  assert.ok(layout.update({ ...failed, replicas: failed.replicas.map((r) => (r.replicaId === 'sim-0010' ? registered('v2').replicas.find((x) => x.replicaId === 'sim-0010')! : r)) }, 'root', T0 + 60_000).replicas.includes('scheduler:sim-0004'));
+});
