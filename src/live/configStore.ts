@@ -165,6 +165,7 @@ export class ConfigStore {
     let watching = false;
     let committing = false;
     try {
+      await assertTransactions(redis);
       await redis.watch(list ? [key, list] : [key]);
       watching = true;
       const [raw, listType] = await Promise.all([redis.get(key), list ? redis.type(list) : 'none']);
@@ -255,6 +256,17 @@ export function historyKey(key: string): string {
   // Without a usable tag the slot is the whole key, which can only be a tag when it has no `}`.
   if (!key.includes('}')) return `driftlens:history:{${key}}`;
   return `driftlens:history:${key}`; // standalone and Sentinel only: a cluster would refuse the MULTI (CROSSSLOT)
+}
+
+/**
+ * MULTI and EXEC alone, before a transaction. ioredis sends MULTI, the queued commands and EXEC in
+ * one go, so when Redis refuses MULTI (an ACL user without it) the commands run one by one outside
+ * any transaction — a SET without its WATCH, a document without its history entry — and only EXEC
+ * fails. An empty transaction runs nothing either way and says whether the real one will be one.
+ * Not inside a WATCH: its EXEC would end it.
+ */
+export async function assertTransactions(redis: RedisClient): Promise<void> {
+  await redis.multi().exec();
 }
 
 /**

@@ -8,7 +8,7 @@ import { ConfigStore } from '../../src/live/configStore';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT, runCli } from './helpers';
+import { cliAsAclUser, ROOT, runCli } from './helpers';
 
 /**
  * `driftlens status` and `driftlens replicas` with Cordum's instance registry, as an operator
@@ -58,12 +58,8 @@ async function fleet(reporting: string[]): Promise<void> {
   }
 }
 
-/** A Redis ACL user with these rules for one test (deleted after it), and the environment that runs the CLI as it. */
-async function cliAsAclUser(t: { after(fn: () => unknown): void }, user: string, ...rules: string[]): Promise<NodeJS.ProcessEnv> {
-  await control.call('ACL', 'SETUSER', user, 'reset', 'on', '>sim-pass', ...rules);
-  t.after(() => control.call('ACL', 'DELUSER', user));
-  return { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, DRIFTLENS_REDIS_USERNAME: user, DRIFTLENS_REDIS_PASSWORD: 'sim-pass' };
-}
+/** The CLI as a Redis ACL user with these rules, for one test. */
+const asAclUser = (t: { after(fn: () => unknown): void }, user: string, ...rules: string[]) => cliAsAclUser(t, { control, redisUrl: redisServer.url, natsUrl: natsServer.url }, user, ...rules);
 
 async function register(id: string, value?: object | string): Promise<void> {
   const text = typeof value === 'string' ? value : JSON.stringify(value ?? { id, service: 'scheduler', version: 'v0.9.1', commit: 'abc1234def', started_at: '2026-11-30T10:00:00Z' });
@@ -210,7 +206,7 @@ test('replicas --service cordum-scheduler (the status protocol\'s name) register
 
 test('replicas whose start fails (an ACL forbids writing the registry) stops the replicas that did start: it exits with the reason and leaves no report behind, in one process and in shards', async (t) => {
   // Writes only to DriftLens's keys: the agents start and report, their registration is refused.
-  const env = await cliAsAclUser(t, 'sim-no-registry', '+@all', '%R~*', '%W~driftlens:*');
+  const env = await asAclUser(t, 'sim-no-registry', '+@all', '%R~*', '%W~driftlens:*');
   for (const args of [['--count', '3'], ['--count', '4', '--shards', '2']]) {
     await fleet([]);
     // Before the fix the one-process run never ended (its agents kept running): bounded here.
@@ -222,7 +218,7 @@ test('replicas whose start fails (an ACL forbids writing the registry) stops the
 });
 
 test('replicas whose Redis user may not read (no GET) exits with the reply, stops the replicas it started, and does not hang', async (t) => {
-  const env = await cliAsAclUser(t, 'sim-no-get', '+@all', '-get', '~*');
+  const env = await asAclUser(t, 'sim-no-get', '+@all', '-get', '~*');
   await fleet([]);
   // Before the fix: "internal error: ReplyError" with a stack, and the process never ended.
   const run = await runCli(['replicas', '--count', '2', '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
@@ -234,7 +230,7 @@ test('replicas whose Redis user may not read (no GET) exits with the reply, stop
 
 test('replicas whose reports Redis refuses (an ACL without the report keys) say so once, with the reply, and keep running', async (t) => {
   // Reads everything, writes Cordum's keys only: registering works, every report is refused.
-  const env = await cliAsAclUser(t, 'sim-no-reports', '+@all', '%R~*', '%W~cordum:*');
+  const env = await asAclUser(t, 'sim-no-reports', '+@all', '%R~*', '%W~cordum:*');
   await fleet([]);
   const run = await runCli(['replicas', '--count', '3', '--heartbeat', '200ms', '--no-table', '--for', '2s'], env, { timeoutMs: 30_000 });
   assert.equal(run.code, 0, run.stderr);
