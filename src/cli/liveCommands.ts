@@ -14,12 +14,12 @@ import { changeSet, changeSetJson, formatChangeSetMarkdown, formatChangeSetText,
 import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, withSection, type PublishSource } from '../core/publishFlow';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
 import { pulledYaml } from '../core/pulledDocument';
-import { ConfigStore, RevisionConflictError } from '../live/configStore';
+import { ConfigStore, historyKey, RevisionConflictError } from '../live/configStore';
 import { redactSecrets } from '../live/connections';
 import { LiveDocumentError, MAX_REVISION, unusableLiveDocumentMessage, type ConfigEnvelope } from '../live/envelope';
 import { connectNats } from '../live/natsConnection';
 import { publishDocument, rollbackDocument, type PublishOutcome } from '../live/publisher';
-import { connectRedis, type RedisClient } from '../live/redisConnection';
+import { connectRedis, describeEndpoint, describeRefusal, RedisRefusedError, type RedisClient } from '../live/redisConnection';
 import { VerificationStore, type VerificationRecord } from '../live/verificationStore';
 import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
@@ -85,7 +85,12 @@ export async function withLive<T>(
     if (e instanceof LiveDocumentError) throw new CliError(unusableLiveDocumentMessage(e, live.key), EXIT.unavailable);
     if (e instanceof CliError) throw e;
     if (e instanceof RevisionConflictError) throw e;
-    throw new CliError(message(e), EXIT.unavailable);
+    if (e instanceof RedisRefusedError && notify && live.historyLimit > 0 && e.command !== 'LRANGE' && e.keys.includes(historyKey(live.key))) {
+      // DriftLens's own key, not Cordum's: an installation that may hold only Cordum's keys publishes without it.
+      throw new CliError(`${message(e)}. To write without DriftLens's history, pass --no-history`, EXIT.unavailable);
+    }
+    // A reply of Redis that no store worded (a verification record's GET): the command and what the user needs.
+    throw new CliError(e instanceof RedisRefusedError ? message(e) : redactSecrets(describeRefusal(e, describeEndpoint(live.redis)) ?? message(e), secrets), EXIT.unavailable);
   } finally {
     await closeAll();
   }

@@ -6,7 +6,7 @@ import { formatDuration, MIN_HEARTBEAT_MS, MIN_POLL_INTERVAL_MS, parseTimerDurat
 import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
-import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
+import { connectRedis, describeEndpoint, describeRefusal, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
 import { DEFAULT_GONE_AFTER_MS, instanceKey, instancePatternProblem, registryServiceOfReport, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
 import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
@@ -78,7 +78,8 @@ function readFailure(connections: Connections, e: unknown): string {
   if (e instanceof RedisUnavailableError || isConnectionError(e) || connections.redisDownSince !== undefined) {
     return `Redis at ${describeEndpoint(connections.live.redis)} is not reachable`;
   }
-  return displayText(e instanceof Error ? e.message : String(e));
+  // A Redis reply (an ACL's NOPERM): the refused command, its key and what the Redis user needs.
+  return displayText(describeRefusal(e, describeEndpoint(connections.live.redis)) ?? (e instanceof Error ? e.message : String(e)));
 }
 
 /** Why the replicas could not start, as a CliError (a Redis reply or a dropped connection in our words). */

@@ -87,3 +87,48 @@ test('a verification record is not saved by a Redis user without MULTI (its SET 
   await assert.rejects(store.save(record, 'alice@host (cli)', 60_000), /MULTI/);
   assert.equal(await control.get(verificationKey(KEY, 5)), null, 'no record written outside the transaction');
 });
+
+test('a Redis user that may not GET: publish, diff, pull and rollback name GET, the key and +get; history names the verification record it could not read', async (t) => {
+  const env = await asAclUser(t, 'acl-no-get', '+@all', '-get', '~*');
+  await published();
+  const file = dataFile();
+  for (const args of [['publish', file, '--yes'], ['diff', file], ['pull'], ['rollback', '1', '--yes']]) {
+    const run = await runCli(args, env, { cwd: work, timeoutMs: 30_000 });
+    assert.equal(run.code, 4, `${args[0]}: ${run.stderr}`);
+    // Before: "driftlens: NOPERM this user has no permissions to run the 'get' command", nothing about which read or what to do.
+    assert.match(run.stderr, /^driftlens: cannot read cfg:system:default: Redis at redis:\/\/127\.0\.0\.1:\d+ \(user acl-no-get\) refused GET cfg:system:default \(NOPERM [^)]*'get' command\): the Redis user needs the GET command \(ACL SETUSER <user> \+get\)\n$/, args[0]);
+  }
+  const history = await runCli(['history'], env, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(history.code, 4, history.stderr);
+  assert.match(history.stderr, /refused GET driftlens:verify:\{cfg:system:default\}:2 \(NOPERM [^)]*\): the Redis user needs the GET command/);
+  assert.deepEqual(await stored(), { revision: 2, history: [2, 1] });
+});
+
+test('a Redis user that may write the document but not DriftLens\'s history: publish names LPUSH and the history key, writes nothing, and --no-history is the way out', async (t) => {
+  const env = await asAclUser(t, 'acl-cfg-only', '+@all', '%R~*', '%W~cfg:*');
+  await published();
+  const file = dataFile();
+  const refused = await runCli(['publish', file, '--yes'], env, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(refused.code, 4, refused.stderr);
+  // Before: "driftlens: EXECABORT Transaction discarded because of previous errors."
+  assert.match(refused.stderr, /refused LPUSH driftlens:history:\{cfg:system:default\} \(NOPERM [^)]*keys[^)]*\): the Redis user needs write access to the key driftlens:history:\{cfg:system:default\} \(a key pattern such as %RW~driftlens:history:\{cfg:system:default\}\); nothing was written\. To write without DriftLens's history, pass --no-history\n$/);
+  assert.deepEqual(await stored(), { revision: 2, history: [2, 1] }, 'nothing written');
+  const without = await runCli(['publish', file, '--yes', '--no-history'], env, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(without.code, 0, without.stderr);
+  assert.deepEqual(await stored(), { revision: 3, history: [2, 1] }, 'the document moved, the history was left alone');
+});
+
+test('a Redis user without EXEC: publish names EXEC and writes nothing; status without ZRANGE names ZRANGE and the replica index', async (t) => {
+  await published();
+  const noExec = await asAclUser(t, 'acl-no-exec', '+@all', '-exec', '~*');
+  const publish = await runCli(['publish', dataFile(), '--yes'], noExec, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(publish.code, 4, publish.stderr);
+  assert.match(publish.stderr, /cannot publish cfg:system:default: Redis at \S+ \(user acl-no-exec\) refused EXEC \(EXECABORT [^)]*'exec' command\): the Redis user needs the EXEC command \(ACL SETUSER <user> \+exec\); nothing was written\n$/);
+  assert.deepEqual(await stored(), { revision: 2, history: [2, 1] });
+  const noZrange = await asAclUser(t, 'acl-no-zrange', '+@all', '-zrange', '~*');
+  for (const args of [['status'], ['status', '--json']]) {
+    const status = await runCli(args, noZrange, { cwd: work, timeoutMs: 30_000 });
+    assert.equal(status.code, 4, status.stderr);
+    assert.match(status.stderr, /^driftlens: cannot read the replicas of cfg:system:default: Redis at \S+ \(user acl-no-zrange\) refused ZRANGE driftlens:replicas:\{cfg:system:default\} \(NOPERM [^)]*\): the Redis user needs the ZRANGE command \(ACL SETUSER <user> \+zrange\)\n$/, args.join(' '));
+  }
+});

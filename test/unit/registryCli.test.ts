@@ -223,7 +223,7 @@ test('replicas whose Redis user may not read (no GET) exits with the reply, stop
   // Before the fix: "internal error: ReplyError" with a stack, and the process never ended.
   const run = await runCli(['replicas', '--count', '2', '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
   assert.equal(run.code, 4, `exits as unavailable (${run.code === null ? 'still running after 30 s' : `exit ${run.code}`}): ${run.stderr}`);
-  assert.match(run.stderr, /driftlens: cannot read what the replicas report: NOPERM .*'get'/);
+  assert.match(run.stderr, /driftlens: cannot read what the replicas report: Redis at \S+ \(user sim-no-get\) refused GET cfg:system:default \(NOPERM .*'get' command\): the Redis user needs the GET command/);
   assert.doesNotMatch(run.stderr, /internal error|ReplyError|    at /, 'no stack trace');
   assert.deepEqual(await control.keys('driftlens:replica:*'), [], 'the replicas that started were stopped and their reports deleted');
 });
