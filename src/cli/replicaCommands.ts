@@ -209,13 +209,13 @@ export function registerReplicaCommands(program: Command): void {
       .option('-w, --watch', 'keep updating (live status events + periodic reads)')
       .option('--json', 'print the model as JSON'),
   )
-    .addHelpText('after', "\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin, not reporting (alive in Cordum's instance registry, but no DriftLens report: install the agent). Simulated replicas (driftlens replicas) are marked; REGISTRY shows each replica's registered version and commit, or 'reporting only'.\nExit status (without --watch): 0 all in sync, 1 any other state (not reporting included), 4 Redis unreachable. Reading needs only Redis; --watch also listens on NATS for live events when it can.\n")
+    .addHelpText('after', "\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin, not reporting (alive in Cordum's instance registry, but no DriftLens report: install the agent). Simulated replicas (driftlens replicas) are marked; REGISTRY shows each replica's registered version and commit, or 'reporting only'.\nExit status (without --watch): 0 all in sync, 1 any other state (not reporting included), 4 Redis unreachable or refusing a read (the instance registry's SCAN included). Reading needs only Redis; --watch also listens on NATS for live events when it can.\n")
     .action(async (options: LiveFlags & RegistryFlags & { watch?: boolean; json?: boolean }) => {
       const connections = await connect(options, 'driftlens-status', options.watch ? 'optional' : 'unused');
       const registry = await registryOf(connections, options);
       const color = process.stdout.isTTY === true && !options.json;
       if (!options.watch) {
-        const model = await new Promise<DriftModel>((resolve, reject) => {
+        const { model, registryFailure } = await new Promise<{ model: DriftModel; registryFailure: string | undefined }>((resolve, reject) => {
           const fail = (e: unknown) => {
             watcher.stop();
             reject(new CliError(`cannot read the replicas of ${displayText(connections.live.key)}: ${readFailure(connections, e)}`, EXIT.unavailable));
@@ -224,13 +224,17 @@ export function registerReplicaCommands(program: Command): void {
             connections,
             (m) => {
               watcher.stop();
-              resolve(m);
+              resolve({ model: m, registryFailure: watcher.registryFailure });
             },
             { onError: fail, registry },
           );
           watcher.start().catch(fail);
         }).finally(() => void connections.close());
         process.stdout.write(options.json ? terminalSafeJson(modelToJson(model), 2) + '\n' : renderDriftTable(model, { color, nowMs: Date.now() }));
+        // Registered instances without a report are "not reporting": unread, they would pass for "all in sync".
+        if (registryFailure !== undefined) {
+          throw new CliError(`the table leaves out Cordum's registered instances (the reason is above), so it cannot say all replicas are in sync; --registry-services "" reads the reports alone`, EXIT.unavailable);
+        }
         process.exitCode = model.replicas.length > 0 && model.counts['in-sync'] === model.replicas.length ? EXIT.ok : EXIT.problems;
         return;
       }

@@ -238,3 +238,19 @@ test('replicas whose reports Redis refuses (an ACL without the report keys) say 
   assert.equal(refusals.length, 1, `one line for one distinct reply, whatever the replicas and heartbeats: ${run.stderr}`);
   assert.match(refusals[0], /NOPERM .*no watcher reads their reports/);
 });
+
+test('status whose Redis user may not SCAN the registry does not pass for all in sync: the table is shown, the refusal is named, exit 4; --registry-services "" reads the reports alone', async (t) => {
+  const env = await asAclUser(t, 'sim-no-scan', '+@all', '-scan', '~*');
+  await fleet(['a', 'b']);
+  await register('ghost'); // registered, no agent: "not reporting" to anyone who can read the registry
+  for (const args of [['status'], ['status', '--json']]) {
+    // Before: "2/2 in sync", exit 0, and only a warning that the registry could not be read.
+    const run = await runCli(args, env, { timeoutMs: 30_000 });
+    assert.equal(run.code, 4, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, /cannot read the instance registry: Redis at \S+ \(user sim-no-scan\) refused SCAN \(NOPERM [^)]*'scan' command\): the Redis user needs the SCAN command \(ACL SETUSER <user> \+scan\)\n/);
+    assert.match(run.stderr, /cannot say all replicas are in sync; --registry-services "" reads the reports alone\n$/);
+    if (args.includes('--json')) assert.equal((JSON.parse(run.stdout) as { summary: string }).summary, '2/2 in sync', 'the model is still printed');
+  }
+  const reportsOnly = await runCli(['status', '--registry-services', ''], env, { timeoutMs: 30_000 });
+  assert.equal(reportsOnly.code, 0, reportsOnly.stderr);
+});
