@@ -82,6 +82,11 @@ function readFailure(connections: Connections, e: unknown): string {
   return displayText(describeRefusal(e, describeEndpoint(connections.live.redis)) ?? (e instanceof Error ? e.message : String(e)));
 }
 
+/** The replicas started, but what they report cannot be read (an ACL without GET, say): exit 4 with the reason. */
+function tableFailure(connections: Connections, e: unknown): CliError {
+  return new CliError(`cannot read what the replicas report: ${readFailure(connections, e)}`, EXIT.unavailable);
+}
+
 /** Why the replicas could not start, as a CliError (a Redis reply or a dropped connection in our words). */
 function startFailure(connections: Connections, e: unknown): CliError {
   return e instanceof CliError ? e : new CliError(`cannot start the replicas: ${readFailure(connections, e)}`, EXIT.unavailable);
@@ -371,7 +376,7 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
       await watcher.start().catch(async (e: unknown) => {
         // The replicas started, but their table cannot be read (an ACL without GET, say): stop them
         // rather than leave them reporting behind an error nobody sees.
-        const failure = new CliError(`cannot read what the replicas report: ${readFailure(connections, e)}`, EXIT.unavailable);
+        const failure = tableFailure(connections, e);
         await replicas.stop();
         await connections.close();
         throw failure;
@@ -646,7 +651,15 @@ async function runSharded(run: RangeRun, shards: number, stopAfter: number | und
   );
   const registry = await registryOf(connections, options);
   const watcher = watchTable(connections, options, process.stdout.isTTY === true && options.table !== false, run.heartbeatMs, registry);
-  await watcher.start().catch((e: unknown) => process.stderr.write(`driftlens: cannot show the table: ${readFailure(connections, e)}\n`));
+  await watcher.start().catch(async (e: unknown) => {
+    // As in one process: replicas whose reports nobody can read are stopped, not left running to a 0.
+    const failure = tableFailure(connections, e);
+    watcher.stop();
+    const summaries = await running.stop();
+    await connections.close();
+    process.stderr.write(`shards:\n${renderShardSummary(summaries)}`);
+    throw failure;
+  });
   await Promise.race([interrupted, ...(stopAfter === undefined ? [] : [new Promise((resolve) => setTimeout(resolve, stopAfter).unref())])]);
   watcher.stop();
   const summaries = await running.stop();

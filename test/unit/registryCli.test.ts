@@ -254,3 +254,14 @@ test('status whose Redis user may not SCAN the registry does not pass for all in
   const reportsOnly = await runCli(['status', '--registry-services', ''], env, { timeoutMs: 30_000 });
   assert.equal(reportsOnly.code, 0, reportsOnly.stderr);
 });
+
+test('replicas in shards whose Redis user may not read (no GET) exits 4 with the reply and stops its shards, as in one process', async (t) => {
+  const env = await asAclUser(t, 'sim-shards-no-get', '+@all', '-get', '~*');
+  await fleet([]);
+  // Before: "cannot show the table", the shards ran on unseen for --for and the run exited 0.
+  const run = await runCli(['replicas', '--count', '4', '--shards', '2', '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
+  assert.equal(run.code, 4, `exits as unavailable (${run.code === null ? 'still running after 30 s' : `exit ${run.code}`}): ${run.stderr}`);
+  assert.match(run.stderr, /driftlens: cannot read what the replicas report: Redis at \S+ \(user sim-shards-no-get\) refused GET cfg:system:default \(NOPERM .*'get' command\): the Redis user needs the GET command/);
+  assert.match(run.stderr, /total: 4 replicas in 2 shards/, 'the shards were stopped and summarised');
+  assert.deepEqual(await control.keys('driftlens:replica:*'), [], 'the replicas were stopped and their reports deleted');
+});
