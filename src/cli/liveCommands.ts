@@ -14,17 +14,17 @@ import { changeSet, changeSetJson, formatChangeSetMarkdown, formatChangeSetText,
 import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, withSection, type PublishSource } from '../core/publishFlow';
 import { describePlan, planPublish, renderForDiff, type PublishPlan } from '../core/publishPlan';
 import { pulledYaml } from '../core/pulledDocument';
-import { ConfigStore, RevisionConflictError } from '../live/configStore';
+import { ConfigStore, historyKey, RevisionConflictError } from '../live/configStore';
 import { redactSecrets } from '../live/connections';
 import { LiveDocumentError, MAX_REVISION, unusableLiveDocumentMessage, type ConfigEnvelope } from '../live/envelope';
 import { connectNats } from '../live/natsConnection';
 import { publishDocument, rollbackDocument, type PublishOutcome } from '../live/publisher';
-import { connectRedis, type RedisClient } from '../live/redisConnection';
+import { connectRedis, describeEndpoint, describeRefusal, RedisRefusedError, type RedisClient } from '../live/redisConnection';
 import { VerificationStore, type VerificationRecord } from '../live/verificationStore';
 import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
 import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
 import { prometheusUrlOption, publishInstant, resolveVerify, untilInterrupted, verifyAndReport, type PrometheusFlags, type ResolvedVerify } from './verifyCommand';
-import { verifyExitCode } from './verifyRun';
+import { VERIFY_EXIT, verifyExitCode } from './verifyRun';
 import { uninterruptible } from './outputPipe';
 
 type DataMap = { [key: string]: JsonValue };
@@ -85,7 +85,12 @@ export async function withLive<T>(
     if (e instanceof LiveDocumentError) throw new CliError(unusableLiveDocumentMessage(e, live.key), EXIT.unavailable);
     if (e instanceof CliError) throw e;
     if (e instanceof RevisionConflictError) throw e;
-    throw new CliError(message(e), EXIT.unavailable);
+    if (e instanceof RedisRefusedError && notify && live.historyLimit > 0 && e.command !== 'LRANGE' && e.keys.includes(historyKey(live.key))) {
+      // DriftLens's own key, not Cordum's: an installation that may hold only Cordum's keys publishes without it.
+      throw new CliError(`${message(e)}. To write without DriftLens's history, pass --no-history`, EXIT.unavailable);
+    }
+    // A reply of Redis that no store worded (a verification record's GET): the command and what the user needs.
+    throw new CliError(e instanceof RedisRefusedError ? message(e) : redactSecrets(describeRefusal(e, describeEndpoint(live.redis)) ?? message(e), secrets), EXIT.unavailable);
   } finally {
     await closeAll();
   }
@@ -232,12 +237,20 @@ verification passed, 8 it failed (after the rollback, when the policy says on_fa
       const notify = (live: LiveSettings) => ((verifying = options.verify ? resolveVerify(live, options) : undefined), true);
       process.exitCode = await withLive(options, { fileKey: documentConfigKey(local.analysis), notify }, async (live, store, nats, redis) => {
         // After the publish (or with nothing to publish: the live revision), verify it; the publish's own status stands unless verification passed.
-        const thenVerify = (published: number, revision: number, publishedAtMs: number) =>
+        const thenVerify = (published: number, revision: number, publishedAtMs: number, written = true) =>
           !verifying
             ? published
             : untilInterrupted(async (signal) => {
-                const record = await verifyAndReport({ live, store, nats, redis, resolved: verifying!, json: false, signal }, revision, publishedAtMs);
-                return record.state === 'passed' ? published : verifyExitCode(record, true);
+                try {
+                  const record = await verifyAndReport({ live, store, nats, redis, resolved: verifying!, json: false, signal }, revision, publishedAtMs);
+                  return record.state === 'passed' ? published : verifyExitCode(record, true);
+                } catch (e) {
+                  if (!written) throw e;
+                  // The revision is live: "4, nothing written" would tell a pipeline the opposite. An error of the verification is 7.
+                  const why = e instanceof CliError ? e.message : redactSecrets(describeRefusal(e, describeEndpoint(live.redis)) ?? (e instanceof Error ? e.message : String(e)), [live.redis.password, live.nats.password, live.nats.token]);
+                  process.stderr.write(`driftlens: ${live.key} revision ${revision} is published, but its verification could not run: ${why}\n`);
+                  return VERIFY_EXIT.inconclusive;
+                }
               });
         const current = await readLive(store, live.key);
         const decision = decidePublish(live.key, local.source, current, { sections: live.policy.sections, expectRevision: options.expectRevision });
@@ -245,7 +258,7 @@ verification passed, 8 it failed (after the rollback, when the policy says on_fa
         if (decision.action === 'conflict') throw conflictError(live.key, current, file, decision.basedOn);
         if (decision.action === 'unchanged') {
           process.stdout.write(`${decision.message}\n`);
-          return current ? thenVerify(EXIT.ok, current.revision, publishInstant(current.updatedAt)) : EXIT.ok;
+          return current ? thenVerify(EXIT.ok, current.revision, publishInstant(current.updatedAt), false) : EXIT.ok;
         }
         const changes = changeSet(current?.data, decision.data, live.policy.sections);
         printPlan(decision.plan, current, local.source.kind === 'section' ? local.source.section : undefined, changes);

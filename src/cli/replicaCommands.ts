@@ -6,7 +6,7 @@ import { formatDuration, MIN_HEARTBEAT_MS, MIN_POLL_INTERVAL_MS, parseTimerDurat
 import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
-import { connectRedis, describeEndpoint, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
+import { connectRedis, describeEndpoint, describeRefusal, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
 import { DEFAULT_GONE_AFTER_MS, instanceKey, instancePatternProblem, registryServiceOfReport, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
 import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
@@ -78,7 +78,13 @@ function readFailure(connections: Connections, e: unknown): string {
   if (e instanceof RedisUnavailableError || isConnectionError(e) || connections.redisDownSince !== undefined) {
     return `Redis at ${describeEndpoint(connections.live.redis)} is not reachable`;
   }
-  return displayText(e instanceof Error ? e.message : String(e));
+  // A Redis reply (an ACL's NOPERM): the refused command, its key and what the Redis user needs.
+  return displayText(describeRefusal(e, describeEndpoint(connections.live.redis)) ?? (e instanceof Error ? e.message : String(e)));
+}
+
+/** The replicas started, but what they report cannot be read (an ACL without GET, say): exit 4 with the reason. */
+function tableFailure(connections: Connections, e: unknown): CliError {
+  return new CliError(`cannot read what the replicas report: ${readFailure(connections, e)}`, EXIT.unavailable);
 }
 
 /** Why the replicas could not start, as a CliError (a Redis reply or a dropped connection in our words). */
@@ -208,13 +214,13 @@ export function registerReplicaCommands(program: Command): void {
       .option('-w, --watch', 'keep updating (live status events + periodic reads)')
       .option('--json', 'print the model as JSON'),
   )
-    .addHelpText('after', "\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin, not reporting (alive in Cordum's instance registry, but no DriftLens report: install the agent). Simulated replicas (driftlens replicas) are marked; REGISTRY shows each replica's registered version and commit, or 'reporting only'.\nExit status (without --watch): 0 all in sync, 1 any other state (not reporting included), 4 Redis unreachable. Reading needs only Redis; --watch also listens on NATS for live events when it can.\n")
+    .addHelpText('after', "\nStates: in sync, converging (inside the budget), drifted (past it), not checked, stale (no heartbeat), rejected (the replica refused the live hash), unknown origin, not reporting (alive in Cordum's instance registry, but no DriftLens report: install the agent). Simulated replicas (driftlens replicas) are marked; REGISTRY shows each replica's registered version and commit, or 'reporting only'.\nExit status (without --watch): 0 all in sync, 1 any other state (not reporting included), 4 Redis unreachable or refusing a read (the instance registry's SCAN included). Reading needs only Redis; --watch also listens on NATS for live events when it can.\n")
     .action(async (options: LiveFlags & RegistryFlags & { watch?: boolean; json?: boolean }) => {
       const connections = await connect(options, 'driftlens-status', options.watch ? 'optional' : 'unused');
       const registry = await registryOf(connections, options);
       const color = process.stdout.isTTY === true && !options.json;
       if (!options.watch) {
-        const model = await new Promise<DriftModel>((resolve, reject) => {
+        const { model, registryFailure } = await new Promise<{ model: DriftModel; registryFailure: string | undefined }>((resolve, reject) => {
           const fail = (e: unknown) => {
             watcher.stop();
             reject(new CliError(`cannot read the replicas of ${displayText(connections.live.key)}: ${readFailure(connections, e)}`, EXIT.unavailable));
@@ -223,13 +229,17 @@ export function registerReplicaCommands(program: Command): void {
             connections,
             (m) => {
               watcher.stop();
-              resolve(m);
+              resolve({ model: m, registryFailure: watcher.registryFailure });
             },
             { onError: fail, registry },
           );
           watcher.start().catch(fail);
         }).finally(() => void connections.close());
         process.stdout.write(options.json ? terminalSafeJson(modelToJson(model), 2) + '\n' : renderDriftTable(model, { color, nowMs: Date.now() }));
+        // Registered instances without a report are "not reporting": unread, they would pass for "all in sync".
+        if (registryFailure !== undefined) {
+          throw new CliError(`the table leaves out Cordum's registered instances (the reason is above), so it cannot say all replicas are in sync; --registry-services "" reads the reports alone`, EXIT.unavailable);
+        }
         process.exitCode = model.replicas.length > 0 && model.counts['in-sync'] === model.replicas.length ? EXIT.ok : EXIT.problems;
         return;
       }
@@ -366,7 +376,7 @@ driftlens_config_section_info / driftlens_config_applies_total. See README, "Sim
       await watcher.start().catch(async (e: unknown) => {
         // The replicas started, but their table cannot be read (an ACL without GET, say): stop them
         // rather than leave them reporting behind an error nobody sees.
-        const failure = new CliError(`cannot read what the replicas report: ${readFailure(connections, e)}`, EXIT.unavailable);
+        const failure = tableFailure(connections, e);
         await replicas.stop();
         await connections.close();
         throw failure;
@@ -641,7 +651,15 @@ async function runSharded(run: RangeRun, shards: number, stopAfter: number | und
   );
   const registry = await registryOf(connections, options);
   const watcher = watchTable(connections, options, process.stdout.isTTY === true && options.table !== false, run.heartbeatMs, registry);
-  await watcher.start().catch((e: unknown) => process.stderr.write(`driftlens: cannot show the table: ${readFailure(connections, e)}\n`));
+  await watcher.start().catch(async (e: unknown) => {
+    // As in one process: replicas whose reports nobody can read are stopped, not left running to a 0.
+    const failure = tableFailure(connections, e);
+    watcher.stop();
+    const summaries = await running.stop();
+    await connections.close();
+    process.stderr.write(`shards:\n${renderShardSummary(summaries)}`);
+    throw failure;
+  });
   await Promise.race([interrupted, ...(stopAfter === undefined ? [] : [new Promise((resolve) => setTimeout(resolve, stopAfter).unref())])]);
   watcher.stop();
   const summaries = await running.stop();

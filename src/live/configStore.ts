@@ -23,7 +23,7 @@ import { decodeEnvelope, encodeEnvelope, LiveDocumentError, nowRfc3339Nano, pars
 import type { ConfigEnvelope } from './envelope';
 import type { Cluster, Redis } from 'ioredis';
 import { refreshSlots, transactionConnection } from './clusterRouting';
-import { endpointLabel, isConnectionError, isFailoverError, RedisUnavailableError } from './redisConnection';
+import { describeRefusal, endpointLabel, isConnectionError, isFailoverError, RedisRefusedError, redisRefusal, RedisUnavailableError } from './redisConnection';
 import type { RedisClient } from './redisConnection';
 
 export interface ConfigStoreOptions {
@@ -164,7 +164,9 @@ export class ConfigStore {
     const list = this.historyLimit > 0 ? historyKey(key) : undefined;
     let watching = false;
     let committing = false;
+    let committed = false;
     try {
+      await assertTransactions(redis);
       await redis.watch(list ? [key, list] : [key]);
       watching = true;
       const [raw, listType] = await Promise.all([redis.get(key), list ? redis.type(list) : 'none']);
@@ -184,11 +186,12 @@ export class ConfigStore {
       const results = await tx.exec();
       watching = false; // EXEC ends the WATCH, committed or not
       if (results === null) throw new RevisionConflictError(key, input.expectedRevision, await this.readBack(key));
+      committed = true;
       const failed = results.find(([err]) => err);
       if (failed) throw failed[0];
       return envelope;
     } catch (err) {
-      if (!isConnectionError(err)) throw err;
+      if (!isConnectionError(err)) throw this.refused(err, committed ? `revision ${input.expectedRevision + 1} of ${key} was committed, but` : `cannot publish ${key}:`, committed ? 'the document may stand without its history entry — reload the live document and check its history' : 'nothing was written');
       // A commit that timed out is still queued on the server (a master holding writes during a
       // failover): ioredis gave up but kept the socket, so the transaction could land after the user
       // reloaded and saw it missing. Closing the connection makes Redis drop it with the client, so the
@@ -217,6 +220,17 @@ export class ConfigStore {
     );
   }
 
+  /**
+   * A Redis reply that is an error (an ACL's NOPERM, OOM...) in our words: the command, its key and
+   * what the Redis user needs. Anything else (a conflict, an unusable live document) passes unchanged.
+   */
+  private refused(err: unknown, what: string, consequence?: string): unknown {
+    const refusal = redisRefusal(err);
+    const sentence = describeRefusal(err, endpointLabel(this.redis));
+    if (!refusal || sentence === undefined) return err;
+    return new RedisRefusedError(`${what} ${sentence}${consequence ? `; ${consequence}` : ''}`, refusal.command, refusal.keys, refusal.reply);
+  }
+
   /** The live envelope after a lost race, for the error message; best effort. */
   private async readBack(key: string): Promise<ConfigEnvelope | undefined> {
     try {
@@ -230,7 +244,7 @@ export class ConfigStore {
     try {
       return await run();
     } catch (err) {
-      if (!isConnectionError(err)) throw err;
+      if (!isConnectionError(err)) throw this.refused(err, `cannot ${action}:`);
       throw new RedisUnavailableError(`cannot ${action}: Redis at ${endpointLabel(this.redis)} is not available (${(err as Error).message})`, endpointLabel(this.redis));
     }
   }
@@ -255,6 +269,17 @@ export function historyKey(key: string): string {
   // Without a usable tag the slot is the whole key, which can only be a tag when it has no `}`.
   if (!key.includes('}')) return `driftlens:history:{${key}}`;
   return `driftlens:history:${key}`; // standalone and Sentinel only: a cluster would refuse the MULTI (CROSSSLOT)
+}
+
+/**
+ * MULTI and EXEC alone, before a transaction. ioredis sends MULTI, the queued commands and EXEC in
+ * one go, so when Redis refuses MULTI (an ACL user without it) the commands run one by one outside
+ * any transaction — a SET without its WATCH, a document without its history entry — and only EXEC
+ * fails. An empty transaction runs nothing either way and says whether the real one will be one.
+ * Not inside a WATCH: its EXEC would end it.
+ */
+export async function assertTransactions(redis: RedisClient): Promise<void> {
+  await redis.multi().exec();
 }
 
 /**

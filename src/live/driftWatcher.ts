@@ -7,7 +7,7 @@ import { scanInstanceRegistry } from './instanceRegistry';
 import { computeSectionHash, type SectionName } from '../core/sectionHash';
 import { ConfigStore } from './configStore';
 import { onReconnect } from './natsConnection';
-import type { RedisClient } from './redisConnection';
+import { describeRefusal, endpointLabel, type RedisClient } from './redisConnection';
 import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, isNewerReport, readReplicaReports, rfc3339ToEpochMs, STATUS_SUBJECT, type ReplicaReport } from './replicaReports';
 
 /**
@@ -125,6 +125,7 @@ export class DriftWatcher {
   private readonly lastRegisteredMs = new Map<string, number>();
   private readonly departed = new Set<string>();
   private lastWarning: string | undefined;
+  private registryError: string | undefined;
   /** Counters for benchmarks, tests and the log. `refreshes` counts the full reads from Redis; `registryScans` the SCAN calls. */
   readonly stats = { events: 0, emits: 0, refreshes: 0, olderIgnored: 0, registryScans: 0 };
 
@@ -143,6 +144,15 @@ export class DriftWatcher {
 
   get isStopped(): boolean {
     return this.stopped;
+  }
+
+  /**
+   * Why the last read of the instance registry failed (a Redis that refuses SCAN), undefined after a
+   * read that worked: then registered instances without a report are missing from the model, and
+   * "all in sync" is not an answer.
+   */
+  get registryFailure(): string | undefined {
+    return this.registryError;
   }
 
   /**
@@ -263,10 +273,12 @@ export class DriftWatcher {
       const instances = scan.complete ? scan.instances : [...scan.instances, ...this.registered.instances.filter((i) => !members.has(registryMember(i.service, i.id)))];
       this.registered = { instances, members: new Set(instances.map((i) => registryMember(i.service, i.id))), complete: scan.complete };
       warning = scan.warning;
+      this.registryError = undefined;
     } catch (e) {
       // The registry only adds to the reports: a Redis that refuses SCAN (an ACL) must not stop the watch.
       this.registered = { ...this.registered, complete: false };
-      warning = `cannot read the instance registry: ${e instanceof Error ? e.message : String(e)}`;
+      this.registryError = `cannot read the instance registry: ${describeRefusal(e, endpointLabel(this.options.redis)) ?? (e instanceof Error ? e.message : String(e))}`;
+      warning = this.registryError;
     }
     if (warning !== undefined && warning !== this.lastWarning) this.options.onWarning?.(warning);
     this.lastWarning = warning;

@@ -63,6 +63,76 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+/**
+ * Redis answered a command with an error that is not about the connection (an ACL's NOPERM, OOM,
+ * WRONGTYPE): unlike an outage it does not pass by itself, so the message names the command, its
+ * key and what the Redis user needs.
+ */
+export class RedisRefusedError extends Error {
+  constructor(
+    message: string,
+    /** The refused command, upper case (`GET`, `MULTI`). */
+    readonly command: string,
+    /** The keys of the refused command (never its values: a SET carries the whole document). */
+    readonly keys: readonly string[],
+    /** Redis's own reply. */
+    readonly reply: string,
+  ) {
+    super(message);
+    this.name = 'RedisRefusedError';
+  }
+}
+
+/** Commands whose every argument is a key; the others we send take one key first, or none. */
+const ALL_ARGUMENTS_ARE_KEYS = new Set(['watch', 'mget', 'del', 'unlink', 'exists']);
+const NO_KEYS = new Set(['multi', 'exec', 'discard', 'unwatch', 'scan', 'ping', 'select', 'info', 'client']);
+/** The writing commands DriftLens sends: a key refused to them needs write access (%W~), the others read access (%R~). */
+const WRITES = new Set(['set', 'lpush', 'ltrim', 'zadd', 'zremrangebyscore', 'del', 'unlink', 'pexpire', 'expire']);
+
+/**
+ * The command Redis refused, with its keys and its reply, from an ioredis reply error (which carries
+ * the command) or from a discarded transaction (whose EXEC names the queued command refused first);
+ * undefined for a connection failure or anything that is not a Redis reply.
+ */
+export function redisRefusal(err: unknown): { command: string; keys: string[]; reply: string } | undefined {
+  if (!(err instanceof Error) || isConnectionError(err) || err instanceof RedisUnavailableError) return undefined;
+  if (err instanceof RedisRefusedError) return { command: err.command, keys: [...err.keys], reply: err.reply };
+  // A transaction Redis discarded: the queued command it refused is the one to name.
+  const first = (err as { previousErrors?: unknown[] }).previousErrors?.find((e): e is Error => e instanceof Error && (e as { command?: unknown }).command !== undefined);
+  const cause = first ?? err;
+  const command = (cause as { command?: { name?: unknown; args?: unknown[] } }).command;
+  if (typeof command?.name !== 'string') {
+    if (err.name !== 'ReplyError') return undefined;
+    // EXEC refused by an ACL comes back as EXECABORT naming the command in its text only.
+    return { command: /no permissions to run the '([\w|-]+)' command/.exec(err.message)?.[1].toUpperCase() ?? '', keys: [], reply: err.message };
+  }
+  const name = command.name.toLowerCase();
+  const args = (command.args ?? []).map((a) => (typeof a === 'string' ? a : Buffer.isBuffer(a) ? a.toString() : String(a)));
+  const keys = NO_KEYS.has(name) ? [] : ALL_ARGUMENTS_ARE_KEYS.has(name) ? args : args.slice(0, 1);
+  return { command: name.toUpperCase(), keys, reply: cause.message };
+}
+
+/**
+ * One sentence about a refusal: what was refused and what the Redis user needs, for example
+ * `Redis at X refused GET cfg:system:default (NOPERM ...): the Redis user needs the GET command (ACL SETUSER <user> +get)`.
+ * Undefined when `err` is not a Redis reply (see redisRefusal).
+ */
+export function describeRefusal(err: unknown, endpoint: string): string | undefined {
+  const refusal = redisRefusal(err);
+  if (!refusal) return undefined;
+  const { command, keys, reply } = refusal;
+  const what = command === '' ? 'a command' : keys.length > 0 ? `${command} ${keys.join(' ')}` : command;
+  let needs = '';
+  if (/\bNOPERM .*\bcommand\b/.test(reply) && command !== '') {
+    needs = `: the Redis user needs the ${command} command (ACL SETUSER <user> +${command.toLowerCase()})`;
+  } else if (/\bNOPERM .*\bkeys?\b/.test(reply) && keys.length > 0) {
+    const write = WRITES.has(command.toLowerCase());
+    const patterns = keys.map((k) => `${write ? '%RW~' : '%R~'}${k}`).join(' ');
+    needs = `: the Redis user needs ${write ? 'write' : 'read'} access to ${keys.length === 1 ? 'the key' : 'the keys'} ${keys.join(' ')} (${keys.length === 1 ? 'a key pattern' : 'key patterns'} such as ${patterns})`;
+  }
+  return `Redis at ${endpoint} refused ${what} (${reply})${needs}`;
+}
+
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 const RECONNECT_BASE_DELAY_MS = 100;

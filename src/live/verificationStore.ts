@@ -1,6 +1,6 @@
 import type { Measurement, VerifyCheckPolicy, VerifyPolicy } from '../core/verification';
 import { inTransactionConnection } from './clusterRouting';
-import { serialised } from './configStore';
+import { assertTransactions, serialised } from './configStore';
 import type { RedisClient } from './redisConnection';
 
 /**
@@ -146,6 +146,8 @@ export class VerificationStore {
     // On a cluster, pinned to the lease's master and started over after a failover: see ConfigStore.casWrite.
     return serialised(this.redis, () =>
       inTransactionConnection(this.redis, lease, async (redis) => {
+        // Refused MULTI would run the SET of the record outside the transaction, lease or not.
+        await assertTransactions(redis);
         await redis.watch(lease);
         let watching = true;
         try {

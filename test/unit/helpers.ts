@@ -45,3 +45,17 @@ export function runCli(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** The servers a CLI test runs against, and a connection with every permission that sets them up. */
+export interface AclServers {
+  control: { call(command: string, ...args: string[]): Promise<unknown> };
+  redisUrl: string;
+  natsUrl: string;
+}
+
+/** A Redis ACL user with these rules for one test (deleted after it), and the environment that runs the CLI as it. */
+export async function cliAsAclUser(t: { after(fn: () => unknown): void }, servers: AclServers, user: string, ...rules: string[]): Promise<NodeJS.ProcessEnv> {
+  await servers.control.call('ACL', 'SETUSER', user, 'reset', 'on', '>sim-pass', ...rules);
+  t.after(() => servers.control.call('ACL', 'DELUSER', user));
+  return { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: servers.redisUrl, DRIFTLENS_NATS_URL: servers.natsUrl, DRIFTLENS_REDIS_USERNAME: user, DRIFTLENS_REDIS_PASSWORD: 'sim-pass' };
+}

@@ -8,7 +8,7 @@ import { ConfigStore } from '../../src/live/configStore';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT, runCli } from './helpers';
+import { cliAsAclUser, ROOT, runCli } from './helpers';
 
 /**
  * `driftlens status` and `driftlens replicas` with Cordum's instance registry, as an operator
@@ -58,12 +58,8 @@ async function fleet(reporting: string[]): Promise<void> {
   }
 }
 
-/** A Redis ACL user with these rules for one test (deleted after it), and the environment that runs the CLI as it. */
-async function cliAsAclUser(t: { after(fn: () => unknown): void }, user: string, ...rules: string[]): Promise<NodeJS.ProcessEnv> {
-  await control.call('ACL', 'SETUSER', user, 'reset', 'on', '>sim-pass', ...rules);
-  t.after(() => control.call('ACL', 'DELUSER', user));
-  return { PATH: process.env.PATH ?? '', DRIFTLENS_REDIS_URL: redisServer.url, DRIFTLENS_NATS_URL: natsServer.url, DRIFTLENS_REDIS_USERNAME: user, DRIFTLENS_REDIS_PASSWORD: 'sim-pass' };
-}
+/** The CLI as a Redis ACL user with these rules, for one test. */
+const asAclUser = (t: { after(fn: () => unknown): void }, user: string, ...rules: string[]) => cliAsAclUser(t, { control, redisUrl: redisServer.url, natsUrl: natsServer.url }, user, ...rules);
 
 async function register(id: string, value?: object | string): Promise<void> {
   const text = typeof value === 'string' ? value : JSON.stringify(value ?? { id, service: 'scheduler', version: 'v0.9.1', commit: 'abc1234def', started_at: '2026-11-30T10:00:00Z' });
@@ -210,7 +206,7 @@ test('replicas --service cordum-scheduler (the status protocol\'s name) register
 
 test('replicas whose start fails (an ACL forbids writing the registry) stops the replicas that did start: it exits with the reason and leaves no report behind, in one process and in shards', async (t) => {
   // Writes only to DriftLens's keys: the agents start and report, their registration is refused.
-  const env = await cliAsAclUser(t, 'sim-no-registry', '+@all', '%R~*', '%W~driftlens:*');
+  const env = await asAclUser(t, 'sim-no-registry', '+@all', '%R~*', '%W~driftlens:*');
   for (const args of [['--count', '3'], ['--count', '4', '--shards', '2']]) {
     await fleet([]);
     // Before the fix the one-process run never ended (its agents kept running): bounded here.
@@ -222,23 +218,50 @@ test('replicas whose start fails (an ACL forbids writing the registry) stops the
 });
 
 test('replicas whose Redis user may not read (no GET) exits with the reply, stops the replicas it started, and does not hang', async (t) => {
-  const env = await cliAsAclUser(t, 'sim-no-get', '+@all', '-get', '~*');
+  const env = await asAclUser(t, 'sim-no-get', '+@all', '-get', '~*');
   await fleet([]);
   // Before the fix: "internal error: ReplyError" with a stack, and the process never ended.
   const run = await runCli(['replicas', '--count', '2', '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
   assert.equal(run.code, 4, `exits as unavailable (${run.code === null ? 'still running after 30 s' : `exit ${run.code}`}): ${run.stderr}`);
-  assert.match(run.stderr, /driftlens: cannot read what the replicas report: NOPERM .*'get'/);
+  assert.match(run.stderr, /driftlens: cannot read what the replicas report: Redis at \S+ \(user sim-no-get\) refused GET cfg:system:default \(NOPERM .*'get' command\): the Redis user needs the GET command/);
   assert.doesNotMatch(run.stderr, /internal error|ReplyError|    at /, 'no stack trace');
   assert.deepEqual(await control.keys('driftlens:replica:*'), [], 'the replicas that started were stopped and their reports deleted');
 });
 
 test('replicas whose reports Redis refuses (an ACL without the report keys) say so once, with the reply, and keep running', async (t) => {
   // Reads everything, writes Cordum's keys only: registering works, every report is refused.
-  const env = await cliAsAclUser(t, 'sim-no-reports', '+@all', '%R~*', '%W~cordum:*');
+  const env = await asAclUser(t, 'sim-no-reports', '+@all', '%R~*', '%W~cordum:*');
   await fleet([]);
   const run = await runCli(['replicas', '--count', '3', '--heartbeat', '200ms', '--no-table', '--for', '2s'], env, { timeoutMs: 30_000 });
   assert.equal(run.code, 0, run.stderr);
   const refusals = run.stderr.split('\n').filter((line) => line.startsWith('driftlens: Redis refused a replica report'));
   assert.equal(refusals.length, 1, `one line for one distinct reply, whatever the replicas and heartbeats: ${run.stderr}`);
   assert.match(refusals[0], /NOPERM .*no watcher reads their reports/);
+});
+
+test('status whose Redis user may not SCAN the registry does not pass for all in sync: the table is shown, the refusal is named, exit 4; --registry-services "" reads the reports alone', async (t) => {
+  const env = await asAclUser(t, 'sim-no-scan', '+@all', '-scan', '~*');
+  await fleet(['a', 'b']);
+  await register('ghost'); // registered, no agent: "not reporting" to anyone who can read the registry
+  for (const args of [['status'], ['status', '--json']]) {
+    // Before: "2/2 in sync", exit 0, and only a warning that the registry could not be read.
+    const run = await runCli(args, env, { timeoutMs: 30_000 });
+    assert.equal(run.code, 4, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, /cannot read the instance registry: Redis at \S+ \(user sim-no-scan\) refused SCAN \(NOPERM [^)]*'scan' command\): the Redis user needs the SCAN command \(ACL SETUSER <user> \+scan\)\n/);
+    assert.match(run.stderr, /cannot say all replicas are in sync; --registry-services "" reads the reports alone\n$/);
+    if (args.includes('--json')) assert.equal((JSON.parse(run.stdout) as { summary: string }).summary, '2/2 in sync', 'the model is still printed');
+  }
+  const reportsOnly = await runCli(['status', '--registry-services', ''], env, { timeoutMs: 30_000 });
+  assert.equal(reportsOnly.code, 0, reportsOnly.stderr);
+});
+
+test('replicas in shards whose Redis user may not read (no GET) exits 4 with the reply and stops its shards, as in one process', async (t) => {
+  const env = await asAclUser(t, 'sim-shards-no-get', '+@all', '-get', '~*');
+  await fleet([]);
+  // Before: "cannot show the table", the shards ran on unseen for --for and the run exited 0.
+  const run = await runCli(['replicas', '--count', '4', '--shards', '2', '--heartbeat', '500ms', '--no-table', '--for', '60s'], env, { timeoutMs: 30_000 });
+  assert.equal(run.code, 4, `exits as unavailable (${run.code === null ? 'still running after 30 s' : `exit ${run.code}`}): ${run.stderr}`);
+  assert.match(run.stderr, /driftlens: cannot read what the replicas report: Redis at \S+ \(user sim-shards-no-get\) refused GET cfg:system:default \(NOPERM .*'get' command\): the Redis user needs the GET command/);
+  assert.match(run.stderr, /total: 4 replicas in 2 shards/, 'the shards were stopped and summarised');
+  assert.deepEqual(await control.keys('driftlens:replica:*'), [], 'the replicas were stopped and their reports deleted');
 });

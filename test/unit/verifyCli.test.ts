@@ -9,7 +9,7 @@ import { closeRedis, connectRedis, type RedisClient } from '../../src/live/redis
 import type { VerificationRecord } from '../../src/live/verificationStore';
 import { startExporter, startPrometheus, type PrometheusServer } from '../support/prometheus';
 import { freePort, startNats, startRedis, type ServerProcess } from '../support/servers';
-import { ROOT, runCli } from './helpers';
+import { cliAsAclUser, ROOT, runCli } from './helpers';
 
 // `driftlens verify`, `publish --verify` and `history` as CI runs them: the built CLI against a
 // real Prometheus scraping a real exporter every 250 ms, real Redis and NATS. The test moves the
@@ -317,4 +317,15 @@ test('verify needs drift_control.verify and a valid policy: exit 2, the policy n
   const bad = await driftlens(['verify', '--policy', syntax]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /is invalid:[\s\S]*PromQL syntax error in "dispatch_latency_p99"/);
+});
+
+test('publish --verify whose Redis user may not touch the verification records: the publish stands, so exit 7 with the refusal named, not 4 ("nothing written")', async (t) => {
+  const key = freshKey();
+  const env = (await cliAsAclUser(t, { control: redis, redisUrl: redisServer.url, natsUrl: natsServer.url }, 'verify-no-records', '+@all', '~cfg:*', '~driftlens:history:*')) as Record<string, string>;
+  const run = await publish(key, 'a', ['--verify', '--policy', policyFile()], env);
+  // Before: exit 4, the status of a publish that wrote nothing, over a revision that was live and notified.
+  assert.equal(run.code, 7, run.stdout + run.stderr);
+  assert.match(run.stdout, new RegExp(`published ${key} revision 1 `));
+  assert.match(run.stderr, new RegExp(`^driftlens: ${key} revision 1 is published, but its verification could not run: Redis at \\S+ \\(user verify-no-records\\) refused GET driftlens:verify:\\{${key}\\}:1 \\(NOPERM [^)]*keys[^)]*\\): the Redis user needs read access`));
+  assert.equal((await new ConfigStore(redis).read(key))?.envelope.revision, 1, 'the publish stands');
 });

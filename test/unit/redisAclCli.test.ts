@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { ConfigStore, historyKey } from '../../src/live/configStore';
+import { closeRedis, connectRedis } from '../../src/live/redisConnection';
+import { verificationKey, VerificationStore, type VerificationRecord } from '../../src/live/verificationStore';
+import { startNats, startRedis, type ServerProcess } from '../support/servers';
+import { cliAsAclUser, runCli } from './helpers';
+
+/**
+ * The CLI and the stores as Redis ACL users that each lack one permission: a refused command is
+ * never a half write or a success, and the message names the command, its key and what the user
+ * needs. Real redis-server and nats-server.
+ */
+
+const KEY = 'cfg:system:default';
+const HISTORY = historyKey(KEY);
+const POOLS = { topics: { 'job.default': 'default' }, pools: { default: {} } };
+
+let redisServer: ServerProcess & { url: string };
+let natsServer: ServerProcess & { url: string };
+let control: Redis;
+let work: string;
+
+before(async () => {
+  [redisServer, natsServer] = await Promise.all([startRedis(), startNats()]);
+  control = await connectRedis({ url: redisServer.url });
+  work = mkdtempSync(path.join(tmpdir(), 'dl-acl-'));
+});
+
+after(async () => {
+  await closeRedis(control);
+  await Promise.all([redisServer.dispose(), natsServer.dispose()]);
+});
+
+const asAclUser = (t: { after(fn: () => unknown): void }, user: string, ...rules: string[]) => cliAsAclUser(t, { control, redisUrl: redisServer.url, natsUrl: natsServer.url }, user, ...rules);
+
+/** A fresh Redis with revisions 1 and 2 of the document, both in DriftLens's history. */
+async function published(): Promise<void> {
+  await control.flushall();
+  const store = new ConfigStore(control);
+  await store.write(KEY, { data: { pools: POOLS }, expectedRevision: 0 });
+  await store.write(KEY, { data: { pools: { ...POOLS, topics: { 'job.default': ['default'] } } }, expectedRevision: 1 });
+}
+
+/** What a writer may have left behind: the document's revision and the history's revisions, newest first. */
+async function stored(): Promise<{ revision: number | undefined; history: number[] }> {
+  const raw = await control.get(KEY);
+  const history = (await control.lrange(HISTORY, 0, -1)).map((item) => (JSON.parse(item) as { revision: number }).revision);
+  return { revision: raw === null ? undefined : (JSON.parse(raw) as { revision: number }).revision, history };
+}
+
+/** A data map to publish on the live revision, different from both stored revisions. */
+function dataFile(): string {
+  const file = path.join(work, 'cfg.system.default.json');
+  writeFileSync(file, JSON.stringify({ pools: { ...POOLS, pools: { default: { description: 'the only pool' } } } }));
+  return file;
+}
+
+test('publish and rollback as a Redis user without MULTI write nothing (its SET ran outside the transaction, without the WATCH, and the CLI said it failed)', async (t) => {
+  const env = await asAclUser(t, 'acl-no-multi', '+@all', '-multi', '~*');
+  const file = dataFile();
+  for (const args of [['publish', file, '--yes'], ['rollback', '1', '--yes']]) {
+    await published();
+    const run = await runCli(args, env, { cwd: work, timeoutMs: 30_000 });
+    assert.equal(run.code, 4, `${args[0]}: exits as unavailable: ${run.stderr}`);
+    assert.doesNotMatch(run.stdout, /^published/m, `${args[0]}: no success reported`);
+    assert.deepEqual(await stored(), { revision: 2, history: [2, 1] }, `${args[0]}: neither the document nor its history moved`);
+  }
+});
+
+test('a verification record is not saved by a Redis user without MULTI (its SET ran outside the lease check)', async (t) => {
+  await control.flushall();
+  await control.call('ACL', 'SETUSER', 'acl-verify-no-multi', 'reset', 'on', '>sim-pass', '+@all', '-multi', '~*');
+  t.after(() => control.call('ACL', 'DELUSER', 'acl-verify-no-multi'));
+  const redis = await connectRedis({ url: redisServer.url, username: 'acl-verify-no-multi', password: 'sim-pass' });
+  t.after(() => closeRedis(redis));
+  const store = new VerificationStore(redis);
+  assert.equal(await store.claim(KEY, 5, 'alice@host (cli)', 60_000), true, 'the lease is a plain SET NX');
+  const record: VerificationRecord = {
+    v: 1, key: KEY, revision: 5, state: 'running', reason: 'measuring', verifier: 'alice@host (cli)', heartbeatAt: new Date().toISOString(),
+    publishedAt: new Date().toISOString(), count: 1, intervalMs: 1000, initialDelayMs: 0, onFailure: 'notify', prometheus: 'http://127.0.0.1:9', checks: [],
+  };
+  await assert.rejects(store.save(record, 'alice@host (cli)', 60_000), /MULTI/);
+  assert.equal(await control.get(verificationKey(KEY, 5)), null, 'no record written outside the transaction');
+});
+
+test('a Redis user that may not GET: publish, diff, pull and rollback name GET, the key and +get; history names the verification record it could not read', async (t) => {
+  const env = await asAclUser(t, 'acl-no-get', '+@all', '-get', '~*');
+  await published();
+  const file = dataFile();
+  for (const args of [['publish', file, '--yes'], ['diff', file], ['pull'], ['rollback', '1', '--yes']]) {
+    const run = await runCli(args, env, { cwd: work, timeoutMs: 30_000 });
+    assert.equal(run.code, 4, `${args[0]}: ${run.stderr}`);
+    // Before: "driftlens: NOPERM this user has no permissions to run the 'get' command", nothing about which read or what to do.
+    assert.match(run.stderr, /^driftlens: cannot read cfg:system:default: Redis at redis:\/\/127\.0\.0\.1:\d+ \(user acl-no-get\) refused GET cfg:system:default \(NOPERM [^)]*'get' command\): the Redis user needs the GET command \(ACL SETUSER <user> \+get\)\n$/, args[0]);
+  }
+  const history = await runCli(['history'], env, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(history.code, 4, history.stderr);
+  assert.match(history.stderr, /refused GET driftlens:verify:\{cfg:system:default\}:2 \(NOPERM [^)]*\): the Redis user needs the GET command/);
+  assert.deepEqual(await stored(), { revision: 2, history: [2, 1] });
+});
+
+test('a Redis user that may write the document but not DriftLens\'s history: publish names LPUSH and the history key, writes nothing, and --no-history is the way out', async (t) => {
+  const env = await asAclUser(t, 'acl-cfg-only', '+@all', '%R~*', '%W~cfg:*');
+  await published();
+  const file = dataFile();
+  const refused = await runCli(['publish', file, '--yes'], env, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(refused.code, 4, refused.stderr);
+  // Before: "driftlens: EXECABORT Transaction discarded because of previous errors."
+  assert.match(refused.stderr, /refused LPUSH driftlens:history:\{cfg:system:default\} \(NOPERM [^)]*keys[^)]*\): the Redis user needs write access to the key driftlens:history:\{cfg:system:default\} \(a key pattern such as %RW~driftlens:history:\{cfg:system:default\}\); nothing was written\. To write without DriftLens's history, pass --no-history\n$/);
+  assert.deepEqual(await stored(), { revision: 2, history: [2, 1] }, 'nothing written');
+  const without = await runCli(['publish', file, '--yes', '--no-history'], env, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(without.code, 0, without.stderr);
+  assert.deepEqual(await stored(), { revision: 3, history: [2, 1] }, 'the document moved, the history was left alone');
+});
+
+test('a Redis user without EXEC: publish names EXEC and writes nothing; status without ZRANGE names ZRANGE and the replica index', async (t) => {
+  await published();
+  const noExec = await asAclUser(t, 'acl-no-exec', '+@all', '-exec', '~*');
+  const publish = await runCli(['publish', dataFile(), '--yes'], noExec, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(publish.code, 4, publish.stderr);
+  assert.match(publish.stderr, /cannot publish cfg:system:default: Redis at \S+ \(user acl-no-exec\) refused EXEC \(EXECABORT [^)]*'exec' command\): the Redis user needs the EXEC command \(ACL SETUSER <user> \+exec\); nothing was written\n$/);
+  assert.deepEqual(await stored(), { revision: 2, history: [2, 1] });
+  const noZrange = await asAclUser(t, 'acl-no-zrange', '+@all', '-zrange', '~*');
+  for (const args of [['status'], ['status', '--json']]) {
+    const status = await runCli(args, noZrange, { cwd: work, timeoutMs: 30_000 });
+    assert.equal(status.code, 4, status.stderr);
+    assert.match(status.stderr, /^driftlens: cannot read the replicas of cfg:system:default: Redis at \S+ \(user acl-no-zrange\) refused ZRANGE driftlens:replicas:\{cfg:system:default\} \(NOPERM [^)]*\): the Redis user needs the ZRANGE command \(ACL SETUSER <user> \+zrange\)\n$/, args.join(' '));
+  }
+});
