@@ -5,7 +5,7 @@ import type { NatsConnection } from 'nats';
 import type { Redis } from 'ioredis';
 import { ReplicaAgent } from '../../src/agent/replicaAgent';
 import type { AgentEvent } from '../../src/agent/replicaAgent';
-import type { JsonValue } from '../../src/core/canonical';
+import { canonicalJson, type JsonValue } from '../../src/core/canonical';
 import { computeSectionHash } from '../../src/core/sectionHash';
 import type { DriftModel } from '../../src/core/convergence';
 import { DEFAULT_POLICY } from '../../src/core/policy';
@@ -87,6 +87,15 @@ function freshKey(): string {
 
 function pools(n: number): { [k: string]: JsonValue } {
   return { pools: { topics: { 'job.default': `pool-${n}` }, pools: { [`pool-${n}`]: {} } } };
+}
+
+/**
+ * The same data whatever its key order: a stored document comes back with its keys sorted, so
+ * comparing JSON.stringify of both never matched, and an uncertain commit that did land was taken
+ * for a lost one (CI: "stored r4=4 r5=4").
+ */
+function sameData(a: JsonValue, b: JsonValue): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 function poolsHash(n: number): string {
@@ -195,7 +204,7 @@ async function publishNext(p: Publisher, key: string, n: number): Promise<number
       if (/may or may not/.test(err.message)) {
         p.uncertain++;
         const live = await waitFor('the document to be readable after an uncertain commit', async () => (await p.store.read(key).catch(() => undefined)) ?? undefined, 30_000);
-        if (live.envelope.revision === expected + 1 && JSON.stringify(live.envelope.data) === JSON.stringify(pools(n))) {
+        if (live.envelope.revision === expected + 1 && sameData(live.envelope.data, pools(n))) {
           p.written.set(live.envelope.revision, n);
           await notify(p.nats, key);
           return live.envelope.revision;
@@ -243,7 +252,7 @@ async function assertNoLostUpdate(store: ConfigStore, key: string, publishers: P
   // was told "may or may not have been written" about and could not find when it read back.
   for (const entry of history) {
     const count = acknowledged.get(entry.revision) ?? 0;
-    const unresolved = publishers.some((p) => [...p.uncertainData].some((n) => JSON.stringify(entry.data) === JSON.stringify(pools(n))));
+    const unresolved = publishers.some((p) => [...p.uncertainData].some((n) => sameData(entry.data, pools(n))));
     assert.ok(count === 1 || (count === 0 && unresolved), `revision ${entry.revision} was acknowledged to ${count} publishers${count === 0 ? ' and is no uncertain attempt' : ''}: stored ${stored}, told ${told}`);
   }
 }
