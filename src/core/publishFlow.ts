@@ -130,3 +130,22 @@ export function publishMeta(identity: PublisherIdentity, extra: Record<string, s
 export function publishTargetProblem(target: { key: string; subject: string }): string | undefined {
   return configKeyProblem(target.key) ?? subjectProblem(target.subject);
 }
+
+/**
+ * "Cannot read KEY: why", said once: the store's own errors already begin with what they could not
+ * read ("cannot read KEY: Redis at … refused GET KEY …").
+ */
+export function cannotReadMessage(key: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /^cannot read /i.test(message) ? message.charAt(0).toUpperCase() + message.slice(1) : `Cannot read ${key}: ${message}`;
+}
+
+/**
+ * The sentence for a publish whose write threw. The store says itself whether anything was written
+ * ("nothing was written", "may or may not have been written", "was committed, but …"): then its
+ * words stand alone. Anything else failed before the write.
+ */
+export function publishFailedMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /nothing was written|may or may not have been written|was committed/i.test(message) ? `Publish failed: ${message}` : `Publish failed, nothing was written: ${message}`;
+}

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { changeSet, formatChangeSetMarkdown, type ChangeSet } from '../core/changeSet';
-import { withSection } from '../core/publishFlow';
+import { cannotReadMessage, withSection } from '../core/publishFlow';
 import type { ConfigEnvelope } from '../live/envelope';
 import { configTarget, type ConfigTarget } from './configTarget';
 import type { DriftDocuments } from './driftDocuments';
@@ -73,7 +73,7 @@ export function registerShowChangeSet(documents: DriftDocuments, connection: Liv
     try {
       live = (await (await connection.store()).read(target.key))?.envelope;
     } catch (e) {
-      void vscode.window.showErrorMessage(`Cannot read ${target.key}: ${e instanceof Error ? e.message : String(e)}`);
+      void vscode.window.showErrorMessage(cannotReadMessage(target.key, e));
       return undefined;
     }
     return changeSets.show(target.document.uri, targetChangeSet(target, live, settings.policy.sections), changeSetTitle(target, live));

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { cannotReadMessage } from '../core/publishFlow';
 import { configTarget } from './configTarget';
 import type { DriftDocuments } from './driftDocuments';
 import type { LiveConnection } from './liveConnection';
@@ -26,7 +27,7 @@ export function registerCompareWithLive(documents: DriftDocuments, connection: L
     try {
       revision = (await (await connection.store()).read(target.key))?.envelope.revision;
     } catch (e) {
-      void vscode.window.showErrorMessage(`Cannot read ${target.key}: ${e instanceof Error ? e.message : String(e)}`);
+      void vscode.window.showErrorMessage(cannotReadMessage(target.key, e));
       return;
     }
     await openCompareWithLive(liveDocs, target.document.uri, target.key, revision, target.section);

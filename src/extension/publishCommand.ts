@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { displayText } from '../core/displayText';
 import { restampEnvelope } from '../core/envelopeStamp';
-import { conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishMeta, publishTargetProblem, type LiveRevision, type PublishSource } from '../core/publishFlow';
+import { cannotReadMessage, conflictSentence, decidePublish, natsUnreachableMessage, notificationFailedSentence, publisherIdentity, publishFailedMessage, publishMeta, publishTargetProblem, type LiveRevision, type PublishSource } from '../core/publishFlow';
 import { changeSetSummary, unacceptedRisks, type ChangeSet } from '../core/changeSet';
 import { describePlan, type PublishPlan } from '../core/publishPlan';
 import { RevisionConflictError } from '../live/configStore';
@@ -120,7 +120,7 @@ export function registerPublishCommand(
       store = await connection.store();
       live = (await store.read(target.key))?.envelope;
     } catch (e) {
-      return failed(e instanceof LiveDocumentError ? `${unusableLiveDocumentMessage(e, target.key)}.` : `Cannot read ${target.key}: ${e instanceof Error ? e.message : String(e)}`);
+      return failed(e instanceof LiveDocumentError ? `${unusableLiveDocumentMessage(e, target.key)}.` : cannotReadMessage(target.key, e));
     }
     let nats;
     try {
@@ -172,7 +172,7 @@ export function registerPublishCommand(
     } catch (e) {
       if (e instanceof RevisionConflictError) return conflict(target, e.current, plan.expectedRevision, options);
       if (e instanceof NotificationUnavailableError) return failed(`${e.message}.`);
-      return failed(`Publish failed, nothing was written: ${e instanceof Error ? e.message : String(e)}`);
+      return failed(publishFailedMessage(e));
     }
     log.info(`published ${target.key} revision ${outcome.envelope.revision}${outcome.notified ? `, notified ${settings.policy.subject} (trace ${outcome.traceId})` : `; notification failed: ${outcome.notifyError}`}`);
     await restamp(target, outcome.envelope);

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { pulledYaml } from '../core/pulledDocument';
+import { cannotReadMessage } from '../core/publishFlow';
 import type { LiveConnection } from './liveConnection';
 
 /** Writes the live document (envelope, with its revision) into a local YAML file and opens it. */
@@ -11,7 +12,7 @@ export function registerPullLiveConfig(connection: LiveConnection): vscode.Dispo
     try {
       live = (await (await connection.store()).read(key))?.envelope;
     } catch (e) {
-      void vscode.window.showErrorMessage(`Cannot read ${key}: ${e instanceof Error ? e.message : String(e)}`);
+      void vscode.window.showErrorMessage(cannotReadMessage(key, e));
       return undefined;
     }
     if (!live) {

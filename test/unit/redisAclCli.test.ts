@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { cannotReadMessage, publishFailedMessage } from '../../src/core/publishFlow';
 import { ConfigStore, historyKey } from '../../src/live/configStore';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { verificationKey, VerificationStore, type VerificationRecord } from '../../src/live/verificationStore';
@@ -131,4 +132,26 @@ test('a Redis user without EXEC: publish names EXEC and writes nothing; status w
     assert.equal(status.code, 4, status.stderr);
     assert.match(status.stderr, /^driftlens: cannot read the replicas of cfg:system:default: Redis at \S+ \(user acl-no-zrange\) refused ZRANGE driftlens:replicas:\{cfg:system:default\} \(NOPERM [^)]*\): the Redis user needs the ZRANGE command \(ACL SETUSER <user> \+zrange\)\n$/, args.join(' '));
   }
+});
+
+test('what the editor says when Redis refuses: the store\'s own words once, and whether anything was written as the store knows it', async (t) => {
+  await published();
+  await asAclUser(t, 'ed-no-get', '+@all', '-get', '~*');
+  await asAclUser(t, 'ed-no-history', '+@all', '%R~*', '%W~cfg:*');
+  const readerRedis = await connectRedis({ url: redisServer.url, username: 'ed-no-get', password: 'sim-pass' });
+  const writerRedis = await connectRedis({ url: redisServer.url, username: 'ed-no-history', password: 'sim-pass' });
+  t.after(() => Promise.all([closeRedis(readerRedis), closeRedis(writerRedis)]));
+  const reader = new ConfigStore(readerRedis);
+  const writer = new ConfigStore(writerRedis);
+  const readError = await reader.read(KEY).then(() => undefined, (e: unknown) => e);
+  const read = cannotReadMessage(KEY, readError);
+  assert.match(read, /^Cannot read cfg:system:default: Redis at .* refused GET cfg:system:default \(NOPERM/);
+  assert.equal(read.split(KEY).length - 1, 2, `the key is named where it belongs, not in a doubled prefix: ${read}`);
+  const writeError = await writer.write(KEY, { data: { pools: POOLS }, expectedRevision: 2 }).then(() => undefined, (e: unknown) => e);
+  const publish = publishFailedMessage(writeError);
+  assert.match(publish, /^Publish failed: cannot publish cfg:system:default: .*nothing was written/);
+  assert.equal(publish.match(/nothing was written/g)?.length, 1);
+  assert.deepEqual(await stored(), { revision: 2, history: [2, 1] });
+  // Anything that does not say whether it wrote failed before the write.
+  assert.equal(publishFailedMessage(new Error('boom')), 'Publish failed, nothing was written: boom');
 });
