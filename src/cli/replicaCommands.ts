@@ -484,7 +484,8 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
   const onEvent = (event: SimulatedAgentEvent) => {
     if (event.type === 'report' && event.refused !== undefined && !refusals.has(event.refused)) {
       refusals.add(event.refused);
-      process.stderr.write(`driftlens: Redis refused a replica report: ${displayText(event.refused)}; the replicas run on, but no watcher reads their reports until the Redis user may write driftlens:replica* keys with MULTI.\n`);
+      const acl = /\bNOPERM\b/.test(event.refused) ? ' until the Redis user may write driftlens:replica* keys with MULTI' : '';
+      process.stderr.write(`driftlens: Redis refused a replica report: ${displayText(event.refused)}; the replicas run on, but no watcher reads their reports${acl}.\n`);
     }
     if (!counters) return;
     if (event.type === 'check') counters.checks++;

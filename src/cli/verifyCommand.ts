@@ -99,7 +99,8 @@ export async function verifyAndReport(s: VerifySession, revision: number, publis
   if (record.state === 'failed' && !record.rollback) {
     // on_failure: notify (or a rollback that was not attempted): say what a rollback would restore.
     const target = await rollbackTarget(s.store, new VerificationStore(s.redis), s.live.key, record.revision).catch(() => undefined);
-    const live = await readLive(s.store, s.live.key);
+    // Only a hint: a read that fails here must not turn the verdict into "could not run".
+    const live = await readLive(s.store, s.live.key).catch(() => undefined);
     if (target && live?.revision === record.revision) process.stdout.write(`  to roll back to revision ${target.envelope.revision} (${target.why}): driftlens rollback ${target.envelope.revision}\n`);
   }
   if (record.state === 'running' || record.state === 'waiting') process.stdout.write('  stopped before the verdict; run driftlens verify again to resume from the stored measurements\n');

@@ -137,7 +137,8 @@ export function publishTargetProblem(target: { key: string; subject: string }): 
  */
 export function cannotReadMessage(key: string, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return /^cannot read /i.test(message) ? message.charAt(0).toUpperCase() + message.slice(1) : `Cannot read ${key}: ${message}`;
+  // The store's form exactly ("cannot read <what>: …", lower case): a JavaScript "Cannot read properties of undefined" keeps its key.
+  return /^cannot read \S+: /.test(message) ? message.charAt(0).toUpperCase() + message.slice(1) : `Cannot read ${key}: ${message}`;
 }
 
 /**

@@ -7,7 +7,7 @@ import { scanInstanceRegistry } from './instanceRegistry';
 import { computeSectionHash, type SectionName } from '../core/sectionHash';
 import { ConfigStore } from './configStore';
 import { onReconnect } from './natsConnection';
-import { describeRefusal, endpointLabel, type RedisClient } from './redisConnection';
+import { describeRefusal, endpointLabel, RedisRefusedError, type RedisClient } from './redisConnection';
 import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, isNewerReport, readReplicaReports, rfc3339ToEpochMs, STATUS_SUBJECT, type ReplicaReport } from './replicaReports';
 
 /**
@@ -125,6 +125,7 @@ export class DriftWatcher {
   private readonly lastRegisteredMs = new Map<string, number>();
   private readonly departed = new Set<string>();
   private lastWarning: string | undefined;
+  private historyRefused = false;
   private registryError: string | undefined;
   /** Counters for benchmarks, tests and the log. `refreshes` counts the full reads from Redis; `registryScans` the SCAN calls. */
   readonly stats = { events: 0, emits: 0, refreshes: 0, olderIgnored: 0, registryScans: 0 };
@@ -298,7 +299,7 @@ export class DriftWatcher {
       if (Object.prototype.hasOwnProperty.call(envelope.data, name)) sections[name] = computeSectionHash(name, envelope.data[name]).hash;
     }
     const knownHashes = new Map<string, number>();
-    for (const entry of (await this.store.history(this.options.configKey)).reverse()) {
+    for (const entry of (await this.readHistory()).reverse()) {
       for (const name of this.options.sections) {
         if (!Object.prototype.hasOwnProperty.call(entry.data, name)) continue;
         const hash = computeSectionHash(name, entry.data[name]).hash;
@@ -308,6 +309,22 @@ export class DriftWatcher {
     for (const hash of Object.values(sections)) if (hash && !knownHashes.has(hash)) knownHashes.set(hash, envelope.revision);
     this.live = { key: this.options.configKey, revision: envelope.revision, publishedAtMs: rfc3339ToEpochMs(envelope.updatedAt), publishedBy: envelope.meta?.published_by, sections, knownHashes };
     this.liveRevision = envelope.revision;
+  }
+
+  /**
+   * DriftLens's history, which only names the revisions of older hashes: a Redis user refused it
+   * (one that may hold only Cordum's keys, publishing with --no-history) still watches, without
+   * those names, and is told so once.
+   */
+  private async readHistory(): Promise<Awaited<ReturnType<ConfigStore['history']>>> {
+    try {
+      return await this.store.history(this.options.configKey);
+    } catch (e) {
+      if (!(e instanceof RedisRefusedError)) throw e;
+      if (!this.historyRefused) this.options.onWarning?.(`${e.message}; replicas are watched without it (older hashes are not named by revision, and none is of unknown origin)`);
+      this.historyRefused = true;
+      return [];
+    }
   }
 
   /** Coalesces bursts of events into one recomputation per window. */

@@ -87,7 +87,8 @@ export class RedisRefusedError extends Error {
 const ALL_ARGUMENTS_ARE_KEYS = new Set(['watch', 'mget', 'del', 'unlink', 'exists']);
 const NO_KEYS = new Set(['multi', 'exec', 'discard', 'unwatch', 'scan', 'ping', 'select', 'info', 'client']);
 /** The writing commands DriftLens sends: a key refused to them needs write access (%W~), the others read access (%R~). */
-const WRITES = new Set(['set', 'lpush', 'ltrim', 'zadd', 'zremrangebyscore', 'del', 'unlink', 'pexpire', 'expire']);
+// WATCH too: DriftLens watches a key only to write it in the transaction that follows.
+const WRITES = new Set(['watch', 'set', 'lpush', 'ltrim', 'zadd', 'zremrangebyscore', 'del', 'unlink', 'pexpire', 'expire']);
 
 /**
  * The command Redis refused, with its keys and its reply, from an ioredis reply error (which carries

@@ -67,6 +67,7 @@
  */
 
 import type { NatsConnection } from 'nats';
+import { assertTransactions } from './configStore';
 import { endpointLabel, isConnectionError, RedisUnavailableError, type RedisClient } from './redisConnection';
 
 export const REPLICA_STATUS_VERSION = 1;
@@ -425,6 +426,9 @@ export interface PublishReportResult {
  * The live event also goes out when the Redis write failed (then the Redis error is thrown
  * afterwards as a ReportWriteError); a NATS failure never throws, since the live event is only a hint.
  */
+/** Connections whose user may run transactions (see assertTransactions). */
+const transactionsChecked = new WeakSet<RedisClient>();
+
 export async function publishReplicaReport(redis: RedisClient, nats: NatsConnection | undefined, report: ReplicaReport, ttlMs: number = DEFAULT_REPORT_TTL_MS): Promise<PublishReportResult> {
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a whole number > 0, not ${ttlMs}`);
   const text = encodeReplicaReport(report);
@@ -433,6 +437,11 @@ export async function publishReplicaReport(redis: RedisClient, nats: NatsConnect
 
   let durableError: unknown;
   try {
+    // Once per connection: without MULTI the SET and ZADD would run on their own and only EXEC fail.
+    if (!transactionsChecked.has(redis)) {
+      await assertTransactions(redis);
+      transactionsChecked.add(redis);
+    }
     const results = await redis.multi().set(key, text, 'PX', ttlMs).zadd(index, String(rfc3339ToEpochMs(report.reportedAt)), replicaMember(report.service, report.replicaId)).exec();
     if (results === null) throw new Error(`the MULTI writing ${key} was aborted`);
     const failed = results.find(([err]) => err);

@@ -5,8 +5,10 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { cannotReadMessage, publishFailedMessage } from '../../src/core/publishFlow';
+import { computeSectionHash } from '../../src/core/sectionHash';
 import { ConfigStore, historyKey } from '../../src/live/configStore';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
+import { publishReplicaReport, ReportWriteError, type ReplicaReport } from '../../src/live/replicaReports';
 import { verificationKey, VerificationStore, type VerificationRecord } from '../../src/live/verificationStore';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
 import { cliAsAclUser, runCli } from './helpers';
@@ -154,4 +156,34 @@ test('what the editor says when Redis refuses: the store\'s own words once, and 
   assert.deepEqual(await stored(), { revision: 2, history: [2, 1] });
   // Anything that does not say whether it wrote failed before the write.
   assert.equal(publishFailedMessage(new Error('boom')), 'Publish failed, nothing was written: boom');
+  // A JavaScript error that happens to begin like the store's keeps the key it is about.
+  assert.equal(cannotReadMessage(KEY, new TypeError("Cannot read properties of undefined (reading 'x')")), "Cannot read cfg:system:default: Cannot read properties of undefined (reading 'x')");
+});
+
+/** An in-sync report of the live revision 2 by replica r1, as the agent writes it. */
+function inSyncReport(): ReplicaReport {
+  const now = new Date().toISOString();
+  const pools = { ...POOLS, topics: { 'job.default': ['default'] } };
+  return { v: 1, service: 'scheduler', replicaId: 'r1', configKey: KEY, revision: 2, reason: 'heartbeat', reportedAt: now, startedAt: now, pollIntervalMs: 30_000, lastCheckAt: now, lastCheckTrigger: 'startup', sections: { pools: { hash: computeSectionHash('pools', pools).hash!, appliedAt: now, trigger: 'startup', revision: 2 } }, lastError: null };
+}
+
+test('status as a Redis user with Cordum\'s keys and the replicas\' only (no DriftLens history): it watches without the history, and says so once', async (t) => {
+  await published();
+  await publishReplicaReport(control, undefined, inSyncReport(), 60_000);
+  const env = await asAclUser(t, 'acl-no-history', '+@all', '~cfg:*', '~driftlens:replica*', '~cordum:*');
+  const status = await runCli(['status'], env, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(status.code, 0, `all in sync: ${status.stderr}`);
+  assert.match(status.stdout, /1\/1 in sync/);
+  assert.match(status.stderr, /refused LRANGE driftlens:history:\{cfg:system:default\} .*replicas are watched without it/);
+  assert.equal(status.stderr.match(/refused LRANGE/g)?.length, 1, 'said once');
+});
+
+test('a replica report as a Redis user without MULTI is refused whole: no report stored outside a transaction', async (t) => {
+  await published();
+  await asAclUser(t, 'acl-report-no-multi', '+@all', '-multi', '~*');
+  const redis = await connectRedis({ url: redisServer.url, username: 'acl-report-no-multi', password: 'sim-pass' });
+  t.after(() => closeRedis(redis));
+  const error = await publishReplicaReport(redis, undefined, inSyncReport(), 60_000).then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof ReportWriteError, String(error));
+  assert.deepEqual(await control.keys('driftlens:replica*'), [], 'neither the report nor the index entry was written');
 });
