@@ -32,7 +32,10 @@ after(async () => {
   if (simulator && simulator.exitCode === null && simulator.signalCode === null) {
     const exited = new Promise((resolve) => simulator!.once('exit', resolve));
     simulator.kill('SIGTERM');
+    // Bounded: a simulator that does not stop on SIGTERM must not hold the run (CI once waited 10 minutes here or above).
+    const killed = setTimeout(() => simulator?.kill('SIGKILL'), 20_000);
     await exited;
+    clearTimeout(killed);
   }
   await Promise.all([redisCluster?.dispose(), natsCluster?.dispose()]);
 });
@@ -74,9 +77,10 @@ type StatusJson = {
   replicas: { member: string; state: string; registry?: unknown; reporting_only?: boolean; sections: Record<string, { state: string; hash: string; trigger?: string }> }[];
 };
 
-test('issue 12: 60 simulated replicas in 3 shards spread over a 3-node NATS cluster, on a Redis Cluster: a publish reaches them all by notification and status counts them all in sync', async () => {
+// Every wait is bounded, so that a hang fails here with what it was waiting for, not as the file's 10-minute limit.
+test('issue 12: 60 simulated replicas in 3 shards spread over a 3-node NATS cluster, on a Redis Cluster: a publish reaches them all by notification and status counts them all in sync', { timeout: 300_000 }, async () => {
   const fixture = path.join(ROOT, 'test/fixtures/config/cfg.system.default.yaml');
-  const first = await runCli(['publish', fixture, '--yes', '--no-write-back', '--expect-revision', '0'], env());
+  const first = await runCli(['publish', fixture, '--yes', '--no-write-back', '--expect-revision', '0'], env(), { timeoutMs: 60_000 });
   assert.equal(first.code, 0, first.stderr);
 
   // Polls every 10 minutes: within this test a replica converges by notification or not at all.
@@ -94,11 +98,11 @@ test('issue 12: 60 simulated replicas in 3 shards spread over a 3-node NATS clus
   const changed = path.join(mkdtempSync(path.join(tmpdir(), 'dl-fleet-')), 'cfg.system.default.yaml');
   writeFileSync(changed, readFileSync(fixture, 'utf8').replace('job.default: default', 'job.default: fraud-detection'));
   const converged = outputMatch(simulator, 'stdout', new RegExp(`revision 2 {2}${COUNT}/${COUNT} in sync\\n`), `all ${COUNT} replicas in sync on revision 2`);
-  const second = await runCli(['publish', changed, '--yes', '--accept-risk', 'many-topics', '--no-write-back', '--expect-revision', '1'], env([natsCluster.urls[0]]));
+  const second = await runCli(['publish', changed, '--yes', '--accept-risk', 'many-topics', '--no-write-back', '--expect-revision', '1'], env([natsCluster.urls[0]]), { timeoutMs: 60_000 });
   assert.equal(second.code, 0, second.stderr);
   await converged;
 
-  const status = await runCli(['status', '--json'], env());
+  const status = await runCli(['status', '--json'], env(), { timeoutMs: 60_000 });
   const model = JSON.parse(status.stdout) as StatusJson;
   assert.equal(status.code, 0, `status exits 0 when every replica is in sync: ${model.summary}`);
   assert.equal(model.revision, 2);
