@@ -19,10 +19,10 @@ import { redactSecrets } from '../live/connections';
 import { LiveDocumentError, MAX_REVISION, unusableLiveDocumentMessage, type ConfigEnvelope } from '../live/envelope';
 import { connectNats } from '../live/natsConnection';
 import { publishDocument, rollbackDocument, type PublishOutcome } from '../live/publisher';
-import { connectRedis, describeEndpoint, describeRefusal, RedisRefusedError, type RedisClient } from '../live/redisConnection';
+import { connectRedis, describeEndpoint, RedisRefusedError, redisErrorText, type RedisClient } from '../live/redisConnection';
 import { VerificationStore, type VerificationRecord } from '../live/verificationStore';
 import { CliError, EXIT, formatProblems, loadDocument, parseKind } from './documentInput';
-import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
+import { addLiveOptions, liveSecrets, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
 import { prometheusUrlOption, publishInstant, resolveVerify, untilInterrupted, verifyAndReport, type PrometheusFlags, type ResolvedVerify } from './verifyCommand';
 import { VERIFY_EXIT, verifyExitCode } from './verifyRun';
 import { uninterruptible } from './outputPipe';
@@ -45,6 +45,11 @@ export interface SessionOptions {
   endless?: boolean;
 }
 
+/** A Redis failure in our words (a refused command, its key, what the user needs), secrets redacted. */
+function redisFailure(e: unknown, live: LiveSettings): string {
+  return redactSecrets(redisErrorText(e, describeEndpoint(live.redis)), liveSecrets(live));
+}
+
 /**
  * One live session. Everything a flag, the environment or the policy can get wrong is checked
  * before the first connection (exit 2); then Redis and, for a command that notifies, NATS are
@@ -62,7 +67,7 @@ export async function withLive<T>(
   const notify = typeof session.notify === 'function' ? session.notify(live) : session.notify;
   const targetProblem = configKeyProblem(live.key) ?? (notify ? subjectProblem(live.subject) : undefined);
   if (targetProblem) throw new CliError(`${targetProblem}; nothing was written`, EXIT.usage);
-  const secrets = [live.redis.password, live.nats.password, live.nats.token];
+  const secrets = liveSecrets(live);
   const message = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
   const [redis, nats] = await Promise.allSettled([
     connectRedis(live.redis, { name: 'driftlens-cli' }),
@@ -90,7 +95,7 @@ export async function withLive<T>(
       throw new CliError(`${message(e)}. To write without DriftLens's history, pass --no-history`, EXIT.unavailable);
     }
     // A reply of Redis that no store worded (a verification record's GET): the command and what the user needs.
-    throw new CliError(e instanceof RedisRefusedError ? message(e) : redactSecrets(describeRefusal(e, describeEndpoint(live.redis)) ?? message(e), secrets), EXIT.unavailable);
+    throw new CliError(e instanceof RedisRefusedError ? message(e) : redisFailure(e, live), EXIT.unavailable);
   } finally {
     await closeAll();
   }
@@ -247,7 +252,7 @@ verification passed, 8 it failed (after the rollback, when the policy says on_fa
                 } catch (e) {
                   if (!written) throw e;
                   // The revision is live: "4, nothing written" would tell a pipeline the opposite. An error of the verification is 7.
-                  const why = e instanceof CliError ? e.message : redactSecrets(describeRefusal(e, describeEndpoint(live.redis)) ?? (e instanceof Error ? e.message : String(e)), [live.redis.password, live.nats.password, live.nats.token]);
+                  const why = e instanceof CliError ? e.message : redisFailure(e, live);
                   process.stderr.write(`driftlens: ${live.key} revision ${revision} is published, but its verification could not run: ${why}\n`);
                   return VERIFY_EXIT.inconclusive;
                 }

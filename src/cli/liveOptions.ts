@@ -66,6 +66,11 @@ export interface LiveSettings {
   historyLimit: number;
 }
 
+/** The passwords and token a live session holds, to keep out of every message. */
+export function liveSecrets(live: LiveSettings): (string | undefined)[] {
+  return [live.redis.password, live.nats.password, live.nats.token];
+}
+
 async function readPolicy(file: string | undefined): Promise<{ policy: DriftPolicy; path?: string }> {
   const path = file ?? (existsSync('drift-policy.yaml') ? 'drift-policy.yaml' : undefined);
   if (!path) return { policy: DEFAULT_POLICY };

@@ -6,7 +6,7 @@ import { formatDuration, MIN_HEARTBEAT_MS, MIN_POLL_INTERVAL_MS, parseTimerDurat
 import { redactSecrets } from '../live/connections';
 import { DriftWatcher } from '../live/driftWatcher';
 import { connectNats } from '../live/natsConnection';
-import { connectRedis, describeEndpoint, describeRefusal, isConnectionError, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
+import { connectRedis, describeEndpoint, isConnectionError, redisErrorText, RedisUnavailableError, type RedisClient } from '../live/redisConnection';
 import { DEFAULT_GONE_AFTER_MS, instanceKey, instancePatternProblem, registryServiceOfReport, registryServicesProblem, resolveRegistry } from '../core/instanceRegistry';
 import { InstanceRegistration } from '../live/instanceRegistry';
 import { FleetWorkload } from '../simulator/fleetWorkload';
@@ -14,7 +14,7 @@ import { SimulatedReplicaAgent, type AgentFaults, type SimulatedAgentEvent } fro
 import { defaultShards, parseShardSpec, renderShardSummary, sendToParent, shardRange, startShards, untilParentStops } from './replicaShards';
 import { CliError, EXIT } from './documentInput';
 import { renderDriftTable } from './driftTable';
-import { addLiveOptions, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
+import { addLiveOptions, liveSecrets, resolveLive, type LiveFlags, type LiveSettings } from './liveOptions';
 
 declare const DRIFTLENS_VERSION: string | undefined;
 
@@ -35,7 +35,7 @@ interface Connections {
  */
 async function connect(flags: LiveFlags, name: string, nats: 'required' | 'optional' | 'unused', natsFirstServer?: number): Promise<Connections> {
   const live = await resolveLive(flags);
-  const secrets = [live.redis.password, live.nats.password, live.nats.token];
+  const secrets = liveSecrets(live);
   const failure = (e: unknown) => redactSecrets(e instanceof Error ? e.message : String(e), secrets);
   let redisDownSince: number | undefined;
   let redis: RedisClient;
@@ -79,7 +79,7 @@ function readFailure(connections: Connections, e: unknown): string {
     return `Redis at ${describeEndpoint(connections.live.redis)} is not reachable`;
   }
   // A Redis reply (an ACL's NOPERM): the refused command, its key and what the Redis user needs.
-  return displayText(describeRefusal(e, describeEndpoint(connections.live.redis)) ?? (e instanceof Error ? e.message : String(e)));
+  return displayText(redisErrorText(e, describeEndpoint(connections.live.redis)));
 }
 
 /** The replicas started, but what they report cannot be read (an ACL without GET, say): exit 4 with the reason. */

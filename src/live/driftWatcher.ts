@@ -7,7 +7,7 @@ import { scanInstanceRegistry } from './instanceRegistry';
 import { computeSectionHash, type SectionName } from '../core/sectionHash';
 import { ConfigStore } from './configStore';
 import { onReconnect } from './natsConnection';
-import { describeRefusal, endpointLabel, RedisRefusedError, type RedisClient } from './redisConnection';
+import { endpointLabel, RedisRefusedError, redisErrorText, type RedisClient } from './redisConnection';
 import { decodeReplicaReport, DEFAULT_REPORT_TTL_MS, isNewerReport, readReplicaReports, rfc3339ToEpochMs, STATUS_SUBJECT, type ReplicaReport } from './replicaReports';
 
 /**
@@ -278,7 +278,7 @@ export class DriftWatcher {
     } catch (e) {
       // The registry only adds to the reports: a Redis that refuses SCAN (an ACL) must not stop the watch.
       this.registered = { ...this.registered, complete: false };
-      this.registryError = `cannot read the instance registry: ${describeRefusal(e, endpointLabel(this.options.redis)) ?? (e instanceof Error ? e.message : String(e))}`;
+      this.registryError = `cannot read the instance registry: ${redisErrorText(e, endpointLabel(this.options.redis))}`;
       warning = this.registryError;
     }
     if (warning !== undefined && warning !== this.lastWarning) this.options.onWarning?.(warning);

@@ -86,8 +86,10 @@ export class RedisRefusedError extends Error {
 /** Commands whose every argument is a key; the others we send take one key first, or none. */
 const ALL_ARGUMENTS_ARE_KEYS = new Set(['watch', 'mget', 'del', 'unlink', 'exists']);
 const NO_KEYS = new Set(['multi', 'exec', 'discard', 'unwatch', 'scan', 'ping', 'select', 'info', 'client']);
-/** The writing commands DriftLens sends: a key refused to them needs write access (%W~), the others read access (%R~). */
-// WATCH too: DriftLens watches a key only to write it in the transaction that follows.
+/**
+ * The writing commands DriftLens sends: a key refused to them needs write access (%W~), the others
+ * read access (%R~). WATCH too: DriftLens watches a key only to write it in the transaction after.
+ */
 const WRITES = new Set(['watch', 'set', 'lpush', 'ltrim', 'zadd', 'zremrangebyscore', 'del', 'unlink', 'pexpire', 'expire']);
 
 /**
@@ -132,6 +134,11 @@ export function describeRefusal(err: unknown, endpoint: string): string | undefi
     needs = `: the Redis user needs ${write ? 'write' : 'read'} access to ${keys.length === 1 ? 'the key' : 'the keys'} ${keys.join(' ')} (${keys.length === 1 ? 'a key pattern' : 'key patterns'} such as ${patterns})`;
   }
   return `Redis at ${endpoint} refused ${what} (${reply})${needs}`;
+}
+
+/** describeRefusal for a Redis reply; the error's own message for anything else. */
+export function redisErrorText(err: unknown, endpoint: string): string {
+  return describeRefusal(err, endpoint) ?? (err instanceof Error ? err.message : String(err));
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
