@@ -102,6 +102,23 @@ function sameError(a: NonNullable<ReplicaReport['lastError']>, b: ReplicaReport[
   return b !== null && a.at === b.at && a.message === b.message && a.kind === b.kind && a.section === b.section && a.hash === b.hash;
 }
 
+/**
+ * Whether a replica's newer observation says only that it is still there: what it applied, its
+ * error, revision and poll are the held observation's (the same objects, see observationOf), and
+ * the held one was not old enough to be near stale (then the newer one may turn its row back).
+ */
+export function onlyNewerTime(next: ReplicaObservation, held: ReplicaObservation, nowMs: number, staleAfterMs: number): boolean {
+  return (
+    next.sections === held.sections &&
+    next.lastError === held.lastError &&
+    next.revision === held.revision &&
+    next.pollIntervalMs === held.pollIntervalMs &&
+    next.lastCheckTrigger === held.lastCheckTrigger &&
+    next.simulated === held.simulated &&
+    nowMs - held.reportedAtMs < staleAfterMs / 2
+  );
+}
+
 export class DriftWatcher {
   private readonly store: ConfigStore;
   /** The newest report per replica, with its observation (computed once per report, not per tick). */
@@ -175,7 +192,9 @@ export class DriftWatcher {
               const report = decodeReplicaReport(msg.data);
               if (report.configKey !== this.options.configKey) return;
               this.stats.events++;
-              if (this.keep(report)) this.schedule();
+              // A heartbeat that says only "still here" waits for the once-a-second tick: at 1,000
+              // replicas heartbeating, each was a model per 200 ms that no row needed.
+              if (this.keep(report) === 'changed') this.schedule();
             } catch {
               // not a v1 report: ignore, as the protocol says
             }
@@ -200,16 +219,21 @@ export class DriftWatcher {
     return true;
   }
 
-  /** Keeps a report unless an equal or newer one of that replica is already held; says whether it kept it. */
-  private keep(report: ReplicaReport): boolean {
+  /**
+   * Keeps a report unless an equal or newer one of that replica is already held. Says whether it
+   * kept it, and if so whether the model would show more than a newer report time: `heartbeat` when
+   * the replica says what its held report said, and that report was not old enough to be near stale.
+   */
+  private keep(report: ReplicaReport): 'changed' | 'heartbeat' | undefined {
     const member = `${report.service}:${report.replicaId}`;
     const held = this.reports.get(member);
     if (held && !isNewerReport(report, held.report)) {
       this.stats.olderIgnored++;
-      return false;
+      return undefined;
     }
-    this.reports.set(member, { report, observation: observationOf(report, held) });
-    return true;
+    const observation = observationOf(report, held);
+    this.reports.set(member, { report, observation });
+    return held && onlyNewerTime(observation, held.observation, this.now(), this.options.staleAfterMs ?? DEFAULT_REPORT_TTL_MS) ? 'heartbeat' : 'changed';
   }
 
   /** Re-reads the durable reports (and the live document when asked or when its revision moved). */

@@ -5,7 +5,7 @@ import type { NatsConnection } from 'nats';
 import { DEFAULT_POLICY } from '../../src/core/policy';
 import type { DriftModel } from '../../src/core/convergence';
 import { ConfigStore } from '../../src/live/configStore';
-import { DriftWatcher, observationOf, type DriftWatcherOptions } from '../../src/live/driftWatcher';
+import { DriftWatcher, observationOf, onlyNewerTime, type DriftWatcherOptions } from '../../src/live/driftWatcher';
 import { connectNats } from '../../src/live/natsConnection';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
 import { decodeReplicaReport, encodeReplicaReport, isNewerReport, publishReplicaReport, type ReplicaReport } from '../../src/live/replicaReports';
@@ -127,6 +127,31 @@ test('a paused supervisor reads nothing; resuming reads afresh and brings a mode
   supervisor.close();
 });
 
+/** Models as a watcher emits them, and a wait for the first one that satisfies a condition (10 s at most). */
+function modelWaiter() {
+  let latest: DriftModel | undefined;
+  const waiters = new Set<() => void>();
+  return {
+    onModel: (m: DriftModel) => {
+      latest = m;
+      for (const w of [...waiters]) w();
+    },
+    where: (what: string, ok: (m: DriftModel) => boolean) =>
+      new Promise<DriftModel>((resolve, reject) => {
+        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`timed out waiting for ${what}`))), 10_000);
+        const check = () => {
+          if (latest && ok(latest)) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(latest);
+          }
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
 function report(key: string, replicaId: string, at: Date, extra: Partial<ReplicaReport> = {}): ReplicaReport {
   return {
     v: 1,
@@ -149,29 +174,10 @@ function report(key: string, replicaId: string, at: Date, extra: Partial<Replica
 test('a report replayed by NATS after a newer one does not replace it (by seq, and by reported_at without seq)', async () => {
   const key = await freshKey();
   const statusSubject = `sys.config.status.${key}`;
-  let latest: DriftModel | undefined;
-  const waiters = new Set<() => void>();
-  const watcher = new DriftWatcher({
-    ...options(key),
-    onModel: (m) => {
-      latest = m;
-      for (const w of [...waiters]) w();
-    },
-  });
+  const models = modelWaiter();
+  const watcher = new DriftWatcher({ ...options(key), onModel: models.onModel });
   await watcher.start();
-  const modelWhere = (what: string, ok: (m: DriftModel) => boolean) =>
-    new Promise<DriftModel>((resolve, reject) => {
-      const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`timed out waiting for ${what}`))), 10_000);
-      const check = () => {
-        if (latest && ok(latest)) {
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(latest);
-        }
-      };
-      waiters.add(check);
-      check();
-    });
+  const modelWhere = models.where;
   const lastReport = (m: DriftModel, id: string) => m.replicas.find((r) => r.replicaId === id)?.lastReportMs;
   const now = Date.now();
   const newer = new Date(now);
@@ -246,6 +252,67 @@ test('a heartbeat with unchanged sections keeps the previous observation\'s sect
   const otherError = observationOf({ ...failing, lastError: { ...failing.lastError, message: 'refused again' } }, { report: failing, observation: withError });
   assert.equal(otherError.lastError?.message, 'refused again');
   assert.equal(observationOf({ ...failing, lastError: null }, { report: failing, observation: withError }).lastError, null);
+});
+
+test('a heartbeat that says nothing new is only a newer time; anything else it says, or a long silence before it, is a change', () => {
+  const at = (iso: string) => new Date(`2026-11-30T07:00:${iso}Z`);
+  const first = report('cfg:team:x', 'r1', at('00.000'), {
+    sections: { pools: { hash: 'a'.repeat(64), appliedAt: '2026-11-30T06:59:00.000Z', trigger: 'notification', revision: 1 } },
+  });
+  const held = observationOf(first);
+  const quiet = (next: ReplicaReport, nowIso = '01.000') => onlyNewerTime(observationOf(next, { report: first, observation: held }), held, at(nowIso).getTime(), 15_000);
+  const heartbeat = { ...first, reportedAt: at('01.000').toISOString(), sections: JSON.parse(JSON.stringify(first.sections)) };
+  assert.equal(quiet(heartbeat), true, 'same sections, error, revision and poll: only the time moved');
+  assert.equal(quiet({ ...heartbeat, revision: 2 }), false, 'read a newer revision');
+  assert.equal(quiet({ ...heartbeat, pollIntervalMs: 5_000 }), false, 'polls at another interval');
+  assert.equal(quiet({ ...heartbeat, lastCheckTrigger: 'notification' }), false, 'checked on another trigger');
+  assert.equal(quiet({ ...heartbeat, simulated: true }), false);
+  assert.equal(quiet({ ...heartbeat, sections: { pools: { ...heartbeat.sections.pools, hash: 'b'.repeat(64) } } }), false, 'applied another hash');
+  assert.equal(quiet({ ...heartbeat, lastError: { at: at('00.500').toISOString(), message: 'refused', kind: 'apply-failed', section: 'pools', hash: 'b'.repeat(64) } }), false, 'an error');
+  assert.equal(quiet({ ...heartbeat, reportedAt: at('08.000').toISOString() }, '08.000'), false, 'the held report was half-way to stale (7.5 s of 15 s): the row may be about to turn');
+});
+
+test('heartbeats that say nothing new wait for the once-a-second tick; a changed report is modelled at once', { timeout: 20_000 }, async () => {
+  const key = await freshKey();
+  const statusSubject = `sys.config.status.${key}`;
+  const models = modelWaiter();
+  const watcher = new DriftWatcher({ ...options(key), onModel: models.onModel });
+  await watcher.start();
+  try {
+    const modelWhere = models.where;
+    const ids = ['h1', 'h2', 'h3', 'h4', 'h5'];
+    const send = (id: string, extra: Partial<ReplicaReport> = {}) => nats.publish(statusSubject, encodeReplicaReport(report(key, id, new Date(), extra)));
+    for (const id of ids) send(id);
+    await modelWhere('the five replicas', (m) => ids.every((id) => m.replicas.some((r) => r.replicaId === id)));
+
+    // 1,000 replicas heartbeating send a report every millisecond: here five, every 10 ms, for 1.5 s.
+    // Each model used to follow within 200 ms (7 or 8 models in the window); now only the tick makes one.
+    const emits = watcher.stats.emits;
+    const events = watcher.stats.events;
+    const started = Date.now();
+    await new Promise<void>((resolve) => {
+      const beat = setInterval(() => {
+        for (const id of ids) send(id);
+        if (Date.now() - started >= 1500) {
+          clearInterval(beat);
+          resolve();
+        }
+      }, 10);
+    });
+    await nats.flush();
+    const heard = await modelWhere('a model after the heartbeats', () => watcher.stats.events - events >= ids.length * 100 && watcher.stats.emits > emits);
+    const windowS = (Date.now() - started) / 1000;
+    const modelCount = watcher.stats.emits - emits;
+    assert.ok(modelCount <= Math.ceil(windowS) + 1, `${modelCount} models in ${windowS.toFixed(1)} s of heartbeats: no more than the once-a-second tick`);
+    assert.ok(heard.replicas.every((r) => r.state !== 'stale'), 'the heartbeats still count: nobody is stale');
+
+    // A report that changes what a replica shows is modelled at once (within the 200 ms coalescing).
+    send('h3', { revision: 7 });
+    const changed = await modelWhere('the changed report', (m) => m.replicas.find((r) => r.replicaId === 'h3')?.revision === 7);
+    assert.ok(changed);
+  } finally {
+    watcher.stop();
+  }
 });
 
 test('a publish whose notification never came reaches the model at the next poll, even with no replica to report it', { timeout: 20_000 }, async () => {
