@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { STATE_LABELS, type DriftModel, type DriftState, type ReplicaView, type SectionView } from '../core/convergence';
 import { displayText } from '../core/displayText';
+import { ChangePacer } from '../core/changePacer';
 import { filterLabel, FleetLayout, GROUP_ABOVE, groupKey, stateCounts, type ReplicaFilter } from '../core/fleetLayout';
 import { formatAge, formatDuration } from '../core/duration';
 import { markdownText } from './markdownText';
@@ -121,8 +122,9 @@ function documentTooltip(model: DriftModel, now: number): vscode.MarkdownString 
  * sections. It renders the model the core computed (no state logic here). Nodes keep their
  * identity across models, and each model fires `onDidChangeTreeData` only for the rows that
  * changed (FleetLayout decides which): at 1,000 replicas a whole-tree refresh per model makes
- * VS Code fetch and redraw every row. The counts per state live in the view header, which costs
- * no refresh; tooltips are built on hover (resolveTreeItem), so their "2s ago" is always now.
+ * VS Code fetch and redraw every row. Those changes go out paced past VS Code's own debounce
+ * (ChangePacer), so that each is refreshed at once. The counts per state live in the view header,
+ * which costs no refresh; tooltips are built on hover (resolveTreeItem), so their "2s ago" is always now.
  */
 export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ReplicaTreeNode | ReplicaTreeNode[] | undefined>();
@@ -140,6 +142,8 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
   refreshedRows = 0;
   /** Whether VS Code was last given the document row as the root's child (see update). */
   private rootHasDocument = false;
+  /** Fires changes far enough apart for VS Code to refresh each at once (see ChangePacer). */
+  private readonly pacer = new ChangePacer<ReplicaTreeNode>((change) => this.deliver(change));
 
   constructor(
     private readonly model: ReplicaModel,
@@ -199,7 +203,20 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
     }
     // A replica that left the model leaves with its parent's refresh (its group or service changed).
     for (const member of this.replicaNodes.keys()) if (!members.has(member)) this.replicaNodes.delete(member);
-    this.updateHeader();
+    // A node never handed to VS Code has no row to redraw.
+    const rows = [
+      ...change.services.map((s) => this.serviceNodes.get(s)),
+      ...change.groups.map((g) => this.groupNodes.get(g)),
+      ...change.replicas.map((r) => this.replicaNodes.get(r)),
+    ].filter((n): n is NonNullable<typeof n> => n !== undefined);
+    this.pacer.add(rows, change.whole);
+    // A new filter is the person's own click: drawn at once, whatever the pace.
+    this.pacer.flush(filter !== undefined);
+  }
+
+  /** Fires the rows (or everything), then brings the counts above the tree up to date; says whether it did either. */
+  private deliver(change: { whole: boolean; rows: ReplicaTreeNode[] }): boolean {
+    let fired = false;
     if (change.whole) {
       this.refreshes++;
       this.refreshedRows++;
@@ -208,36 +225,35 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
       // request for the document's children then fails ("No tree item with id '1/document'"), leaving
       // it open and empty until the next root refresh (a UI scenario caught it). A refresh of an
       // element keeps the rows the workbench may still ask about until it completes.
-      const hasDocument = m !== undefined && (m.replicas.length > 0 || verify !== undefined);
-      return this.changed.fire(hasDocument && this.rootHasDocument ? [this.documentNode] : undefined);
+      const m = this.model.model;
+      const hasDocument = m !== undefined && (m.replicas.length > 0 || this.verification.current !== undefined);
+      this.changed.fire(hasDocument && this.rootHasDocument ? [this.documentNode] : undefined);
+      fired = true;
+    } else if (change.rows.length > 0) {
+      this.refreshes++;
+      this.refreshedRows += change.rows.length;
+      this.changed.fire(change.rows);
+      fired = true;
     }
-    const rows: ReplicaTreeNode[] = [
-      ...change.services.map((s) => this.serviceNodes.get(s)),
-      ...change.groups.map((g) => this.groupNodes.get(g)),
-      ...change.replicas.map((r) => this.replicaNodes.get(r)),
-      // A node never handed to VS Code has no row to redraw.
-    ].filter((n): n is NonNullable<typeof n> => n !== undefined);
-    if (rows.length === 0) return;
-    // Fired at once. Spacing fires past VS Code's own 200 ms debounce of tree changes was tried
-    // twice: every change then became its own refresh, which the workbench could not draw four times
-    // a second at 1,000 replicas, and refreshes queued (fleet bench p99 from 1.4 s to 22 s).
-    this.refreshes++;
-    this.refreshedRows += rows.length;
-    this.changed.fire(rows);
+    // The message after the rows: a change of it restarts VS Code's debounce too, and set first it
+    // would hold the rows back by 200 ms.
+    return this.updateHeader() || fired;
   }
 
   /**
    * The counts go in the view's message, the line above the tree: a view alone in its container
    * (the Replicas view is) has no header of its own to show a description in.
    */
-  private updateHeader(): void {
-    if (!this.view) return;
+  private updateHeader(): boolean {
+    if (!this.view) return false;
     const m = this.model.model;
     const filter = this.layout.filter;
     const shown = this.layout.services.reduce((n, s) => n + s.replicas.length, 0);
     const counts = m && m.replicas.length ? stateCounts(m) : undefined;
     const message = counts === undefined ? undefined : filter === undefined ? counts : `${counts} — showing ${filterLabel(filter)} only: ${shown} of ${m!.replicas.length}`;
-    if (this.view.message !== message) this.view.message = message;
+    if (this.view.message === message) return false;
+    this.view.message = message;
+    return true;
   }
 
   getChildren(node?: ReplicaTreeNode): ReplicaTreeNode[] {
@@ -357,6 +373,7 @@ export class ReplicaTreeProvider implements vscode.TreeDataProvider<ReplicaTreeN
   }
 
   dispose(): void {
+    this.pacer.dispose();
     this.changed.dispose();
     for (const s of this.subscriptions) s.dispose();
   }
