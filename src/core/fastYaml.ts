@@ -127,6 +127,19 @@ class FastReader {
     const text = this.text;
     // A carriage return that is not part of CRLF: `yaml` reads it as text (document.ts maps it first).
     if (text.indexOf('\r') !== -1 && /\r(?!\n)/.test(text)) throw UNSUPPORTED;
+    // A blank line whose indentation ends in a tab: `yaml` reads the tab as indentation (an error)
+    // or not, by its column and what follows (an empty value, an empty document). Rare: left to it.
+    for (let t = text.indexOf('\t'); t !== -1; t = text.indexOf('\t', t + 1)) {
+      let s = t;
+      while (s > 0 && text.charCodeAt(s - 1) === 32) s--;
+      if (s > 0 && text.charCodeAt(s - 1) !== 10) continue; // a tab after content on its line
+      let e = t + 1;
+      while (isBlank(text.charCodeAt(e))) e++;
+      if (e >= text.length || isBreak(text.charCodeAt(e))) throw UNSUPPORTED;
+    }
+    // A byte-order mark past the first character: `yaml` may read it as the start of a document
+    // (what follows on its line becomes a comment or a directive), never as content. Rare: left to it.
+    if (text.indexOf('\ufeff', 1) !== -1) throw UNSUPPORTED;
     if (text.charCodeAt(0) === 0xfeff) {
       this.pos = 1; // a byte-order mark: offsets keep counting it
       // `yaml` fails to read a sequence entry right after the mark: leave it to `yaml` to say so.
@@ -390,9 +403,11 @@ class FastReader {
         if (tag !== undefined && tag !== 'map' && tag !== 'other') throw UNSUPPORTED;
         value = this.parseMapping(line.indent, undefined);
       } else {
-        // A scalar or flow collection on its own line below the key.
+        // A scalar or flow collection on its own line below the key or dash. Properties alone on
+        // that line take the block below them by the same rule: under a dash, no sequence at its column.
         if (props) throw UNSUPPORTED;
-        return this.parseBlockValue(start, line, parentIndent, false);
+        this.plainBelowComments(start, line, parentIndent);
+        return this.parseBlockValue(start, line, parentIndent, !allowSequenceAtSameIndent);
       }
       return [value, { start, end: this.lastEnd }];
     }
@@ -402,6 +417,24 @@ class FastReader {
     else if (tag === 'str' || tag === 'other') value = '';
     else throw UNSUPPORTED;
     return [value, { start: emptyAt, end: emptyAt }];
+  }
+
+  /**
+   * A plain scalar below a nested key with a comment line between them at or left of the key's column:
+   * `yaml` then reads the scalar as the start of a key running into the next line (an error when a
+   * sibling follows). Rare: left to it.
+   */
+  private plainBelowComments(start: number, line: Line, parentIndent: number): void {
+    const text = this.text;
+    const c = text.charCodeAt(start);
+    if (parentIndent === 0 || c === 34 || c === 39 || c === 91 || c === 123) return;
+    for (let p = this.pos; p < line.lineStart; ) {
+      let s = p;
+      while (text.charCodeAt(s) === 32) s++;
+      if (text.charCodeAt(s) === 35 && s - p <= parentIndent) throw UNSUPPORTED;
+      const lineEnd = text.indexOf('\n', s);
+      p = lineEnd === -1 ? line.lineStart : lineEnd + 1;
+    }
   }
 
   /** Reads the node with an anchor, and keeps what aliases to it need. */
@@ -666,6 +699,7 @@ class FastReader {
     let contentEnd = line.lineEnd;
     while (isBlank(text.charCodeAt(contentEnd - 1))) contentEnd--;
     let maxLeadingEmpty = 0;
+    let firstTextIndent = 0;
     let r = line.next;
     while (r < length) {
       let s = r;
@@ -676,6 +710,9 @@ class FastReader {
       if (lineEnd === -1) lineEnd = length;
       if (lineEnd > s && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
       const blank = s >= lineEnd;
+      // Kept trailing lines ending in spaces with no line break at the end of the file: `yaml`
+      // counts that last line as a break or not depending on the lines before it. Rare: left to it.
+      if (blank && chomp === 1 && sp > 0 && next === length && text.charCodeAt(length - 1) !== 10) throw UNSUPPORTED;
       if (indent < 0) {
         if (blank) {
           if (sp > maxLeadingEmpty) maxLeadingEmpty = sp;
@@ -688,6 +725,12 @@ class FastReader {
         if (maxLeadingEmpty > sp) throw UNSUPPORTED; // leading blank lines deeper than the text: an error
         indent = sp;
       }
+      // A blank line deeper than an explicit indentation before any text: `yaml` keeps its spaces
+      // when text follows and drops them when none does. Rare: left to it.
+      if (blank && !content && sp > indent) throw UNSUPPORTED;
+      // After text whose first line was deeper than the explicit indentation, `yaml` drops trailing
+      // blank lines up to that first line's depth, not the indicator's. Rare: left to it.
+      if (blank && explicit > 0 && sp > indent && sp <= firstTextIndent) throw UNSUPPORTED;
       if (blank && sp <= indent) {
         breaks++;
         r = next;
@@ -703,6 +746,7 @@ class FastReader {
       else if (literal || deeper || moreIndented) out += '\n' + '\n'.repeat(breaks);
       else out += breaks > 0 ? '\n'.repeat(breaks) : ' ';
       out += text.slice(r + indent, lineEnd);
+      if (!content) firstTextIndent = sp;
       content = true;
       moreIndented = deeper;
       breaks = 0;
@@ -1009,16 +1053,24 @@ class FastReader {
           const v = this.flowSkip(r + 1, flowIndent);
           const e = text.charCodeAt(v);
           if (e === 44 || e === close) {
-            // `{a: , b: 1}`: an empty value, where `yaml` places it (on the same line only)
-            for (let s = r + 1; s < v; s++) if (!isBlank(text.charCodeAt(s))) throw UNSUPPORTED;
+            // `{a: , b: 1}` or `{a:` then a line break: an empty value. `yaml` places it at the first
+            // character after the colon's blanks, the line break or comment included.
+            let s = r + 1;
+            while (isBlank(text.charCodeAt(s))) s++;
             this.nodes++;
             value = null;
-            valueStart = end = v;
+            valueStart = end = s;
           } else {
             [value, valueStart, end] = this.parseFlowNode(v, flowIndent);
           }
-        } else if (d === 44 || d === close) {
-          value = null; // `{a, b}`: keys without values
+        } else if (d === 44 || d === close || isBreak(d) || d === 35 /* # */) {
+          // `{a, b}`: keys without values, the comma possibly on a later line (`yaml` reads a colon
+          // on a later line too, but YAML 1.2 keeps an implicit key on one line: left to `yaml`).
+          if (d !== 44 && d !== close) {
+            const e = text.charCodeAt(this.flowSkip(r, flowIndent));
+            if (e !== 44 && e !== close) throw UNSUPPORTED;
+          }
+          value = null;
           valueStart = end = keyEnd;
         } else {
           throw UNSUPPORTED;

@@ -73,6 +73,27 @@ test('flow collections nested and across lines, with trailing commas, comments a
   assert.deepEqual(parsed.located.locate(['pools', 'a', 'requires', 1]).value, at(text, 'y'));
 });
 
+// Found by the differential property test (CI, seed 857610159): an empty value whose line ends
+// after the colon made the fast reader give up. `yaml` places the null at the first character after
+// the colon's blanks: the line break (CR of CRLF included), or a comment.
+test('flow maps with an empty value or a valueless key before a line break are read, the null placed where `yaml` places it', () => {
+  const cases: [string, number][] = [
+    ["'key': {\"key\":\n }\n'key': >\n\n a\n\n", "'key': {\"key\":".length],
+    ['k: {a:  # c\n }\n', 'k: {a:  '.length],
+    ['k: {a: \t\r\n }\r\n', 'k: {a: \t'.length],
+    ['k: {a:\n  , b: 1}\n', 'k: {a:'.length],
+    ['k: {a\n , b}\n', 'k: {a'.length],
+    ['k: {a # c\n }\n', 'k: {a'.length],
+  ];
+  for (const [text, nullAt] of cases) {
+    const parsed = fastRead(text);
+    const path = text.startsWith("'key'") ? ['key', 'key'] : ['k', 'a'];
+    assert.deepEqual(parsed.located.locate(path).value, { start: nullAt, end: nullAt }, JSON.stringify(text));
+  }
+  // A colon on the next line is `yaml`'s leniency (YAML 1.2 keeps an implicit key on one line): left to it.
+  assert.equal(parseYamlFast('k: {"a"\n : 1}\n'), undefined);
+});
+
 test('anchors and aliases: the whole node is reused, the alias has its own span, problems inside count per use as in the `yaml` path', () => {
   const text = 'base: &pool\n  requires: [gpu]\n  status: active\npools:\n  a: *pool\n  b: *pool\nlist: [&x 1, *x]\n';
   const parsed = fastRead(text);

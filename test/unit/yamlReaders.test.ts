@@ -6,6 +6,8 @@ import { parseYamlComplete } from '../../src/core/yamlCompose';
 import { assertSameReading, readerView, renderYaml, rootTree } from './yamlDocuments';
 
 const RUNS = Number(process.env.FC_RUNS ?? 300);
+// Replays a failure fast-check printed: FC_SEED=<seed> FC_PATH=<path> (the path is optional).
+const REPLAY = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {};
 
 // The fast reader must answer every valid document of the grammar it covers (100%), and read it
 // exactly as the complete reader does: value, the spans of every key and value, the problems.
@@ -23,7 +25,7 @@ test('differential: the fast reader answers every generated document and reads i
       seen.answered++;
       assertSameReading(readerView(fast), readerView(complete), text);
     }),
-    { numRuns: RUNS },
+    { numRuns: RUNS, ...REPLAY },
   );
   assert.equal(seen.answered, seen.documents);
 });
@@ -61,6 +63,34 @@ test('fuzzed mutations never crash either reader, and where the fast reader answ
       assert.deepEqual(errors, [], `the fast reader accepted what \`yaml\` rejects:\n${JSON.stringify(text)}`);
       assertSameReading(readerView(fast), readerView(complete), text);
     }),
-    { numRuns: RUNS * 2 },
+    { numRuns: RUNS * 2, ...REPLAY },
   );
 });
+
+// Mutations the fuzzer found where the fast reader answered and read something else than `yaml`
+// (each read differently before its fix): a byte-order mark inside the text; blank lines deeper than
+// a block scalar's explicit indentation, before any text or after text whose first line was deeper
+// still; a blank line indented with a tab, after an empty value or an empty document; properties alone
+// on a line under a dash, followed by a sequence entry at the dash's column; and a kept block scalar
+// whose last line is spaces with no line break at the end of the file; a plain scalar below its key
+// with a comment line left of the key's column between them, then a sibling key.
+test('fuzzer findings: the fast reader leaves these to `yaml` or reads them as it does', () => {
+  const found = [
+    '\ufeff# leading commaa0: aaaa0a # note\n\ufeff# leading commaa0: aaaa0a # note\n',
+    'key: >+3\n     \n\n\na0: -100000\n',
+    'k: |3\n     \n',
+    ' "a0": # {}\n\t',
+    'a:\n  b:\n  \t',
+    '- &a0 \'a00000\'\n-\n !!100000\n- *a0\n',
+    '- |+2\n    a0 aa\n ',
+    '# leading comment\n--- # start\n# trailing comment\n\t',
+    'x:\n - >3-\n      a000\n    a0a00\n     \n\naaa: 1\n',
+    'a:\n c:\n#!\n   x\n k: 1\n',
+  ];
+  for (const text of found) {
+    const complete = parseYamlComplete(text);
+    const fast = parseYamlFast(text);
+    if (fast) assertSameReading(readerView(fast), readerView(complete), text);
+  }
+});
+
