@@ -28,7 +28,7 @@ import type { NatsEndpoint, RedisEndpoint } from '../live/connections';
 import { formatRfc3339Nano, nowRfc3339Nano, parseConfigKey } from '../live/envelope';
 import { connectNats, onReconnect } from '../live/natsConnection';
 import { decodeBusPacket, whyReceiversDrop } from '../live/notifier';
-import { closeRedis, connectRedis, endpointLabel, isConnectionError, RedisUnavailableError } from '../live/redisConnection';
+import { closeRedis, connectRedis, endpointLabel, isConnectionError, redisErrorText, RedisUnavailableError } from '../live/redisConnection';
 import type { RedisClient } from '../live/redisConnection';
 import { DEFAULT_HEARTBEAT_MS, publishReplicaReport, ReportWriteError, replicaIndexKey, replicaMember, replicaReportKey, REPLICA_STATUS_VERSION } from '../live/replicaReports';
 import type { AppliedSection, CheckTrigger, ReplicaError, ReplicaErrorKind, ReplicaReport, ReportReason } from '../live/replicaReports';
@@ -54,7 +54,7 @@ export type AgentEvent =
   | { type: 'check'; trigger: CheckTrigger; revision: number | null; applied: SectionName[]; errors: ReplicaError[]; durationMs: number }
   | { type: 'applied'; section: SectionName; hash: string; previousHash: string | undefined; revision: number; trigger: CheckTrigger }
   | { type: 'rejected'; section: SectionName; kind: 'invalid' | 'apply-failed'; hash: string | undefined; message: string; trigger: CheckTrigger }
-  | { type: 'error'; kind: 'redis-unavailable' | 'live-unreadable' | 'subscription'; message: string; trigger?: CheckTrigger }
+  | { type: 'error'; kind: 'redis-unavailable' | 'live-unreadable' | 'subscription' | 'deregister'; message: string; trigger?: CheckTrigger }
   | { type: 'notification'; outcome: 'accepted' | 'invalid'; reason?: string }
   /**
    * `refused`: Redis answered the report's write with an error (an ACL's NOPERM, OOM, READONLY),
@@ -326,12 +326,21 @@ export class ReplicaAgent {
     await this.idle();
     await this.reportChain;
     if (deregister && this.redis) {
-      await this.redis
+      // Best effort: the report expires by itself anyway. Said, not thrown: a watcher lists the
+      // replica as stale until then, and whoever stops it should know why.
+      const key = replicaReportKey(this.configKey, this.service, this.replicaId);
+      const redis = this.redis;
+      const failure = await redis
         .multi()
-        .del(replicaReportKey(this.configKey, this.service, this.replicaId))
+        .del(key)
         .zrem(replicaIndexKey(this.configKey), replicaMember(this.service, this.replicaId))
         .exec()
-        .catch(() => undefined); // best effort: the report expires by itself anyway
+        .then((results) => {
+          const failed = results === null ? new Error('the transaction was aborted') : results.find(([err]) => err)?.[0];
+          return failed ? redisErrorText(failed, endpointLabel(redis)) : undefined;
+        })
+        .catch((err: unknown) => redisErrorText(err, endpointLabel(redis)));
+      if (failure !== undefined) this.emit({ type: 'error', kind: 'deregister', message: `cannot delete the report ${key} on stopping: ${failure}` });
     }
     // A stopped replica no longer runs what it applied: it must not be counted in a hash's fleet.
     this.metrics?.clear();

@@ -487,6 +487,7 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
       const acl = /\bNOPERM\b/.test(event.refused) ? ' until the Redis user may write driftlens:replica* keys with MULTI' : '';
       process.stderr.write(`driftlens: Redis refused a replica report: ${displayText(event.refused)}; the replicas run on, but no watcher reads their reports${acl}.\n`);
     }
+    if (event.type === 'error' && event.kind === 'deregister') process.stderr.write(`driftlens: ${displayText(event.message)}; watchers list the replica as stale until the report expires.\n`);
     if (!counters) return;
     if (event.type === 'check') counters.checks++;
     else if (event.type === 'applied') counters.applies++;

@@ -8,7 +8,8 @@ import { cannotReadMessage, publishFailedMessage } from '../../src/core/publishF
 import { computeSectionHash } from '../../src/core/sectionHash';
 import { ConfigStore, historyKey } from '../../src/live/configStore';
 import { closeRedis, connectRedis } from '../../src/live/redisConnection';
-import { publishReplicaReport, ReportWriteError, type ReplicaReport } from '../../src/live/replicaReports';
+import { ReplicaAgent, type AgentEvent } from '../../src/agent/replicaAgent';
+import { publishReplicaReport, replicaReportKey, ReportWriteError, type ReplicaReport } from '../../src/live/replicaReports';
 import { verificationKey, VerificationStore, type VerificationRecord } from '../../src/live/verificationStore';
 import { startNats, startRedis, type ServerProcess } from '../support/servers';
 import { cliAsAclUser, runCli } from './helpers';
@@ -186,4 +187,17 @@ test('a replica report as a Redis user without MULTI is refused whole: no report
   const error = await publishReplicaReport(redis, undefined, inSyncReport(), 60_000).then(() => undefined, (e: unknown) => e);
   assert.ok(error instanceof ReportWriteError, String(error));
   assert.deepEqual(await control.keys('driftlens:replica*'), [], 'neither the report nor the index entry was written');
+});
+
+test('a replica that may not DEL its report on stopping says so (it was dropped silently): watchers list it as stale until the report expires', async (t) => {
+  await published();
+  await asAclUser(t, 'acl-agent-no-del', '+@all', '-del', '~*');
+  const events: AgentEvent[] = [];
+  const agent = new ReplicaAgent({ service: 'scheduler', replicaId: 'r1', configKey: KEY, redis: { url: redisServer.url, username: 'acl-agent-no-del', password: 'sim-pass' }, env: {}, sections: ['pools'], apply: () => undefined, onEvent: (e) => events.push(e) });
+  await agent.start();
+  await agent.stop({ deregister: true });
+  const said = events.filter((e) => e.type === 'error' && e.kind === 'deregister');
+  assert.equal(said.length, 1, JSON.stringify(events));
+  assert.match((said[0] as { message: string }).message, /^cannot delete the report driftlens:replica:\{cfg:system:default\}:scheduler:r1 on stopping: Redis at redis:\/\/127\.0\.0\.1:\d+ \(user acl-agent-no-del\) refused DEL driftlens:replica:\{cfg:system:default\}:scheduler:r1 \(NOPERM [^)]*'del'[^)]*\): the Redis user needs the DEL command/);
+  assert.notEqual(await control.get(replicaReportKey(KEY, 'scheduler', 'r1')), null, 'the report it could not delete is still there');
 });
