@@ -29,6 +29,10 @@ export interface ExtensionHostLagResults extends Watch {
   keystrokeIntervalMs: number;
   resolutionMs: number;
   mergeConflictScans: string;
+  /** Absent in older runs (link detection on). */
+  linkDetection?: string;
+  /** A full garbage collection before each measured window (absent in older runs: none). */
+  fullGcBeforeEachWindow?: boolean;
   idle: Watch;
   /** A CPU profile of the host over the typing window: whose code ran in each long task (absent in older runs). */
   profile?: HostProfileSummary;
@@ -57,7 +61,7 @@ export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): 
   const table = [
     runLine(run),
     '',
-    `Document: ${(r.documentChars / 1e6).toFixed(1)} MB (Cordum-shaped config), ${r.keystrokes} keystrokes ${r.keystrokeIntervalMs} ms apart in the middle of its topics; VS Code's merge-conflict scans ${r.mergeConflictScans}.`,
+    `Document: ${(r.documentChars / 1e6).toFixed(1)} MB (Cordum-shaped config), ${r.keystrokes} keystrokes ${r.keystrokeIntervalMs} ms apart in the middle of its topics; VS Code's merge-conflict scans ${r.mergeConflictScans}${r.linkDetection ? `; link detection ${r.linkDetection}` : ''}${r.fullGcBeforeEachWindow ? '; a full garbage collection before each measured window' : ''}.`,
     '',
     `| extension host | while typing | ${base ? 'the same typing in a file DriftLens ignores | ' : ''}idle, for comparison |`,
     `|---|---|${base ? '---|' : ''}---|`,
