@@ -5,7 +5,9 @@
  * (plain and construct-rich, see DocumentKind), it times
  *   - DriftLens `analyzeDocument(text, 'yaml', 'config')` (parse with spans, ajv validation, section hashes),
  *   - yaml-language-server 2.0 `doValidation` of the same text against the same schema files,
- *   - and, for reference, the `yaml` package's `parseDocument` and `js-yaml`'s `load` (parsers only).
+ *   - and, for reference, the `yaml` package's `parseDocument` and `js-yaml`'s `load` (parsers only),
+ *     and V8's own `JSON.parse` of the same data written as JSON, at every size: what building these
+ *     objects costs the engine itself, the floor any reader's growth per MB is measured against.
  *
  * Every timed run sees a different text (one topic's pool name carries the run number), so no
  * cache keyed by content or by document version can answer. Each (kind, tool, size) runs in a fresh
@@ -22,6 +24,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseDocument } from 'yaml';
 import { analyzeDocument } from '../src/core/analysis';
+import { parseDocumentText } from '../src/core/document';
 import { endRun, runLine, saveRun, type SavedRun } from './results';
 import { loadavg, machine, MB, median, ms, quantile } from './stats';
 
@@ -179,8 +182,8 @@ function flat(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // Tools
 
-type ToolName = 'driftlens' | 'yls' | 'yaml' | 'jsyaml';
-const TOOLS: ToolName[] = ['driftlens', 'yls', 'yaml', 'jsyaml'];
+type ToolName = 'driftlens' | 'yls' | 'yaml' | 'jsyaml' | 'jsonparse';
+const TOOLS: ToolName[] = ['driftlens', 'yls', 'yaml', 'jsyaml', 'jsonparse'];
 
 interface Plan {
   /** Warm-ups, at most: they stop after the first once they have taken TIMED_BUDGET_MS / 4. */
@@ -202,21 +205,25 @@ const RUN_CAP_MS = 20_000;
 // makes it superlinear (minutes per run at 4 MB), and the two parsers are for reference only.
 // yaml-language-server also validates a broken document at full size before its runs (the sanity
 // check), which warms it up as well.
+// The validity check before the timed runs analyses a full-size document too (untimed), so the
+// large sizes need no separate warm-up.
+const EVERY_SIZE: Plan[] = [
+  { warmup: 15, runs: 25 },
+  { warmup: 4, runs: 11 },
+  { warmup: 2, runs: 7 },
+  { warmup: 0, runs: 5 },
+  { warmup: 0, runs: 5 },
+];
 const PLANS: Record<ToolName, (Plan | undefined)[]> = {
-  // The validity check before the timed runs analyses a full-size document too (untimed), so
-  // the large sizes need no separate warm-up.
-  driftlens: [
-    { warmup: 15, runs: 25 },
-    { warmup: 4, runs: 11 },
-    { warmup: 2, runs: 7 },
-    { warmup: 0, runs: 5 },
-    { warmup: 0, runs: 5 },
-  ],
+  driftlens: EVERY_SIZE,
   // At 1 MB one validation takes seconds (plain) to more than a minute (construct-rich, on the
   // `yaml` package's alias resolution): past the budget, one timed run after the sanity check.
   yls: [{ warmup: 2, runs: 7 }, undefined, { warmup: 0, runs: 3, minRuns: 1 }, undefined, undefined],
   yaml: [{ warmup: 3, runs: 11 }, undefined, { warmup: 1, runs: 3 }, undefined, undefined],
   jsyaml: [{ warmup: 5, runs: 21 }, undefined, { warmup: 1, runs: 5 }, undefined, undefined],
+  // The same runs as DriftLens: the engine's own growth per MB over the same sizes (native code, no
+  // warm-up to speak of).
+  jsonparse: EVERY_SIZE,
 };
 
 export interface Measurement {
@@ -280,10 +287,16 @@ async function measure(kind: DocumentKind, tool: ToolName, sizeIndex: number): P
   if (!plan) throw new Error(`${tool} has no plan at ${spec.label}`);
   const notes: string[] = [];
   // Every text is built before anything is timed; each run (warm-ups included) sees a new text.
-  const texts: string[] = [];
+  let texts: string[] = [];
   for (let i = 0; i < plan.warmup + plan.runs; i++) texts.push(factory.make(i));
   const broken = factory.broken();
+  // `bytes` is the YAML document's size for every tool, so that costs per MB compare.
   const result: Measurement = { tool, kind, size: sizeIndex, bytes: Buffer.byteLength(texts[0]), times: [], cpu: [], peakRssDelta: 0, notes };
+  if (tool === 'jsonparse') {
+    // The same data as JSON text, built untimed (and before the RSS baseline).
+    texts = texts.map((text) => JSON.stringify(parseDocumentText(text, 'yaml').located.value));
+    notes.push(`the same data as ${mb(Buffer.byteLength(texts[0]))} of JSON`);
+  }
   const rssBefore = process.memoryUsage().rss;
 
   // `run` does the timed work; `check` looks at its answer afterwards (untimed).
@@ -350,6 +363,9 @@ async function measure(kind: DocumentKind, tool: ToolName, sizeIndex: number): P
       run = (text) => jsYaml.load(text);
       break;
     }
+    case 'jsonparse':
+      run = (text) => JSON.parse(text);
+      break;
   }
 
   let timedMs = 0;
@@ -412,7 +428,7 @@ function extrapolate(previous: Measurement[], bytes: number): number {
 
 export interface AuthoringResults {
   sizes: string[];
-  /** Per document kind, per size, the four tools' measurements (driftlens, yls, yaml, jsyaml). */
+  /** Per document kind, per size, the tools' measurements (driftlens, yls, yaml, jsyaml, then jsonparse; runs before it have four). */
   kinds: { kind: DocumentKind; measurements: Measurement[][] }[];
 }
 
@@ -428,7 +444,7 @@ async function main(): Promise<void> {
   const kinds: AuthoringResults['kinds'] = [];
   for (const kind of KINDS) {
     const results: Measurement[][] = [];
-    const soFar: Record<ToolName, Measurement[]> = { driftlens: [], yls: [], yaml: [], jsyaml: [] };
+    const soFar: Record<ToolName, Measurement[]> = { driftlens: [], yls: [], yaml: [], jsyaml: [], jsonparse: [] };
     for (let size = 0; size < SIZES.length; size++) {
       const row: Measurement[] = [];
       for (const tool of TOOLS) {
@@ -474,6 +490,13 @@ export function renderAuthoring(run: SavedRun<AuthoringResults>): Record<string,
     lines.push(`  CPU ms per MB (user + system of all threads, less sensitive to other load): ${measured.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d, d.cpu)}`).join(', ')}.`);
     const ylsMeasured = measurements.filter(([, y]) => y.times.length);
     if (ylsMeasured.length) lines.push(`- yaml-language-server ms per MB: ${ylsMeasured.map(([, y]) => `${sizeLabel(y.bytes)}: ${perMb(y)}`).join(', ')}.`);
+    const jsonMeasured = measurements.map((row) => row[4]).filter((j): j is Measurement => j !== undefined && j.times.length > 0);
+    if (jsonMeasured.length) {
+      lines.push(
+        `- V8's \`JSON.parse\` of the same data written as JSON (no source positions, no validation, no hashes), CPU ms per MB of the YAML document: ` +
+          `${jsonMeasured.map((j) => `${sizeLabel(j.bytes)}: ${perMb(j, j.cpu)}`).join(', ')}.`,
+      );
+    }
   }
   lines.push('', '**Peak RSS growth** in a fresh process over its runs:', '');
   const kinds = run.results.kinds;
@@ -540,11 +563,20 @@ function authoringTargets(results: AuthoringResults): string {
     const last = from[from.length - 1];
     const smallRatio = perMbValue(first, first.cpu) / perMbValue(all[0], all[0].cpu);
     const met = spread <= 1.5 && notRun.length === 0;
+    // The engine's own growth over the same sizes, when this run measured it.
+    const json = byKind(kind).slice(1).map((row) => row[4]);
+    const engine = json.every((j) => j !== undefined && j.times.length > 0)
+      ? (() => {
+          const c = json.map((j) => perMbValue(j!, j!.cpu));
+          return ` V8's own \`JSON.parse\` of the same data over the same sizes: ${c.map((v) => v.toFixed(0)).join(', ')} ms per MB (largest / smallest ${(Math.max(...c) / Math.min(...c)).toFixed(2)}x).`;
+        })()
+      : '';
     lines.push(
       `- **Linear growth to ${largest}, ${label(kind)} documents: ${met ? `met from ${sizeLabel(first.bytes)} upward` : notRun.length ? 'not measured' : 'not met'}.** From ${sizeLabel(first.bytes)} to ${sizeLabel(last.bytes)} the CPU cost per MB ` +
         `is ${costs.map((c) => c.toFixed(0)).join(', ')} ms (largest / smallest ${spread.toFixed(2)}x; within 1.5x counts as linear)` +
         (notRun.length ? `; ${notRun.map((d) => `${results.sizes[d.size]}: ${d.skipped}`).join('; ')}. ` : '. ') +
-        `At ${sizeLabel(all[0].bytes)} it is ${perMb(all[0], all[0].cpu)} ms per MB, ${smallRatio.toFixed(1)}x ${smallRatio >= 1 ? 'less' : 'more'} than at ${sizeLabel(first.bytes)}.`,
+        `At ${sizeLabel(all[0].bytes)} it is ${perMb(all[0], all[0].cpu)} ms per MB, ${smallRatio.toFixed(1)}x ${smallRatio >= 1 ? 'less' : 'more'} than at ${sizeLabel(first.bytes)}.` +
+        engine,
     );
   }
 
