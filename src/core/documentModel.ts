@@ -11,22 +11,32 @@ export interface ContainerLocation {
   end: number;
   /** Objects: member names in source order (duplicates excluded), beside `spans`. */
   names?: string[];
-  /** Objects with many members: each name's index in `names`, built on the first lookup. */
+  /** Objects with many members: each name's index in `names`, built once lookups add up. */
   nameIndex?: Map<string, number>;
+  /** Lookups answered by a scan so far (see memberIndex). */
+  scans?: number;
   spans: number[];
 }
 
 /** Below this many members a scan beats building a map. */
 const SCAN_NAMES_UP_TO = 16;
+/** Lookups in a larger mapping answered by a scan before its index is built. */
+const SCANS_BEFORE_INDEX = 8;
 
 /**
  * The index of a member in `names`. A scan per lookup made locating every member of a large mapping
- * quadratic: a problem on each of 64,000 unused pools took 7.7 s to place.
+ * quadratic: a problem on each of 64,000 unused pools took 7.7 s to place. But a valid document
+ * places a handful of problems, and a map of 120,000 names (an 8 MB document's topics) cost more
+ * than the scans: the first few lookups scan, the index comes with the ones after.
  */
 function memberIndex(location: ContainerLocation, name: string): number {
   const names = location.names;
   if (!names) return -1;
   if (names.length <= SCAN_NAMES_UP_TO) return names.indexOf(name);
+  if (!location.nameIndex && (location.scans ?? 0) < SCANS_BEFORE_INDEX) {
+    location.scans = (location.scans ?? 0) + 1;
+    return names.indexOf(name);
+  }
   let index = location.nameIndex;
   if (!index || index.size !== names.length) {
     index = new Map();

@@ -34,27 +34,37 @@ export function poolCrossReferences(section: JsonValue, located: LocatedValue, s
   const at = (path: JsonPath) => located.locate([...sectionPath, ...sourcePath(path)]);
   const problems: Problem[] = [];
   const used = new Set<string>();
-  for (const topic of Object.keys(section.topics)) {
-    const routed = routedPools(section.topics[topic]);
-    if (routed.length === 0) continue;
+  const topics = section.topics;
+  // One pass, one lookup of each routed pool (an 8 MB document routes 120,000 topics): the
+  // allocation-free form of routedPools, which the rare messages below still use.
+  for (const topic of Object.keys(topics)) {
+    const value = topics[topic];
+    const single = typeof value === 'string';
+    if (!single && !Array.isArray(value)) continue;
+    const count = single ? 1 : (value as JsonValue[]).length;
+    let routes = 0;
+    let defined = 0;
     let routable = false;
-    for (const { name, index } of routed) {
+    for (let index = 0; index < count; index++) {
+      const name = single ? (value as string) : (value as JsonValue[])[index];
+      if (typeof name !== 'string') continue;
+      routes++;
       used.add(name);
-      const defined = Object.prototype.hasOwnProperty.call(pools, name);
-      if (!defined) {
-        const where = at(index === undefined ? ['topics', topic] : ['topics', topic, index]);
+      if (!Object.prototype.hasOwnProperty.call(pools, name)) {
+        const where = at(single ? ['topics', topic] : ['topics', topic, index]);
         problems.push(
           problem(where.value, `Pool "${name}" is not defined in pools: jobs on "${topic}" routed to it find no worker pool.`, 'undefined-pool', 'warning', { pool: name, sectionPath }),
         );
         continue;
       }
-      const status = isObject(pools[name]) ? (pools[name] as Obj).status : undefined;
+      defined++;
+      const pool = pools[name];
+      const status = isObject(pool) ? pool.status : undefined;
       if (!(typeof status === 'string' && NOT_ROUTED.has(status))) routable = true;
     }
-    const defined = routed.filter((r) => Object.prototype.hasOwnProperty.call(pools, r.name));
-    if (!routable && defined.length === routed.length) {
+    if (routes > 0 && !routable && defined === routes) {
       const where = at(['topics', topic]);
-      const statuses = defined.map((r) => `"${r.name}" is ${String((pools[r.name] as Obj).status)}`).join(', ');
+      const statuses = routedPools(value).map((r) => `"${r.name}" is ${String((pools[r.name] as Obj).status)}`).join(', ');
       problems.push(
         problem(
           where.key ?? where.value,

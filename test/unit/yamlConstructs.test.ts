@@ -235,3 +235,18 @@ test('a tab between a dash and what follows is an error, as yaml says, never a c
     assert.ok(parsed.problems.some((p) => p.code === 'yaml-syntax'), `${JSON.stringify(text)} has a syntax error`);
   }
 });
+
+// A large mapping answers its first few lookups by a scan and builds its name index after: every
+// member is found at its own span either way, in any order, a missing one is not.
+test('locating the members of a 40-key mapping: the scanned lookups and the indexed ones agree with the text', () => {
+  const names = Array.from({ length: 40 }, (_, i) => `pool-${i}`);
+  const text = 'pools:\n' + names.map((n) => `  ${n}: {requires: []}\n`).join('');
+  const parsed = fastRead(text);
+  for (const name of [...names].reverse()) {
+    const found = parsed.located.locate(['pools', name]);
+    const start = text.indexOf(`\n  ${name}:`) + 3;
+    assert.deepEqual(found.key, { start, end: start + name.length }, name);
+    assert.equal(found.exact, true, name);
+  }
+  assert.equal(parsed.located.locate(['pools', 'pool-40']).exact, false);
+});
