@@ -184,6 +184,8 @@ function flat(s: string): string {
 
 type ToolName = 'driftlens' | 'yls' | 'yaml' | 'jsyaml' | 'jsonparse';
 const TOOLS: ToolName[] = ['driftlens', 'yls', 'yaml', 'jsyaml', 'jsonparse'];
+/** Run in two rounds at every size (see main). */
+const LINEARITY_TOOLS: ToolName[] = ['driftlens', 'jsonparse'];
 
 interface Plan {
   /** Warm-ups, at most: they stop after the first once they have taken TIMED_BUDGET_MS / 4. */
@@ -459,6 +461,20 @@ async function main(): Promise<void> {
         row.push(m);
       }
       results.push(row);
+    }
+    // The sizes the linearity target compares ran minutes apart, and this machine's neighbours come
+    // and go: a second round of DriftLens and JSON.parse, largest size first, joins each size's runs,
+    // so that a slow minute does not land on one size only.
+    for (let size = SIZES.length - 1; size >= 0; size--) {
+      for (const tool of LINEARITY_TOOLS) {
+        const first = results[size][TOOLS.indexOf(tool)];
+        if (first.skipped) continue;
+        const again = await runChild(kind, tool, size);
+        first.times.push(...again.times);
+        first.cpu.push(...again.cpu);
+        first.peakRssDelta = Math.max(first.peakRssDelta, again.peakRssDelta);
+        console.log(`  ${kind.padEnd(5)} ${SIZES[size].label.padEnd(6)} ${tool.padEnd(9)} second round: median ${ms(median(again.times))}, n=${again.times.length}`);
+      }
     }
     kinds.push({ kind, measurements: results });
   }
