@@ -186,6 +186,8 @@ type ToolName = 'driftlens' | 'yls' | 'yaml' | 'jsyaml' | 'jsonparse';
 const TOOLS: ToolName[] = ['driftlens', 'yls', 'yaml', 'jsyaml', 'jsonparse'];
 /** Run in two rounds at every size (see main). */
 const LINEARITY_TOOLS: ToolName[] = ['driftlens', 'jsonparse'];
+/** Where JSON.parse stands in a size's row of measurements (absent in runs before it was added). */
+const JSON_PARSE = TOOLS.indexOf('jsonparse');
 
 interface Plan {
   /** Warm-ups, at most: they stop after the first once they have taken TIMED_BUDGET_MS / 4. */
@@ -506,7 +508,7 @@ export function renderAuthoring(run: SavedRun<AuthoringResults>): Record<string,
     lines.push(`  CPU ms per MB (user + system of all threads, less sensitive to other load): ${measured.map(([d]) => `${sizeLabel(d.bytes)}: ${perMb(d, d.cpu)}`).join(', ')}.`);
     const ylsMeasured = measurements.filter(([, y]) => y.times.length);
     if (ylsMeasured.length) lines.push(`- yaml-language-server ms per MB: ${ylsMeasured.map(([, y]) => `${sizeLabel(y.bytes)}: ${perMb(y)}`).join(', ')}.`);
-    const jsonMeasured = measurements.map((row) => row[4]).filter((j): j is Measurement => j !== undefined && j.times.length > 0);
+    const jsonMeasured = measurements.map((row) => row[JSON_PARSE]).filter((j): j is Measurement => j !== undefined && j.times.length > 0);
     if (jsonMeasured.length) {
       lines.push(
         `- V8's \`JSON.parse\` of the same data written as JSON (no source positions, no validation, no hashes), CPU ms per MB of the YAML document: ` +
@@ -580,13 +582,12 @@ function authoringTargets(results: AuthoringResults): string {
     const smallRatio = perMbValue(first, first.cpu) / perMbValue(all[0], all[0].cpu);
     const met = spread <= 1.5 && notRun.length === 0;
     // The engine's own growth over the same sizes, when this run measured it.
-    const json = byKind(kind).slice(1).map((row) => row[4]);
-    const engine = json.every((j) => j !== undefined && j.times.length > 0)
-      ? (() => {
-          const c = json.map((j) => perMbValue(j!, j!.cpu));
-          return ` V8's own \`JSON.parse\` of the same data over the same sizes: ${c.map((v) => v.toFixed(0)).join(', ')} ms per MB (largest / smallest ${(Math.max(...c) / Math.min(...c)).toFixed(2)}x).`;
-        })()
-      : '';
+    const json = byKind(kind).slice(1).map((row) => row[JSON_PARSE]);
+    let engine = '';
+    if (json.every((j) => j !== undefined && j.times.length > 0)) {
+      const c = json.map((j) => perMbValue(j, j.cpu));
+      engine = ` V8's own \`JSON.parse\` of the same data over the same sizes: ${c.map((v) => v.toFixed(0)).join(', ')} ms per MB (largest / smallest ${(Math.max(...c) / Math.min(...c)).toFixed(2)}x).`;
+    }
     lines.push(
       `- **Linear growth to ${largest}, ${label(kind)} documents: ${met ? `met from ${sizeLabel(first.bytes)} upward` : notRun.length ? 'not measured' : 'not met'}.** From ${sizeLabel(first.bytes)} to ${sizeLabel(last.bytes)} the CPU cost per MB ` +
         `is ${costs.map((c) => c.toFixed(0)).join(', ')} ms (largest / smallest ${spread.toFixed(2)}x; within 1.5x counts as linear)` +

@@ -147,10 +147,12 @@ test('issue 12: replicas in shards, each shard with its own connections; SIGTERM
   for (const [n, range] of [[1, '1-3'], [2, '4-6'], [3, '7-9']]) assert.match(text, new RegExp(`shard ${n} \\(pid \\d+\\): replicas ${range} \\(3\\), 1 Redis client \\+ 1 NATS connections, \\d+ checks`));
   await allExited(pids, 'the shards to stop after SIGTERM');
   const after = JSON.parse((await driftlens(['status', '--json', '--key', key])).stdout) as StatusJson;
-  // Which ones stayed, and as what (a report, a stale index entry, a registration): seen once in CI
-  // (4 of 9 stayed) and not reproduced here since, under load included.
-  const left = await Promise.all([runRedis(['ZRANGE', replicaIndexKey(key), '0', '-1']), runRedis(['KEYS', '*sim-*'])]);
-  assert.equal(after.replicas.length, 0, `stopped replicas deregister; left: ${after.replicas.map((r) => `${r.member} ${r.state}`).join(', ')}; index: ${left[0]}; keys: ${left[1]}; shard output:\n${text}`);
+  if (after.replicas.length > 0) {
+    // Which ones stayed, and as what (a report, a stale index entry, a registration): seen once in CI
+    // (4 of 9 stayed) and not reproduced here since, under load included.
+    const [index, keys] = await Promise.all([runRedis(['ZRANGE', replicaIndexKey(key), '0', '-1']), runRedis(['KEYS', '*sim-*'])]);
+    assert.fail(`stopped replicas deregister; left: ${after.replicas.map((r) => `${r.member} ${r.state}`).join(', ')}; index: ${index}; keys: ${keys}; shard output:\n${text}`);
+  }
 
   // The parent killed outright (no chance to stop them): the shards notice and stop themselves.
   const second = start();

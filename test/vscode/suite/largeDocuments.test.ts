@@ -100,23 +100,20 @@ function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
 }
-/**
- * Link detection: once any extension registers a file system provider (the built-in git extension
- * does, for `git:`), the extension host scans every document for links to its scheme
- * (computeLinks, over every line) each time the editor asks, which is after every change: 50 to
- * 120 ms on 8 MB here, in the ignored-file control as much. Off while measuring, like the above.
- */
-const LINK_DETECTION = ['links'];
 
 suite('Large documents', () => {
   const folder = 'large-documents';
   suiteSetup(async () => {
     for (const setting of MERGE_CONFLICT_SCANS) await vscode.workspace.getConfiguration('merge-conflict').update(setting, false, vscode.ConfigurationTarget.Workspace);
-    for (const setting of LINK_DETECTION) await vscode.workspace.getConfiguration('editor').update(setting, false, vscode.ConfigurationTarget.Workspace);
+    // Link detection: once any extension registers a file system provider (the built-in git
+    // extension does, for `git:`), the extension host scans every document for links to its scheme
+    // (computeLinks, over every line) each time the editor asks, which is after every change: 50 to
+    // 120 ms on 8 MB here, in the ignored-file control as much. Off while measuring, like the above.
+    await vscode.workspace.getConfiguration('editor').update('links', false, vscode.ConfigurationTarget.Workspace);
   });
   suiteTeardown(async () => {
     for (const setting of MERGE_CONFLICT_SCANS) await vscode.workspace.getConfiguration('merge-conflict').update(setting, undefined, vscode.ConfigurationTarget.Workspace);
-    for (const setting of LINK_DETECTION) await vscode.workspace.getConfiguration('editor').update(setting, undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace.getConfiguration('editor').update('links', undefined, vscode.ConfigurationTarget.Workspace);
     rmSync(workspaceFile(folder).fsPath, { recursive: true, force: true });
   });
 
@@ -145,8 +142,8 @@ suite('Large documents', () => {
     const idle = watchHost();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const idleResult = idle.stop();
-    // The profiler first: starting it pauses the host, which the watch would count as a stall.
     collectGarbage();
+    // The profiler first: starting it pauses the host, which the watch would count as a stall.
     const profile = await startHostProfile(isDriftLens);
     const watch = watchHost();
     const typingStarted = performance.now();
