@@ -481,13 +481,17 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
   // A write Redis refuses (an ACL without MULTI or the report keys, OOM) does not pass like an
   // outage: said once per distinct reply, or the replicas would run on with nobody reading them.
   const refusals = new Set<string>();
+  let deregisterFailures = 0;
   const onEvent = (event: SimulatedAgentEvent) => {
     if (event.type === 'report' && event.refused !== undefined && !refusals.has(event.refused)) {
       refusals.add(event.refused);
       const acl = /\bNOPERM\b/.test(event.refused) ? ' until the Redis user may write driftlens:replica* keys with MULTI' : '';
       process.stderr.write(`driftlens: Redis refused a replica report: ${displayText(event.refused)}; the replicas run on, but no watcher reads their reports${acl}.\n`);
     }
-    if (event.type === 'error' && event.kind === 'deregister') process.stderr.write(`driftlens: ${displayText(event.message)}; watchers list the replica as stale until the report expires.\n`);
+    // Said once: a refusal is usually every replica's (one ACL), and a line each would bury it.
+    if (event.type === 'error' && event.kind === 'deregister' && deregisterFailures++ === 0) {
+      process.stderr.write(`driftlens: ${displayText(event.message)}; watchers list the replica as stale until the report expires.\n`);
+    }
     if (!counters) return;
     if (event.type === 'check') counters.checks++;
     else if (event.type === 'applied') counters.applies++;
@@ -525,6 +529,7 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
     stopping = true;
     for (const t of timers) clearInterval(t);
     await Promise.allSettled([...agents.values()].map((a) => a.stop({ deregister: true })));
+    if (deregisterFailures > 1) process.stderr.write(`driftlens: ${deregisterFailures - 1} more replicas could not delete their reports on stopping either (the first one's refusal above).\n`);
     await Promise.allSettled([...registrations.values()].map((r) => r.stop({ deregister: true })));
     await Promise.allSettled(extraNats.map((n) => n.close()));
   };

@@ -201,3 +201,14 @@ test('a replica that may not DEL its report on stopping says so (it was dropped 
   assert.match((said[0] as { message: string }).message, /^cannot delete the report driftlens:replica:\{cfg:system:default\}:scheduler:r1 on stopping: Redis at redis:\/\/127\.0\.0\.1:\d+ \(user acl-agent-no-del\) refused DEL driftlens:replica:\{cfg:system:default\}:scheduler:r1 \(NOPERM [^)]*'del'[^)]*\): the Redis user needs the DEL command/);
   assert.notEqual(await control.get(replicaReportKey(KEY, 'scheduler', 'r1')), null, 'the report it could not delete is still there');
 });
+
+test('replicas as a Redis user without DEL: the refused deletion is said once with its fix, then how many more replicas it hit', async (t) => {
+  await published();
+  const env = await asAclUser(t, 'acl-replicas-no-del', '+@all', '-del', '~*', '&*');
+  const run = await runCli(['replicas', '--count', '3', '--for', '1s', '--no-register', '--no-table'], env, { cwd: work, timeoutMs: 30_000 });
+  const said = run.stderr.split('\n').filter((line) => line.includes('cannot delete the report'));
+  assert.equal(said.length, 1, run.stderr);
+  assert.match(said[0], /^driftlens: cannot delete the report driftlens:replica:\{cfg:system:default\}:scheduler:sim-\d on stopping: .*refused DEL .*: the Redis user needs the DEL command \(ACL SETUSER <user> \+del\); watchers list the replica as stale until the report expires\.$/);
+  assert.match(run.stderr, /^driftlens: 2 more replicas could not delete their reports on stopping either \(the first one's refusal above\)\.$/m);
+});
+
