@@ -41,3 +41,24 @@ export class TextLines {
     return Math.min(this.lineStarts[line] + character, this.text.length);
   }
 }
+
+/**
+ * Where the line that a change ends on starts in the text after it, and its number, from the change
+ * alone (VS Code's positionAt would re-add the lengths of every line below the edit, on every
+ * keystroke). A change's range and offset are in the text the previous changes left, as VS Code
+ * sends them. Undefined for a text with a lone CR (VS Code breaks lines there; the worker's
+ * check then takes the slow path rather than guess).
+ */
+export function lineEndingChange(change: { range: { start: { line: number; character: number } }; rangeOffset: number; text: string }): { line: number; offset: number } | undefined {
+  const { text } = change;
+  let breaks = 0;
+  let lastBreak = -1;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) {
+    breaks++;
+    lastBreak = at;
+  }
+  for (let at = text.indexOf('\r'); at !== -1; at = text.indexOf('\r', at + 1)) if (text.charCodeAt(at + 1) !== 10) return undefined;
+  return lastBreak === -1
+    ? { line: change.range.start.line, offset: change.rangeOffset - change.range.start.character }
+    : { line: change.range.start.line + breaks, offset: change.rangeOffset + lastBreak + 1 };
+}

@@ -15,6 +15,22 @@ export function documentKind(document: vscode.TextDocument): DocumentKind | unde
   const associations = vscode.workspace.getConfiguration('driftlens').get<Record<string, string>>('files.associations') ?? {};
   const folder = vscode.workspace.getWorkspaceFolder(document.uri);
   const path = folder ? vscode.workspace.asRelativePath(document.uri, false) : matchablePath(document.uri.path);
-  // Only the head decides (a modeline, the drift_control key): a one-line 40 MB file is not copied to find out.
-  return classifyDocument(path, document.getText(new vscode.Range(new vscode.Position(0, 0), document.positionAt(CLASSIFY_HEAD_CHARS))), associations);
+  return classifyDocument(path, headOf(document), associations);
+}
+
+/**
+ * The first CLASSIFY_HEAD_CHARS characters, lines joined by LF. Only the head decides (a modeline,
+ * the drift_control key): a one-line 40 MB file is not copied to find out. Read line by line, since
+ * positionAt would make the extension host re-add the lengths of every line below the last edit:
+ * this runs on every keystroke.
+ */
+function headOf(document: vscode.TextDocument): string {
+  const lines: string[] = [];
+  let chars = 0;
+  for (let line = 0; line < document.lineCount && chars < CLASSIFY_HEAD_CHARS; line++) {
+    const text = document.lineAt(line).text;
+    lines.push(text.length > CLASSIFY_HEAD_CHARS ? text.slice(0, CLASSIFY_HEAD_CHARS) : text);
+    chars += text.length + 1;
+  }
+  return lines.join('\n').slice(0, CLASSIFY_HEAD_CHARS);
 }

@@ -5,6 +5,7 @@ import type { DocumentKind } from '../core/classify';
 import { documentTooLarge, formatForFileName, MAX_DOCUMENT_BYTES, type DocumentFormat } from '../core/document';
 import { LocatedValue } from '../core/documentModel';
 import { savedFileEncodingProblems } from '../core/textDecoding';
+import { lineEndingChange } from '../core/textLines';
 import { AnalysisClient } from './analysisClient';
 import { documentKind } from './documentKind';
 import type { AnalysisSummary } from './analysisWorker';
@@ -48,10 +49,15 @@ function fromSummary(summary: AnalysisSummary): DocumentAnalysis {
   };
 }
 
-/** The document's length without copying its text. */
+/**
+ * The document's length without copying its text. offsetAt makes the extension host re-add the
+ * lengths of every line below the last edit, so the per-keystroke path uses the length it keeps
+ * for the worker's copy instead (DriftDocuments.lengthNow).
+ */
 function lengthOf(document: vscode.TextDocument): number {
   return document.offsetAt(document.lineAt(document.lineCount - 1).range.end);
 }
+
 
 /** The file a document's text was read from, while it is saved (its bytes then say what the text should be). */
 function savedPath(document: vscode.TextDocument): string | undefined {
@@ -84,8 +90,8 @@ export class DriftDocuments implements vscode.Disposable {
   private readonly closed = new vscode.EventEmitter<vscode.Uri>();
   private readonly disposables: vscode.Disposable[] = [this.changed, this.closed];
   private readonly worker: AnalysisClient;
-  /** The version of each document whose text the worker holds (and the document object it came from). */
-  private readonly synced = new Map<string, { document: vscode.TextDocument; version: number }>();
+  /** The version of each document whose text the worker holds, its length, and the document object it came from. */
+  private readonly synced = new Map<string, { document: vscode.TextDocument; version: number; length: number }>();
   /** A token per document while its text is being sent: a newer send (or a close) replaces it. */
   private readonly syncing = new Map<string, object>();
   /** The version each document is being analysed at in the worker. */
@@ -203,7 +209,7 @@ export class DriftDocuments implements vscode.Disposable {
       if (this.cache.delete(key)) this.closed.fire(document.uri);
       return undefined;
     }
-    const length = lengthOf(document);
+    const length = this.lengthNow(key, document);
     const offThread = length > WORKER_THRESHOLD_CHARS && length <= MAX_DOCUMENT_BYTES && this.worker.failed === undefined;
     if (offThread && !here) {
       void this.analyzeInWorker(document, kind);
@@ -266,6 +272,12 @@ export class DriftDocuments implements vscode.Disposable {
     }
   }
 
+  /** The document's length: the one kept with the worker's copy when that is this version's, else asked of the host. */
+  private lengthNow(key: string, document: vscode.TextDocument): number {
+    const synced = this.synced.get(key);
+    return synced && synced.document === document && synced.version === document.version ? synced.length : lengthOf(document);
+  }
+
   private isSynced(key: string, document: vscode.TextDocument): boolean {
     const synced = this.synced.get(key);
     return synced !== undefined && synced.document === document && synced.version === document.version;
@@ -287,11 +299,13 @@ export class DriftDocuments implements vscode.Disposable {
       this.worker.begin(key, version);
       let line = 0;
       let lines = 4096;
+      let length = 0;
       while (line < document.lineCount && document.version === version) {
         const end = Math.min(document.lineCount, line + lines);
         const to = end === document.lineCount ? document.lineAt(end - 1).range.end : new vscode.Position(end, 0);
         const chunk = document.getText(new vscode.Range(new vscode.Position(line, 0), to));
         this.worker.append(key, chunk);
+        length += chunk.length;
         line = end;
         lines = Math.max(64, Math.min(1 << 20, Math.round((lines * CHUNK_CHARS) / Math.max(1, chunk.length))));
         await yieldToHost();
@@ -299,7 +313,7 @@ export class DriftDocuments implements vscode.Disposable {
       }
       if (document.version === version) {
         this.syncing.delete(key);
-        this.synced.set(key, { document, version });
+        this.synced.set(key, { document, version, length });
         return true;
       }
     }
@@ -315,9 +329,14 @@ export class DriftDocuments implements vscode.Disposable {
       return;
     }
     const changes = e.contentChanges.map((c) => ({ offset: c.rangeOffset, length: c.rangeLength, text: c.text }));
+    // The check the worker verifies: the length both sides kept, and the text of the line the last
+    // change ends on, read from the editor (a lost or misapplied edit shows in either). Found from
+    // the change itself where it can be, since positionAt and offsetAt cost O(lines) after an edit.
+    synced.length += changes.reduce((sum, c) => sum + c.text.length - c.length, 0);
     const last = e.contentChanges[e.contentChanges.length - 1];
-    const line = document.lineAt(document.positionAt(last.rangeOffset + last.text.length).line);
-    this.worker.edit(key, document.version, changes, { length: lengthOf(document), offset: document.offsetAt(line.range.start), line: line.text });
+    const ends = lineEndingChange(last);
+    const line = ends ? document.lineAt(ends.line) : document.lineAt(document.positionAt(last.rangeOffset + last.text.length).line);
+    this.worker.edit(key, document.version, changes, { length: synced.length, offset: ends ? ends.offset : document.offsetAt(line.range.start), line: line.text });
     synced.version = document.version;
   }
 

@@ -9,6 +9,7 @@ import { canonicalJson, type JsonValue } from '../../src/core/canonical';
 import { parseDocumentText } from '../../src/core/document';
 import { parseYamlFast } from '../../src/core/fastYaml';
 import { computeSectionHash } from '../../src/core/sectionHash';
+import { lineEndingChange, TextLines } from '../../src/core/textLines';
 import { parseYamlComplete } from '../../src/core/yamlCompose';
 import { ROOT } from './helpers';
 
@@ -180,4 +181,32 @@ test('malformed input never crashes the analysis: any text gives problems, not e
     }),
     { numRuns: RUNS * 2 },
   );
+});
+
+test('the line an edit ends on, found from the change alone, is the line the edited text has there', () => {
+  // The extension sends the worker this line with every edit as a check; a wrong one is a desync and a resend of 8 MB.
+  const piece = fc.constantFrom('a', 'b: 1', ' ', '\n', '\r\n', '#x', '\u00e9', '\u{1F600}');
+  const text = fc.array(piece, { maxLength: 30 }).map((p) => p.join(''));
+  const change = fc.record({ from: fc.nat(), to: fc.nat(), insert: fc.array(piece, { maxLength: 6 }).map((p) => p.join('')) });
+  // VS Code's positions cannot fall between the CR and LF of a line break.
+  const notInsideCrLf = (t: string, at: number) => (at > 0 && t[at - 1] === '\r' && t[at] === '\n' ? at - 1 : at);
+  fc.assert(
+    fc.property(text, fc.array(change, { minLength: 1, maxLength: 3 }), (start, changes) => {
+      let current = start;
+      let last: { range: { start: { line: number; character: number } }; rangeOffset: number; text: string } | undefined;
+      // Each change's range and offset are in the text the previous ones left, as VS Code sends them.
+      for (const c of changes) {
+        const a = notInsideCrLf(current, Math.min(c.from, c.to) % (current.length + 1));
+        const b = Math.max(a, notInsideCrLf(current, Math.max(c.from, c.to) % (current.length + 1)));
+        last = { range: { start: new TextLines(current).positionAt(a) }, rangeOffset: a, text: c.insert };
+        current = current.slice(0, a) + c.insert + current.slice(b);
+      }
+      const after = new TextLines(current);
+      const end = after.positionAt(last!.rangeOffset + last!.text.length);
+      assert.deepEqual(lineEndingChange(last!), { line: end.line, offset: after.offsetAt(end.line, 0) });
+    }),
+    { numRuns: RUNS },
+  );
+  // A lone CR is a line break to VS Code too: no guess, the caller asks the editor.
+  assert.equal(lineEndingChange({ range: { start: { line: 0, character: 0 } }, rangeOffset: 0, text: 'a\rb' }), undefined);
 });
