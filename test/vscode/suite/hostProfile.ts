@@ -13,6 +13,8 @@ import { Session } from 'node:inspector';
  */
 
 const SAMPLING_US = 500;
+/** How many callers of a long task's top function are kept: enough to name the extension that called it. */
+const CALLERS_KEPT = 8;
 
 export interface HostTask {
   /** When it started, ms after the profile did. */
@@ -23,6 +25,15 @@ export interface HostTask {
   gcMs: number;
   /** Where the time went: the top functions by self time (DriftLens's marked), "name file:line". */
   top: string[];
+  /** Who called the top one: its callers, nearest first, "name file:line" (absent in older runs). */
+  topCallers?: string[];
+  /**
+   * How long of it the host waited for a CPU, at most (the kernel's run-queue wait between the
+   * watch's ticks around the task, capped at its length): the profiler samples wall time, so a task
+   * the machine preempted looks long.
+   * Absent in older runs and where the kernel does not say.
+   */
+  cpuWaitMs?: number;
 }
 
 export interface HostProfileSummary {
@@ -55,19 +66,29 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
   return new Promise((resolve, reject) => session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T))));
 }
 
+/** The host's run-queue wait between two monotonic times in ms (the clock V8 stamps profiles with), if known. */
+export type CpuWaitBetween = (fromMs: number, toMs: number) => number | undefined;
+
 /** `isOurs(url)`: whether a script is DriftLens's (its bundles). */
-export async function startHostProfile(isOurs: (url: string) => boolean, longMs = 50): Promise<{ stop(): Promise<HostProfileSummary> }> {
+export async function startHostProfile(isOurs: (url: string) => boolean, longMs = 50): Promise<{ stop(cpuWaitBetween?: CpuWaitBetween): Promise<HostProfileSummary> }> {
   const session = new Session();
   session.connect();
   await post(session, 'Profiler.enable');
   await post(session, 'Profiler.setSamplingInterval', { interval: SAMPLING_US });
   await post(session, 'Profiler.start');
   return {
-    async stop() {
+    async stop(cpuWaitBetween?: CpuWaitBetween) {
       const { profile } = await post<{ profile: Profile }>(session, 'Profiler.stop');
       await post(session, 'Profiler.disable');
       session.disconnect();
-      return summarise(profile, isOurs, longMs);
+      const summary = summarise(profile, isOurs, longMs);
+      for (const task of summary.longTasks) {
+        const from = profile.startTime / 1000 + task.atMs;
+        // The ticks around a task can be further apart than the task: what they saw is its upper bound.
+        const waited = cpuWaitBetween?.(from, from + task.ms);
+        if (waited !== undefined) task.cpuWaitMs = Math.min(waited, task.ms);
+      }
+      return summary;
     },
   };
 }
@@ -95,12 +116,24 @@ function summarise(profile: Profile, isOurs: (url: string) => boolean, longMs: n
   const driftlensInclusive = new Map<string, number>();
   let driftlensTotalUs = 0;
   let longestOurs = { us: 0, taskUs: 0, top: [] as string[] };
-  let task: { startUs: number; us: number; oursUs: number; gcUs: number; self: Map<string, number> } | undefined;
-  let nowUs = 0;
+  let task: { startUs: number; us: number; oursUs: number; gcUs: number; self: Map<string, number>; selfNode: Map<string, number> } | undefined;
+  /** The callers of a node, nearest first: which code a native frame such as `spawn` ran for. */
+  const callersOf = (id: number): string[] => {
+    const names: string[] = [];
+    for (let up = parent.get(id); up !== undefined && names.length < CALLERS_KEPT; up = parent.get(up)) {
+      const node = byId.get(up)!;
+      if (node.callFrame.url || node.callFrame.functionName.startsWith('(')) names.push(frameName(node));
+    }
+    return names;
+  };
+  // The first delta is from the profile's start to its first sample: tasks are placed from the start.
+  let nowUs = profile.timeDeltas[0] ?? 0;
   const close = () => {
     if (!task) return;
-    const top = [...task.self].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, us]) => `${name} ${(us / 1000).toFixed(1)} ms`);
-    if (task.us / 1000 > longMs) tasks.push({ atMs: round(task.startUs / 1000), ms: round(task.us / 1000), driftlensMs: round(task.oursUs / 1000), gcMs: round(task.gcUs / 1000), top });
+    const ranked = [...task.self].sort((a, b) => b[1] - a[1]);
+    const top = ranked.slice(0, 4).map(([name, us]) => `${name} ${(us / 1000).toFixed(1)} ms`);
+    const topCallers = ranked.length ? callersOf(task.selfNode.get(ranked[0][0])!) : [];
+    if (task.us / 1000 > longMs) tasks.push({ atMs: round(task.startUs / 1000), ms: round(task.us / 1000), driftlensMs: round(task.oursUs / 1000), gcMs: round(task.gcUs / 1000), top, topCallers });
     if (task.oursUs > longestOurs.us) longestOurs = { us: task.oursUs, taskUs: task.us, top };
     task = undefined;
   };
@@ -114,7 +147,7 @@ function summarise(profile: Profile, isOurs: (url: string) => boolean, longMs: n
       nowUs += us;
       continue;
     }
-    task ??= { startUs: nowUs, us: 0, oursUs: 0, gcUs: 0, self: new Map() };
+    task ??= { startUs: nowUs, us: 0, oursUs: 0, gcUs: 0, self: new Map(), selfNode: new Map() };
     task.us += us;
     const ours = oursOnStack(id);
     if (kind === '(garbage collector)') task.gcUs += us;
@@ -125,6 +158,7 @@ function summarise(profile: Profile, isOurs: (url: string) => boolean, longMs: n
     }
     const name = `${ours.length > 0 ? '[DriftLens] ' : ''}${frameName(byId.get(id)!)}`;
     task.self.set(name, (task.self.get(name) ?? 0) + us);
+    if (!task.selfNode.has(name)) task.selfNode.set(name, id);
     nowUs += us;
   }
   close();
