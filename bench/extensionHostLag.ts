@@ -68,6 +68,9 @@ function calledFrom(t: HostProfileSummary['longTasks'][number]): string {
   return callers.length ? `, called from ${callers.join(' < ')}` : '';
 }
 
+/** "0.4 MB of 31.2 MB": DriftLens's sampled allocation of everyone's. */
+const allocated = (a: NonNullable<HostProfileSummary['allocated']>) => `${a.driftlensMb} MB of ${a.totalMb} MB`;
+
 /** Whether the run knows how long of each stall the host waited for a CPU. */
 const knowsCpuWait = (w: { stallsOver50Ms: Stall[] }) => w.stallsOver50Ms.every((s) => s.cpuWaitMs !== undefined);
 /** A stall's own length: what is left once the time the host waited for a CPU is taken out. */
@@ -112,6 +115,16 @@ export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): 
           ),
           row('the most DriftLens code in any one task', `${r.profile.longestDriftLens.ms} ms (in a task of ${r.profile.longestDriftLens.taskMs} ms)`, '', base?.profile ? `${base.profile.longestDriftLens.ms} ms` : ''),
           row('DriftLens code over the whole window', `${r.profile.driftlensTotalMs} ms of ${(r.profile.windowMs / 1000).toFixed(1)} s`, '', base?.profile ? `${base.profile.driftlensTotalMs} ms of ${(base.profile.windowMs / 1000).toFixed(1)} s` : ''),
+          ...(r.profile.allocated
+            ? [
+                row(
+                  'allocated on the host over the window, sampled (what the collections had to clear): with DriftLens code on the stack, of all',
+                  allocated(r.profile.allocated),
+                  '',
+                  base?.profile?.allocated ? allocated(base.profile.allocated) : '',
+                ),
+              ]
+            : []),
         ]
       : []),
     row('last keystroke to the typed version\'s diagnostics', `${(r.lastKeystrokeToDiagnosticsMs / 1000).toFixed(1)} s`, ''),
@@ -142,7 +155,10 @@ export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): 
       (profile.longTasks.length
         ? `The long tasks there: ${profile.longTasks.map((t) => `${t.ms} ms (DriftLens ${t.driftlensMs} ms, garbage collection ${t.gcMs} ms${t.cpuWaitMs === undefined ? '' : `, waiting for a CPU ${t.cpuWaitMs} ms`}; most self time in ${t.top.slice(0, 2).join(', ')}${calledFrom(t)})`).join('; ')}.`
         : `No task in it ran over ${TASK_LIMIT_MS} ms.`) +
-      (profile.driftlensTop.length ? ` DriftLens's time went to ${profile.driftlensTop.slice(0, 4).join(', ')} (inclusive).` : '')
+      (profile.driftlensTop.length ? ` DriftLens's time went to ${profile.driftlensTop.slice(0, 4).join(', ')} (inclusive).` : '') +
+      (profile.allocated
+        ? ` Over the window the host allocated ${profile.allocated.totalMb} MB (sampled), most in ${(profile.allocated.top ?? []).slice(0, 2).join(', ')}; ${profile.allocated.driftlensMb} MB of it with DriftLens code on the stack${profile.allocated.driftlensTop.length ? ` (most in ${profile.allocated.driftlensTop.slice(0, 2).join(', ')})` : ''}${base?.profile?.allocated ? `; in the file DriftLens ignores, ${base.profile.allocated.totalMb} MB` : ''}.`
+        : '')
     : '';
   return { 'typing-table': table, 'typing-targets': targets + ours };
 }

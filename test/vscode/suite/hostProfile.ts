@@ -1,4 +1,6 @@
 import { Session } from 'node:inspector';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /**
  * A CPU profile of the extension host over a window, read as tasks: whose code ran in each long one.
@@ -47,6 +49,13 @@ export interface HostProfileSummary {
   /** DriftLens time over the whole window, and where it went (inclusive ms per DriftLens function). */
   driftlensTotalMs: number;
   driftlensTop: string[];
+  /**
+   * What the host allocated over the window, sampled (V8's sampling heap profiler, objects since
+   * collected included): everyone's, and DriftLens's (DriftLens code on the stack), in MB, with the
+   * functions that allocated most, of all and of DriftLens's. What the collector's pauses dealt with.
+   * Absent in older runs and where the inspector cannot sample.
+   */
+  allocated?: { totalMb: number; driftlensMb: number; driftlensTop: string[]; top: string[] };
 }
 
 interface ProfileNode {
@@ -54,6 +63,15 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** One allocation sample per this many bytes on average: small enough to see DriftLens's few kilobytes per keystroke. */
+const HEAP_SAMPLING_BYTES = 4 * 1024;
+
 interface Profile {
   nodes: ProfileNode[];
   startTime: number;
@@ -75,13 +93,23 @@ export async function startHostProfile(isOurs: (url: string) => boolean, longMs 
   session.connect();
   await post(session, 'Profiler.enable');
   await post(session, 'Profiler.setSamplingInterval', { interval: SAMPLING_US });
+  // Allocation too, with the objects collected meanwhile: by default the sampler keeps only what is alive at its stop.
+  const sampling = await post(session, 'HeapProfiler.enable')
+    .then(() => post(session, 'HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLING_BYTES, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }))
+    .then(
+      () => true,
+      () => false,
+    );
   await post(session, 'Profiler.start');
   return {
     async stop(cpuWaitBetween?: CpuWaitBetween) {
       const { profile } = await post<{ profile: Profile }>(session, 'Profiler.stop');
       await post(session, 'Profiler.disable');
+      const heap = sampling ? (await post<{ profile: { head: HeapNode } }>(session, 'HeapProfiler.stopSampling')).profile : undefined;
+      if (sampling) await post(session, 'HeapProfiler.disable');
       session.disconnect();
       const summary = summarise(profile, isOurs, longMs);
+      if (heap) summary.allocated = summariseAllocation(heap.head, isOurs);
       for (const task of summary.longTasks) {
         const from = profile.startTime / 1000 + task.atMs;
         // The ticks around a task can be further apart than the task: what they saw is its upper bound.
@@ -171,6 +199,33 @@ function summarise(profile: Profile, isOurs: (url: string) => boolean, longMs: n
     driftlensTotalMs: round(driftlensTotalUs / 1000),
     driftlensTop: [...driftlensInclusive].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, us]) => `${name} ${(us / 1000).toFixed(1)} ms`),
   };
+}
+
+/** A script as the CPU profile names it: the heap profile gives a CommonJS file's path, not its file URL. */
+const asUrl = (script: string) => (path.isAbsolute(script) ? pathToFileURL(script).href : script);
+
+/** Sampled allocation by whose code was on the stack (DriftLens's when any frame is in its bundles, as for CPU time). */
+function summariseAllocation(head: HeapNode, isOurs: (url: string) => boolean): NonNullable<HostProfileSummary['allocated']> {
+  let total = 0;
+  let ours = 0;
+  const bySite = new Map<string, number>();
+  const oursBySite = new Map<string, number>();
+  const add = (sites: Map<string, number>, name: string, bytes: number) => sites.set(name, (sites.get(name) ?? 0) + bytes);
+  const walk = (node: HeapNode, oursAbove: boolean) => {
+    const inOurs = oursAbove || isOurs(asUrl(node.callFrame.url));
+    const name = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').pop() || ''}:${node.callFrame.lineNumber + 1}`.trim();
+    total += node.selfSize;
+    if (node.selfSize > 0) add(bySite, inOurs ? `[DriftLens] ${name}` : name, node.selfSize);
+    if (inOurs) {
+      ours += node.selfSize;
+      if (node.selfSize > 0) add(oursBySite, name, node.selfSize);
+    }
+    for (const child of node.children) walk(child, inOurs);
+  };
+  walk(head, false);
+  const mb = (bytes: number) => Math.round((bytes / 1048576) * 100) / 100;
+  const top = (sites: Map<string, number>) => [...sites].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, bytes]) => `${name} ${mb(bytes)} MB`);
+  return { totalMb: mb(total), driftlensMb: mb(ours), driftlensTop: top(oursBySite), top: top(bySite) };
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
