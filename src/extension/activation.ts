@@ -19,13 +19,11 @@
  */
 import * as vscode from 'vscode';
 import type { DriftLensApi } from './extension';
-import { documentKind } from './documentKind';
+import { CLASSIFY_HEAD_CHARS, documentKind } from './documentKind';
 
 /** The schemes of DriftLens's virtual documents; their providers live in the features. */
 const VIRTUAL_SCHEMES = new Set(['driftlens-canonical', 'driftlens-live', 'driftlens-normalised', 'driftlens-section', 'driftlens-changes']);
 const CLASSIFY_LANGUAGES = new Set(['yaml', 'json', 'jsonc']);
-/** documentKind reads the head only; an edit after it cannot change what the file is. */
-const CLASSIFY_HEAD_CHARS = 2048;
 const REPLICAS_VIEW = 'driftlens.replicas';
 
 interface Features {

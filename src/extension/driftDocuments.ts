@@ -7,7 +7,7 @@ import { LocatedValue } from '../core/documentModel';
 import { savedFileEncodingProblems } from '../core/textDecoding';
 import { lineEndingChange } from '../core/textLines';
 import { AnalysisClient } from './analysisClient';
-import { documentKind } from './documentKind';
+import { CLASSIFY_HEAD_CHARS, documentKind } from './documentKind';
 import type { AnalysisSummary } from './analysisWorker';
 import type { ComponentLog } from './log';
 
@@ -58,7 +58,6 @@ function lengthOf(document: vscode.TextDocument): number {
   return document.offsetAt(document.lineAt(document.lineCount - 1).range.end);
 }
 
-
 /** The file a document's text was read from, while it is saved (its bytes then say what the text should be). */
 function savedPath(document: vscode.TextDocument): string | undefined {
   return document.uri.scheme === 'file' && !document.isDirty ? document.uri.fsPath : undefined;
@@ -94,6 +93,13 @@ export class DriftDocuments implements vscode.Disposable {
   private readonly synced = new Map<string, { document: vscode.TextDocument; version: number; length: number }>();
   /** A token per document while its text is being sent: a newer send (or a close) replaces it. */
   private readonly syncing = new Map<string, object>();
+  /**
+   * Open documents found not to be DriftLens documents, whose head has not been edited since.
+   * documentKind reads only the head, so an edit past it cannot make them one: typing there costs
+   * DriftLens nothing, not even a debounce, and the lenses and quick fixes VS Code asks for after
+   * every change and cursor move do not classify them again (peek, get).
+   */
+  private readonly notDriftDocuments = new WeakSet<vscode.TextDocument>();
   /** The version each document is being analysed at in the worker. */
   private readonly inFlight = new Map<string, { document: vscode.TextDocument; version: number }>();
 
@@ -115,6 +121,11 @@ export class DriftDocuments implements vscode.Disposable {
       vscode.workspace.onDidOpenTextDocument((d) => this.refresh(d)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.contentChanges.length === 0) return;
+        if (this.notDriftDocuments.has(e.document)) {
+          if (e.contentChanges.every((c) => c.rangeOffset >= CLASSIFY_HEAD_CHARS)) return;
+          // An edit in its head may make it one: classified afresh, at once for a command (get), after the debounce for the rest.
+          this.notDriftDocuments.delete(e.document);
+        }
         this.forwardEdit(e);
         this.schedule(e.document);
       }),
@@ -126,6 +137,8 @@ export class DriftDocuments implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('driftlens.files')) this.refreshAll();
       }),
+      // The associations match paths relative to the workspace folder: new folders, new kinds.
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.refreshAll()),
     );
   }
 
@@ -146,7 +159,10 @@ export class DriftDocuments implements vscode.Disposable {
    */
   peek(document: vscode.TextDocument): DriftDocument | undefined {
     const cached = this.cache.get(document.uri.toString());
-    return cached && this.analysedFrom.get(cached) === document ? cached : this.analyze(document);
+    if (cached && this.analysedFrom.get(cached) === document) return cached;
+    // VS Code asks for lenses in every YAML file after every change: one known not to be a DriftLens
+    // document is not classified again for them.
+    return this.notDriftDocuments.has(document) ? undefined : this.analyze(document);
   }
 
   private isCurrent(entry: DriftDocument, document: vscode.TextDocument): boolean {
@@ -171,7 +187,7 @@ export class DriftDocuments implements vscode.Disposable {
     const key = document.uri.toString();
     const cached = this.cache.get(key);
     if (cached && this.isCurrent(cached, document) && !cached.offThread) return cached;
-    return this.analyze(document, { here: true });
+    return this.notDriftDocuments.has(document) ? undefined : this.analyze(document, { here: true });
   }
 
   private schedule(document: vscode.TextDocument): void {
@@ -205,10 +221,12 @@ export class DriftDocuments implements vscode.Disposable {
     const key = document.uri.toString();
     const kind = this.kindOf(document);
     if (!kind) {
+      this.notDriftDocuments.add(document);
       this.dropWorkerText(key);
       if (this.cache.delete(key)) this.closed.fire(document.uri);
       return undefined;
     }
+    this.notDriftDocuments.delete(document);
     const length = this.lengthNow(key, document);
     const offThread = length > WORKER_THRESHOLD_CHARS && length <= MAX_DOCUMENT_BYTES && this.worker.failed === undefined;
     if (offThread && !here) {

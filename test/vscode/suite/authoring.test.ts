@@ -184,6 +184,39 @@ suite('DriftLens authoring in a real VS Code', () => {
     }
   });
 
+  test('a modeline typed into the head makes a file a DriftLens document, read with the edits made below; removed, it stops being one', async () => {
+    // Longer than the head DriftLens classifies by: edits past it do not change what the file is,
+    // so DriftLens skips them for a file that is not its document (not even a debounce). Typed back
+    // into the head, the modeline must still be seen, and the analysis must read the current text.
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'late-modeline.yaml');
+    const notes = Array.from({ length: 200 }, (_, i) => `note-${i}: some text\n`).join('');
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(notes + 'pools: 5\n'));
+    const document = await vscode.workspace.openTextDocument(uri);
+    const editor = await vscode.window.showTextDocument(document);
+    assert.ok(document.offsetAt(new vscode.Position(200, 0)) > 2048, 'the pools line is past the head');
+    const poolsValue = (line: number) => new vscode.Range(line, 'pools: '.length, line, document.lineAt(line).text.length);
+    const errorOn = (line: number, value: string) => () =>
+      vscode.languages.getDiagnostics(uri).find((d) => d.source === 'DriftLens' && d.severity === vscode.DiagnosticSeverity.Error && d.range.start.line === line && document.getText(d.range) === value);
+
+    assert.ok(await editor.edit((b) => b.replace(poolsValue(200), '7')));
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# driftlens: config\n')));
+    await waitFor('the error on pools: 7, below the modeline', errorOn(201, '7'), [vscode.languages.onDidChangeDiagnostics]);
+    // A DriftLens document now: an edit past the head is analysed like any other (a longer value, so
+    // that the error's old range, which VS Code keeps where the edit was, cannot pass for the new one).
+    assert.ok(await editor.edit((b) => b.replace(poolsValue(201), '"eight"')));
+    await waitFor('the error on pools: "eight"', errorOn(201, '"eight"'), [vscode.languages.onDidChangeDiagnostics]);
+
+    assert.ok(await editor.edit((b) => b.delete(new vscode.Range(0, 0, 1, 0))));
+    await waitFor('no DriftLens diagnostics once the modeline is gone', () => vscode.languages.getDiagnostics(uri).every((d) => d.source !== 'DriftLens'), [vscode.languages.onDidChangeDiagnostics]);
+
+    // Past the head again while the file is nobody's, then the modeline once more: the new value is read.
+    assert.ok(await editor.edit((b) => b.replace(poolsValue(200), '"x"')));
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# driftlens: config\n')));
+    await waitFor('the error on pools: "x"', errorOn(201, '"x"'), [vscode.languages.onDidChangeDiagnostics]);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await vscode.workspace.fs.delete(uri);
+  });
+
   test('thousands of problems: 1,000 diagnostics, the last one counting the rest (as the CLI lists them)', async () => {
     // A file of its own: VS Code gives a new untitled document the number (and URI) of one just
     // closed, and the earlier test's diagnostics could be read for this one.
