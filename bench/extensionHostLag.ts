@@ -21,6 +21,9 @@ interface Stall {
   ms: number;
   /** How long of it the host waited for a CPU (the kernel's run-queue wait; absent in older runs). */
   cpuWaitMs?: number;
+  /** How long the host's thread ran on a CPU over it, and its major page faults meanwhile (absent in older runs). */
+  onCpuMs?: number;
+  majorFaults?: number;
 }
 
 interface Watch {
@@ -84,7 +87,8 @@ export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): 
     const over = ownStalls(w);
     return over.length ? `${over.length} (longest ${Math.max(...over.map(ownMs))} ms)` : 'none';
   };
-  const waits = (w: Watch) => (w.stallsOver50Ms.length ? w.stallsOver50Ms.map((s) => `${s.ms} − ${s.cpuWaitMs}`).join(', ') + ' ms' : '–');
+  const detail = (s: Stall) => (s.onCpuMs === undefined ? '' : ` (on a CPU ${s.onCpuMs}${s.majorFaults ? `, ${s.majorFaults} major page fault${s.majorFaults === 1 ? '' : 's'}` : ''})`);
+  const waits = (w: Watch) => (w.stallsOver50Ms.length ? w.stallsOver50Ms.map((s) => `${s.ms} − ${s.cpuWaitMs}${detail(s)}`).join(', ') + ' ms' : '–');
   const delays = (w: Watch) => `${w.eventLoopDelayMs.max} / ${w.eventLoopDelayMs.p99} / ${w.eventLoopDelayMs.p50} ms`;
   const gcs = (w: Watch) => (w.gcOver20Ms.length ? `${w.gcOver20Ms.length} (longest ${Math.max(...w.gcOver20Ms.map((g) => g.ms))} ms)` : 'none');
   const base = r.ignoredByDriftLens;
@@ -100,7 +104,7 @@ export function renderExtensionHostLag(run: SavedRun<ExtensionHostLagResults>): 
     row(`tasks over ${TASK_LIMIT_MS} ms (the timer ran that much late)`, stalls(r), stalls(r.idle), base && stalls(base)),
     ...(knowsCpuWait(r) && knowsCpuWait(r.idle) && (!base || knowsCpuWait(base))
       ? [
-          row('each of them: its length − the time the host waited for a CPU (the kernel\'s run-queue wait)', waits(r), waits(r.idle), base && waits(base)),
+          row('each of them: its length − the time the host waited for a CPU (the kernel\'s run-queue wait); in brackets, its time on a CPU over the timer\'s interval', waits(r), waits(r.idle), base && waits(base)),
           row(`tasks over ${TASK_LIMIT_MS} ms once that wait is taken out`, own(r), own(r.idle), base && own(base)),
         ]
       : []),

@@ -32,14 +32,20 @@ const round = (n: number) => Math.round(n * 10) / 10;
 const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /**
- * How long this thread has waited for a CPU while it was ready to run, in ms: the kernel's run-queue
- * wait (the second field of /proc/thread-self/schedstat, in ns). On a shared machine a task can take
- * 150 ms of wall time of which 120 ms went to other processes; that is the machine, not the host.
- * Undefined where the kernel does not say (not Linux).
+ * This thread's time on a CPU and waiting for one while it was ready to run (ms, the kernel's
+ * /proc/thread-self/schedstat), and its major page faults so far (/proc/thread-self/stat, field 12).
+ * On a shared machine a task can take 150 ms of wall time of which 120 ms went to other processes:
+ * that is the machine, not the host. A stall with neither much CPU nor much waiting was blocked, and
+ * major faults say on what (this machine's kernel pages out memory it finds cold, and touching it
+ * again reads it back from disk). Undefined where the kernel does not say (not Linux).
  */
-function cpuWaitMs(): number | undefined {
+function threadTimes(): { onCpuMs: number; waitMs: number; majorFaults: number } | undefined {
   try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+    const [onCpu, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    // The fields after the command name (which may hold spaces), from field 3 on: majflt is field 12.
+    const majorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[9]);
+    return { onCpuMs: Number(onCpu) / 1e6, waitMs: Number(wait) / 1e6, majorFaults };
   } catch {
     return undefined;
   }
@@ -49,30 +55,34 @@ function cpuWaitMs(): number | undefined {
  * Records, while it runs, the event-loop delay (monitorEventLoopDelay at 10 ms), each stall over
  * 50 ms and each garbage collection, so that a stall can be told apart from a collection or from a
  * machine too busy to schedule the host: each stall also says how long of it the host waited for a
- * CPU (`cpuWaitMs`), and `cpuWaitBetween` says the same of any stretch of the window.
+ * CPU (`cpuWaitMs`), how long it ran on one (`onCpuMs`) and its major page faults, and
+ * `cpuWaitBetween` says how long the host waited for a CPU over any stretch of the window.
  */
 function watchHost() {
   const started = performance.now();
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
-  const stalls: { atMs: number; ms: number; cpuWaitMs?: number }[] = [];
+  const stalls: { atMs: number; ms: number; cpuWaitMs?: number; onCpuMs?: number; majorFaults?: number }[] = [];
   // Every tick of the sampler: when (monotonic ms) and the host's run-queue wait so far.
   const ticks: { at: number; waited: number }[] = [];
   let last = performance.now();
-  let lastWaited = cpuWaitMs();
+  let lastTimes = threadTimes();
   let ticked: () => void = () => {};
   const firstTick = new Promise<void>((resolve) => (ticked = resolve));
   const sampler = setInterval(() => {
     ticked();
     const now = performance.now();
-    const waited = cpuWaitMs();
-    if (waited !== undefined) ticks.push({ at: monotonicMs(), waited });
+    const times = threadTimes();
+    if (times) ticks.push({ at: monotonicMs(), waited: times.waitMs });
     // A stall is how late the timer ran; the wait is over the whole interval, the timer's own 10 ms
     // included, so it is capped at the stall: a stall the machine caused entirely has no length of its own.
     const late = round(now - last - 10);
-    if (late > 50) stalls.push({ atMs: round(last - started), ms: late, ...(waited !== undefined && lastWaited !== undefined ? { cpuWaitMs: Math.min(late, round(waited - lastWaited)) } : {}) });
+    if (late > 50) {
+      const split = times && lastTimes ? { cpuWaitMs: Math.min(late, round(times.waitMs - lastTimes.waitMs)), onCpuMs: round(times.onCpuMs - lastTimes.onCpuMs), majorFaults: times.majorFaults - lastTimes.majorFaults } : {};
+      stalls.push({ atMs: round(last - started), ms: late, ...split });
+    }
     last = now;
-    lastWaited = waited;
+    lastTimes = times;
   }, 10);
   const gcs: { atMs: number; ms: number; kind: number }[] = [];
   const observer = new PerformanceObserver((list) => {
