@@ -213,6 +213,9 @@ suite('DriftLens authoring in a real VS Code', () => {
     assert.ok(await editor.edit((b) => b.replace(poolsValue(200), '"x"')));
     assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# driftlens: config\n')));
     await waitFor('the error on pools: "x"', errorOn(201, '"x"'), [vscode.languages.onDidChangeDiagnostics]);
+    // Its own document again: edits past the head are analysed again too.
+    assert.ok(await editor.edit((b) => b.replace(poolsValue(201), '"nine"')));
+    await waitFor('the error on pools: "nine"', errorOn(201, '"nine"'), [vscode.languages.onDidChangeDiagnostics]);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     await vscode.workspace.fs.delete(uri);
   });
