@@ -51,8 +51,8 @@ function fromSummary(summary: AnalysisSummary): DocumentAnalysis {
 
 /**
  * The document's length without copying its text. offsetAt makes the extension host re-add the
- * lengths of every line below the last edit, so the per-keystroke path uses the length it keeps
- * for the worker's copy instead (DriftDocuments.lengthNow).
+ * lengths of every line below the last edit, so an analysis uses the length kept beside the
+ * worker's copy when it has one (DriftDocuments.lengthNow).
  */
 function lengthOf(document: vscode.TextDocument): number {
   return document.offsetAt(document.lineAt(document.lineCount - 1).range.end);

@@ -121,7 +121,8 @@ export async function startHostProfile(isOurs: (url: string) => boolean, longMs 
   };
 }
 
-const frameName = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop() || ''}:${n.callFrame.lineNumber + 1}`.trim();
+/** "name file:line" of a frame, in a CPU profile or a heap profile alike. */
+const frameName = (n: { callFrame: ProfileNode['callFrame'] }) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop() || ''}:${n.callFrame.lineNumber + 1}`.trim();
 
 function summarise(profile: Profile, isOurs: (url: string) => boolean, longMs: number): HostProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -213,7 +214,7 @@ function summariseAllocation(head: HeapNode, isOurs: (url: string) => boolean): 
   const add = (sites: Map<string, number>, name: string, bytes: number) => sites.set(name, (sites.get(name) ?? 0) + bytes);
   const walk = (node: HeapNode, oursAbove: boolean) => {
     const inOurs = oursAbove || isOurs(asUrl(node.callFrame.url));
-    const name = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').pop() || ''}:${node.callFrame.lineNumber + 1}`.trim();
+    const name = frameName(node);
     total += node.selfSize;
     if (node.selfSize > 0) add(bySite, inOurs ? `[DriftLens] ${name}` : name, node.selfSize);
     if (inOurs) {
