@@ -78,6 +78,14 @@ test('the simulator converges: by notification, by poll where notifications are 
   const table = await driftlens(['status']);
   assert.match(table.stdout, /^cfg:system:default {2}revision 2 {2}published .* ago by /);
   assert.match(table.stdout, /scheduler:sim-4 \(simulated\) +in sync +[0-9a-f]{8} ✓ \S+ poll/);
+
+  // Stopped here, not when the file ends: its replicas register as scheduler:sim-1..4 in Cordum's
+  // instance registry, the keys the shard test's replicas use too. Left running, it registered them
+  // again after the shards deregistered, and the shard test saw 4 "not reporting" replicas.
+  const exited = new Promise((resolve) => simulator!.once('exit', resolve));
+  simulator.kill('SIGTERM');
+  await exited;
+  simulator = undefined;
 });
 
 test('bad fault specs are refused with the accepted forms', async () => {
