@@ -98,13 +98,32 @@ export function formatGoNumber(n: number): string {
 
 /** The canonical JSON text of a value (a JavaScript string; see {@link canonicalJsonBytes}). */
 export function canonicalJson(value: JsonValue): string {
-  // String concatenation (V8 ropes) beats collecting parts and joining on megabyte documents.
-  return write(value);
+  const chunks: string[] = [];
+  writeCanonicalJson(value, (chunk) => chunks.push(chunk));
+  return chunks.length === 1 ? chunks[0] : chunks.join('');
 }
 
 /** The exact UTF-8 bytes a Cordum replica hashes. */
 export function canonicalJsonBytes(value: JsonValue): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+/**
+ * Characters gathered before a chunk is handed on. Above V8's largest regular object (128 KB), so
+ * that a chunk, once flattened, sits in large-object space and is never copied by the collector.
+ */
+const CHUNK_CHARS = 256 * 1024;
+
+/**
+ * Writes the canonical JSON of a value in chunks of about {@link CHUNK_CHARS} characters, in order;
+ * their concatenation is {@link canonicalJson}. Why chunks: building an 8 MB section as one string
+ * made millions of V8 rope nodes, all alive until the hash read them; the young-generation collector
+ * copied every one of them, and its share grew with the document. A chunk's nodes die with the chunk.
+ */
+export function writeCanonicalJson(value: JsonValue, onChunk: (chunk: string) => void): void {
+  const writer = new ChunkedWriter(onChunk);
+  writer.value(value);
+  writer.flush();
 }
 
 const SURROGATE = /[\ud800-\udfff]/;
@@ -130,27 +149,58 @@ function sortedKeys(object: { [key: string]: JsonValue }): { keys: string[]; val
   return { keys, values: keys.map((k) => entries.get(k) as JsonValue) };
 }
 
-function write(value: JsonValue): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-      return quoteGoString(value);
-    case 'number':
-      return formatGoNumber(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object': {
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i]);
-        return out + ']';
-      }
-      const { keys, values } = sortedKeys(value);
-      let out = '{';
-      for (let i = 0; i < keys.length; i++) out += (i > 0 ? ',' : '') + quoteGoString(keys[i]) + ':' + write(values[i]);
-      return out + '}';
+class ChunkedWriter {
+  private out = '';
+
+  constructor(private readonly onChunk: (chunk: string) => void) {}
+
+  flush(): void {
+    if (this.out.length === 0) return;
+    // Reading a character makes V8 flatten the rope into one string: its nodes die here, whether
+    // the chunk is hashed at once or kept for the text.
+    this.out.charCodeAt(0);
+    this.onChunk(this.out);
+    this.out = '';
+  }
+
+  value(value: JsonValue): void {
+    if (value === null) {
+      this.out += 'null';
+      return;
     }
-    default:
-      throw new CanonicalJsonError(`a ${typeof value} cannot be written as JSON`);
+    switch (typeof value) {
+      case 'string':
+        this.out += quoteGoString(value);
+        return;
+      case 'number':
+        this.out += formatGoNumber(value);
+        return;
+      case 'boolean':
+        this.out += value ? 'true' : 'false';
+        return;
+      case 'object': {
+        if (Array.isArray(value)) {
+          this.out += '[';
+          for (let i = 0; i < value.length; i++) {
+            if (i > 0) this.out += ',';
+            this.value(value[i]);
+          }
+          this.out += ']';
+          return;
+        }
+        const { keys, values } = sortedKeys(value);
+        this.out += '{';
+        for (let i = 0; i < keys.length; i++) {
+          this.out += (i > 0 ? ',' : '') + quoteGoString(keys[i]) + ':';
+          this.value(values[i]);
+          // Checked per member: a member's value is one scalar, or a container that checked its own.
+          if (this.out.length >= CHUNK_CHARS) this.flush();
+        }
+        this.out += '}';
+        return;
+      }
+      default:
+        throw new CanonicalJsonError(`a ${typeof value} cannot be written as JSON`);
+    }
   }
 }

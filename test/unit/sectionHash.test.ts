@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import type { JsonValue } from '../../src/core/canonical';
+import { canonicalJson, type JsonValue } from '../../src/core/canonical';
 import { computeSectionHash, normaliseSection } from '../../src/core/sectionHash';
 
 test('pools keeps only topics and pools; capitalised names are fallbacks, lowercase wins', () => {
@@ -41,4 +42,27 @@ test('an invalid section has no hash (replicas keep their last applied one)', ()
 test('the explanation is the exact canonical JSON that was hashed', () => {
   const result = computeSectionHash('pools', { pools: { default: { requires: [] } }, topics: { 'job.default': 'default' } });
   assert.equal(result.canonical, '{"pools":{"default":{"requires":[]}},"topics":{"job.default":"default"}}');
+});
+
+test('a section written in many chunks hashes the bytes of its whole canonical JSON', () => {
+  // About 1.5 MB of canonical JSON, several of the writer's chunks, with escapes on both sides of
+  // every boundary. The reference is independent of the writer: for ASCII text, Go's canonical JSON
+  // is JSON.stringify of the key-sorted value with <, > and & escaped.
+  const topics: { [topic: string]: JsonValue } = {};
+  const pools: { [pool: string]: JsonValue } = {};
+  for (let i = 30_000; i > 0; i--) {
+    topics[`job.team-${i}.<process>&run`] = i % 3 === 0 ? [`pool-${i}`, 'shared'] : `pool-${i}`;
+    pools[`pool-${i}`] = { requires: [`cap-${i}`], status: 'active' };
+  }
+  pools.shared = { requires: [] };
+  const sorted = (value: JsonValue): JsonValue =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted(value[k])]))
+      : value;
+  const reference = JSON.stringify(sorted({ pools, topics })).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+  assert.ok(reference.length > 1_000_000);
+  const result = computeSectionHash('pools', { topics, pools });
+  assert.equal(result.canonical, reference);
+  assert.equal(result.hash, createHash('sha256').update(reference, 'utf8').digest('hex'));
+  assert.equal(canonicalJson({ pools, topics }), reference);
 });
