@@ -34,7 +34,7 @@ export function documentTooLarge(bytes: number): Problem {
 
 /** A document that was not read at all, for the one problem that says why. */
 export function refusedDocument(format: DocumentFormat, reason: Problem): ParsedDocument {
-  return { format, located: new LocatedValue(undefined, { start: 0, end: 0 }, new WeakMap()), problems: [reason], reader: 'none' };
+  return { format, located: new LocatedValue(undefined, { start: 0, end: 0 }, new Map()), problems: [reason], reader: 'none' };
 }
 
 /** UTF-8 bytes of the text, counted only when they could exceed the limit (a character takes 1 to 3 bytes). */

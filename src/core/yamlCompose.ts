@@ -67,7 +67,7 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
     if (!(e instanceof TooDeepAt)) throw e;
     // The parser's recovery from a syntax error can leave a tree nested line by line (an unclosed
     // `[` in a long mapping does): the syntax error is the problem to show, not that depth.
-    if (problems.some((p) => p.code === 'yaml-syntax')) return { located: new LocatedValue(undefined, { start: 0, end: 0 }, new WeakMap()), problems };
+    if (problems.some((p) => p.code === 'yaml-syntax')) return { located: new LocatedValue(undefined, { start: 0, end: 0 }, new Map()), problems };
     return tooDeep(e.span.start, text);
   }
   // Without the line breaks and comments after it, as every other span (and the fast reader's root).
@@ -151,7 +151,7 @@ class YamlPropertyScanner {
 }
 
 function tooDeep(offset: number, text: string): { located: LocatedValue; problems: Problem[] } {
-  return { located: new LocatedValue(undefined, { start: 0, end: 0 }, new WeakMap()), problems: [nestingTooDeep({ start: offset, end: Math.min(offset + 1, text.length) })] };
+  return { located: new LocatedValue(undefined, { start: 0, end: 0 }, new Map()), problems: [nestingTooDeep({ start: offset, end: Math.min(offset + 1, text.length) })] };
 }
 
 /** From `at` to the end of its line. */

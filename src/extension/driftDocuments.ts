@@ -36,7 +36,7 @@ export interface DriftDocument {
 }
 
 /** What stands in for the spans a worker analysis does not carry. */
-const NOT_LOCATED = new LocatedValue(undefined, { start: 0, end: 0 }, new WeakMap());
+const NOT_LOCATED = new LocatedValue(undefined, { start: 0, end: 0 }, new Map());
 
 function fromSummary(summary: AnalysisSummary): DocumentAnalysis {
   return {
