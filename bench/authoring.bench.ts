@@ -35,12 +35,12 @@ const SCHEMAS = path.join(ROOT, 'schemas');
 // ---------------------------------------------------------------------------------------------
 // Documents
 
-interface SizeSpec {
+export interface SizeSpec {
   label: string;
   target: number;
 }
 
-const SIZES: SizeSpec[] = [
+export const SIZES: SizeSpec[] = [
   { label: '50 KB', target: 50 * 1024 },
   { label: '256 KB', target: 256 * 1024 },
   { label: '1 MB', target: 1 * MB },
@@ -58,9 +58,9 @@ const SIZES: SizeSpec[] = [
  *   through aliases, multi-line plain and double-quoted scalars, single-quoted scalars with `''`, flow
  *   sequences and maps across lines, and `!!str` / `!!int` / `!!seq` tags.
  */
-type DocumentKind = 'plain' | 'rich';
-const KINDS: DocumentKind[] = ['plain', 'rich'];
-const KIND_LABELS: Record<DocumentKind, string> = { plain: 'plain', rich: 'construct-rich' };
+export type DocumentKind = 'plain' | 'rich';
+export const KINDS: DocumentKind[] = ['plain', 'rich'];
+export const KIND_LABELS: Record<DocumentKind, string> = { plain: 'plain', rich: 'construct-rich' };
 
 const indent = (text: string, by: string): string =>
   text
@@ -123,7 +123,7 @@ function team(kind: DocumentKind, n: number): { topic: string; pool: string } {
  * `make(run)` returns the document whose middle topic routes to `pool-M-rRUN`, a flat string ready
  * to hand over.
  */
-class DocumentFactory {
+export class DocumentFactory {
   readonly teams: number;
   private readonly before: string;
   private readonly after: string;
@@ -400,7 +400,7 @@ async function measure(kind: DocumentKind, tool: ToolName, sizeIndex: number): P
 // Statistics and report
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0)} MB`;
-const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
+export const sizeLabel = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / MB).toFixed(2)} MB`);
 const ratioText = (r: number) => `${r.toFixed(r < 10 ? 1 : 0)}x`;
 
 function runChild(kind: DocumentKind, tool: ToolName, size: number): Promise<Measurement> {
@@ -572,7 +572,7 @@ function authoringTargets(results: AuthoringResults): string {
     const from = all.slice(1).filter((d) => d.times.length);
     const notRun = all.slice(1).filter((d) => !d.times.length);
     if (from.length < 2) {
-      lines.push(`- **Linear growth to ${largest}, ${label(kind)} documents: not measured.** DriftLens ran at ${from.length ? sizeLabel(from[0].bytes) : 'no size'} above 50 KB; ${notRun.map((d) => `${results.sizes[d.size]}: ${d.skipped}`).join('; ')}.`);
+      lines.push(`- **Linear growth to ${largest} in CPU time, ${label(kind)} documents: not measured.** DriftLens ran at ${from.length ? sizeLabel(from[0].bytes) : 'no size'} above 50 KB; ${notRun.map((d) => `${results.sizes[d.size]}: ${d.skipped}`).join('; ')}.`);
       continue;
     }
     const costs = from.map((d) => perMbValue(d, d.cpu));
@@ -589,7 +589,7 @@ function authoringTargets(results: AuthoringResults): string {
       engine = ` V8's own \`JSON.parse\` of the same data over the same sizes: ${c.map((v) => v.toFixed(0)).join(', ')} ms per MB (largest / smallest ${(Math.max(...c) / Math.min(...c)).toFixed(2)}x).`;
     }
     lines.push(
-      `- **Linear growth to ${largest}, ${label(kind)} documents: ${met ? `met from ${sizeLabel(first.bytes)} upward` : notRun.length ? 'not measured' : 'not met'}.** From ${sizeLabel(first.bytes)} to ${sizeLabel(last.bytes)} the CPU cost per MB ` +
+      `- **Linear growth to ${largest} in CPU time, ${label(kind)} documents: ${met ? `met from ${sizeLabel(first.bytes)} upward` : notRun.length ? 'not measured' : 'not met'}.** From ${sizeLabel(first.bytes)} to ${sizeLabel(last.bytes)} the CPU cost per MB ` +
         `is ${costs.map((c) => c.toFixed(0)).join(', ')} ms (largest / smallest ${spread.toFixed(2)}x; within 1.5x counts as linear)` +
         (notRun.length ? `; ${notRun.map((d) => `${results.sizes[d.size]}: ${d.skipped}`).join('; ')}. ` : '. ') +
         `At ${sizeLabel(all[0].bytes)} it is ${perMb(all[0], all[0].cpu)} ms per MB, ${smallRatio.toFixed(1)}x ${smallRatio >= 1 ? 'less' : 'more'} than at ${sizeLabel(first.bytes)}.` +
@@ -613,7 +613,7 @@ async function child(kind: DocumentKind, tool: ToolName, size: number): Promise<
   process.send!(result, () => process.exit(0));
 }
 
-if (process.argv[2] === '--child') {
+if (process.argv[2] === '--child' && require.main === module) {
   child(process.argv[3] as DocumentKind, process.argv[4] as ToolName, Number(process.argv[5])).catch((error) => {
     console.error(error);
     process.exit(1);

@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { renderActivation } from './activation.bench';
+import { renderAnalysisWork } from './analysisWork.bench';
 import { renderAuthoring } from './authoring.bench';
 import { renderCapacity } from './capacity.bench';
 import { renderFleet } from './fleet.bench';
@@ -22,6 +23,7 @@ import { loadRun, resultsFile, ROOT, type SavedRun } from './results';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const BENCHES: { bench: string; render: (run: SavedRun<any>) => Record<string, string> }[] = [
   { bench: 'authoring', render: renderAuthoring },
+  { bench: 'analysisWork', render: renderAnalysisWork },
   { bench: 'activation', render: renderActivation },
   { bench: 'extensionHostLag', render: renderExtensionHostLag },
   { bench: 'publish', render: renderPublish },
