@@ -20,6 +20,7 @@ import { freePort, ServerProcess } from './servers';
  *   const redis = await RedisCluster.start();      // 3 masters + 1 replica each; .endpoint, .seeds, .nodes
  *   await redis.ownerOf(key);                      // { master, replicas } serving the key's slot now
  *   await redis.manualFailover(replica);           // CLUSTER FAILOVER, resolved when healthy again
+ *   await redis.waitReplicated(master, replica);   // the replica has every write the master has now
  *   await redis.kill(master); await redis.restart(master);   // SIGKILL + automatic failover; rejoin as replica
  *   const sentinel = await RedisSentinel.start();  // master + replica + 3 sentinels; .endpoint
  *   await sentinel.killMaster();                   // { killed, promoted } once every sentinel names the new master
@@ -196,6 +197,19 @@ export class RedisCluster {
     const master = states.find((s) => s.role === 'master' && s.slots.some(([a, b]) => slot >= a && slot <= b));
     if (!master) throw new Error(`no running master serves slot ${slot} of ${key}`);
     return { master: master.node, replicas: states.filter((s) => s.masterId === master.node.id).map((s) => s.node) };
+  }
+
+  /**
+   * Resolves when `replica` has every write `master` has now: its replication offset reached the
+   * master's. Replication is asynchronous; a `CLUSTER FAILOVER TAKEOVER` promotes a replica without
+   * syncing it first, so one taken before this may lose the master's latest writes, as Redis documents.
+   */
+  async waitReplicated(master: ClusterNode, replica: ClusterNode, timeoutMs = 30_000): Promise<void> {
+    const target = Number(infoField(String(await redisCommand(master.port, 'INFO', 'replication')), 'master_repl_offset'));
+    await waitFor(`${replica.address} to replicate ${master.address} up to offset ${target}`, async () => {
+      const info = String(await redisCommand(replica.port, 'INFO', 'replication'));
+      return Number(infoField(info, 'slave_repl_offset') ?? -1) >= target ? true : undefined;
+    }, timeoutMs);
   }
 
   /**

@@ -306,6 +306,10 @@ test('Redis Cluster: two writers from the same revision during a manual failover
   for (let round = 1; round <= 3; round++) {
     const from = (await storeA.read(key))!.envelope.revision;
     const owner = await redisCluster.ownerOf(key);
+    // TAKEOVER below promotes the replica without syncing it: it must already hold revision `from`
+    // (the first write, or the last round's winner), or the failover itself loses it (seen in CI:
+    // the document was gone after the failover).
+    await redisCluster.waitReplicated(owner.master, owner.replicas[0]);
     // Hold writes on the master so both transactions are queued there when the slot moves: exactly
     // the window in which a client that follows MOVED could send the MULTI/EXEC on without its WATCH.
     await redisCommand(owner.master.port, 'CLIENT', 'PAUSE', 20_000, 'WRITE');
@@ -324,7 +328,9 @@ test('Redis Cluster: two writers from the same revision during a manual failover
     const results = await outcomes;
     await redisCluster.waitHealthy();
 
-    const live = (await storeA.read(key))!.envelope;
+    const read = await storeA.read(key);
+    assert.ok(read, `round ${round}: the document is still in Redis after the failover`);
+    const live = read.envelope;
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as Error);
     assert.ok(won.length <= 1, `round ${round}: both writers from revision ${from} were told they won (live revision ${live.revision}): one update was lost`);
