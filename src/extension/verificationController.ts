@@ -10,7 +10,6 @@ import type { LiveConnection } from './liveConnection';
 import type { ComponentLog } from './log';
 import type { ReplicaModel } from './replicaModel';
 
-/** This window's name as a verifier, as other clients see it. */
 /** This window's verifier id: unique per extension host, so two windows of one user never share a lease. */
 export const ownVerifier = () => verifierId(`${publisherIdentity('vscode').publishedBy} (vscode)`);
 
@@ -20,8 +19,17 @@ export const ownVerifier = () => verifierId(`${publisherIdentity('vscode').publi
  * else published it shows the stored verification. One notification per failed revision, with the
  * rollback offered (or reported, when the policy rolls back by itself).
  */
+interface Run {
+  key: string;
+  revision: number;
+  publishedAtMs: number;
+  abort: AbortController;
+}
+
 export class VerificationController implements vscode.Disposable {
-  private running: { key: string; revision: number; abort: AbortController } | undefined;
+  private running: Run | undefined;
+  /** The run a connection reset interrupted, until it resumes on the new connection (see interrupted). */
+  private resumeAfterReset: Omit<Run, 'abort'> | undefined;
   private record: VerificationRecord | undefined;
   private readonly changed = new vscode.EventEmitter<VerificationRecord | undefined>();
   readonly onDidChange = this.changed.event;
@@ -42,7 +50,7 @@ export class VerificationController implements vscode.Disposable {
         const live = model?.live;
         if (live && (this.record?.key !== live.key || this.record.revision !== live.revision) && this.running?.revision !== live.revision) void this.show(live.key, live.revision);
       }),
-      connection.onDidReset(() => this.stop('the connection was reset')),
+      connection.onDidReset(() => this.interrupted()),
     ];
   }
 
@@ -70,8 +78,9 @@ export class VerificationController implements vscode.Disposable {
     const verify = settings.policy.verify;
     if (!verify || !settings.prometheus) return undefined;
     this.stop(`revision ${revision} is being verified`);
+    this.resumeAfterReset = undefined;
     const abort = new AbortController();
-    this.running = { key, revision, abort };
+    this.running = { key, revision, publishedAtMs, abort };
     const verifier = ownVerifier();
     this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
     try {
@@ -223,6 +232,38 @@ export class VerificationController implements vscode.Disposable {
         void say(`DriftLens: ${outcome.message}.`);
       }
     })();
+  }
+
+  /**
+   * A reset (settings, trust, a password, any edit of the drift policy) drops the connections, and the
+   * run on them stops. It resumes on the new connection when it finds its record there unfinished: the
+   * verifier takes over from the last stored measurement. Before, the record stayed "running" with no
+   * one measuring, in every window, after a mere edit of the policy file during a verification.
+   */
+  private interrupted(): void {
+    // A resume still waiting for the new connection is carried over to the next one.
+    const was = this.running ?? this.resumeAfterReset;
+    this.stop('the connection was reset');
+    if (!was || this.disposed) return;
+    const resume = { key: was.key, revision: was.revision, publishedAtMs: was.publishedAtMs };
+    this.resumeAfterReset = resume;
+    void this.resume(resume);
+  }
+
+  private async resume(run: Omit<Run, 'abort'>): Promise<void> {
+    let stored: VerificationRecord | undefined;
+    try {
+      stored = await new VerificationStore(await this.connection.redis()).read(run.key, run.revision);
+    } catch (e) {
+      if (this.resumeAfterReset === run) this.log.warn(`cannot resume the verification of ${run.key} revision ${run.revision}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    // A later reset carries it on, or a new verification started meanwhile.
+    if (this.resumeAfterReset !== run || this.disposed || this.running) return;
+    this.resumeAfterReset = undefined;
+    if (!stored || TERMINAL_STATES.has(stored.state)) return;
+    this.log.info(`resuming the verification of ${run.key} revision ${run.revision} on the new connection`);
+    await this.start(run.key, run.revision, run.publishedAtMs);
   }
 
   stop(reason: string): void {

@@ -140,4 +140,24 @@ suite('Verify in VS Code against a real Prometheus', () => {
     exporter.set(METRIC, 0.1);
     await revert(editor);
   });
+
+  test('a connection reset during a verification (a setting changed) does not leave it running: it resumes and ends', async () => {
+    // Found in CI: a reset stopped the run, and its stored record said "running" for good, with
+    // nobody measuring. Any change of the connection settings, or an edit of the drift policy, does it.
+    await prometheus.answers(QUERY, '0.1');
+    const editor = await open('config/pools.yaml');
+    // Not fraud-detection: revision 4 (the rollback) holds that already, and an identical publish writes nothing.
+    await replaceText(editor, 'job.default: default', 'job.default: [default, fraud-detection]');
+    const result = await vscode.commands.executeCommand<{ status: string; revision?: number }>('driftlens.publishConfig', editor.document.uri, { assumeYes: true });
+    assert.deepEqual({ status: result.status, revision: result.revision }, { status: 'published', revision: 5 });
+    await waitFor('the first measurement of revision 5', () => api.verification.current?.revision === 5 && api.verification.current.checks[0]?.measurements.length === 1, [api.verification.onDidChange]);
+    // Two resets in a row, half an interval before the second measurement is due.
+    await config().update('history.limit', 60, vscode.ConfigurationTarget.Global);
+    await config().update('history.limit', undefined, vscode.ConfigurationTarget.Global);
+    assert.equal(api.verification.current?.checks[0]?.measurements.length, 1, 'the resets came while the run was under way');
+    const record = await verdict(5, 'passed');
+    assert.equal(record.checks[0].measurements.length, 2);
+    await waitFor('the tree to show the passed verification', () => treeText().some((l) => l.startsWith('  Verify revision 5 — passed')), [api.replicaTree.onDidChangeTreeData]);
+    await revert(editor);
+  });
 });
