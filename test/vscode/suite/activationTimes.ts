@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { waitFor } from './waitFor';
 
 /** What activation cost, as VS Code and this extension host see it (the in-host suite and bench/activationProbe.ts). */
 
@@ -30,10 +31,15 @@ export async function vscodeActivationTimes(extensionId: string): Promise<Activa
   // The workbench registers the `perf` scheme when the view is first shown.
   await vscode.commands.executeCommand('perfview.show');
   const document = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: 'perf', path: 'Startup Performance' }));
+  const isHeader = (line: string) => /^\|\s*Extension\s*\|\s*Eager\s*\|\s*Load Code\s*\|/.test(line);
+  // The document says "Loading..." until the workbench has gathered its numbers (seen in CI), then changes.
+  await waitFor('the Startup Performance document to have its Extension Activation Stats table', () => {
+    if (document.getText().split('\n').some(isHeader)) return true;
+    throw new Error(document.getText().slice(0, 2000));
+  }, [vscode.workspace.onDidChangeTextDocument]);
   await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   const lines = document.getText().split('\n');
-  const header = lines.findIndex((line) => /^\|\s*Extension\s*\|\s*Eager\s*\|\s*Load Code\s*\|/.test(line));
-  assert.ok(header >= 0, `the Startup Performance document has an Extension Activation Stats table:\n${document.getText().slice(0, 2000)}`);
+  const header = lines.findIndex(isHeader);
   const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim());
   const columns = cells(lines[header]);
   const row = lines.slice(header + 2).map(cells).find((r) => r[0] === extensionId);
