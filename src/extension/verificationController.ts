@@ -13,12 +13,7 @@ import type { ReplicaModel } from './replicaModel';
 /** This window's verifier id: unique per extension host, so two windows of one user never share a lease. */
 export const ownVerifier = () => verifierId(`${publisherIdentity('vscode').publishedBy} (vscode)`);
 
-/**
- * The Verify stage in the editor: after Publish Config (when the policy has `verify`) this window
- * measures the new revision, or follows the verifier that already does; for a revision someone
- * else published it shows the stored verification. One notification per failed revision, with the
- * rollback offered (or reported, when the policy rolls back by itself).
- */
+/** A verification this window runs: what it measures, and how to stop it. */
 interface Run {
   key: string;
   revision: number;
@@ -26,6 +21,12 @@ interface Run {
   abort: AbortController;
 }
 
+/**
+ * The Verify stage in the editor: after Publish Config (when the policy has `verify`) this window
+ * measures the new revision, or follows the verifier that already does; for a revision someone
+ * else published it shows the stored verification. One notification per failed revision, with the
+ * rollback offered (or reported, when the policy rolls back by itself).
+ */
 export class VerificationController implements vscode.Disposable {
   private running: Run | undefined;
   /** The run a connection reset interrupted, until it resumes on the new connection (see interrupted). */
