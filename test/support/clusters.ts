@@ -63,6 +63,21 @@ export async function redisCommand(port: number, command: string, ...args: (stri
   }
 }
 
+/**
+ * Starts a setup again, on fresh ports, when one of its servers exited before listening: a port
+ * handed out by freePort can be taken before the server binds it (two setups start side by side).
+ * Other failures are thrown at once.
+ */
+async function withFreshPorts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= attempts || !/exited \(.*\) before listening/.test(e instanceof Error ? e.message : String(e))) throw e;
+    }
+  }
+}
+
 function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 }
@@ -114,7 +129,11 @@ export class RedisCluster {
     return { url: `redis://${this.nodes[0].address}`, cluster: this.seeds };
   }
 
-  static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  static start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+    return withFreshPorts(() => RedisCluster.startOnce(options));
+  }
+
+  private static async startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
     const masters = options.masters ?? 3;
     const replicasPerMaster = options.replicasPerMaster ?? 1;
     const nodeTimeout = options.nodeTimeoutMs ?? 2000;
@@ -427,7 +446,11 @@ export class NatsCluster {
     return { servers: this.urls };
   }
 
-  static async start(options: { size?: number; startTimeoutMs?: number } = {}): Promise<NatsCluster> {
+  static start(options: { size?: number; startTimeoutMs?: number } = {}): Promise<NatsCluster> {
+    return withFreshPorts(() => NatsCluster.startOnce(options));
+  }
+
+  private static async startOnce(options: { size?: number; startTimeoutMs?: number }): Promise<NatsCluster> {
     const size = options.size ?? 3;
     const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
     const nodes: NatsNode[] = [];

@@ -59,7 +59,13 @@ export class ServerProcess {
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${this.name} exited (${code}) before listening: ${stderr.trim()}`))));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => {
+        // Gone: stop() must not wait for an exit that already happened.
+        if (this.child === child) this.child = undefined;
+        reject(new Error(`${this.name} exited (${code}) before listening on port ${this.port}: ${stderr.trim()}`));
+      }),
+    );
     await Promise.race([waitForPort(this.port, true), exited]);
     child.removeAllListeners('exit');
     return this;
@@ -69,9 +75,13 @@ export class ServerProcess {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await gone;
+    // A process that already exited has emitted its 'exit': waiting for another one hung forever
+    // (a cluster whose node failed to start held CI for its 10-minute limit in its cleanup).
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await gone;
+    }
     await waitForPort(this.port, false);
   }
 
