@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,13 @@ export function waitForPort(port: number, open = true, timeoutMs = 10_000): Prom
     };
     attempt();
   });
+}
+
+/** The processes listening on a local TCP port, as `ss` names them (for error messages). */
+function listenersOn(port: number): string {
+  const ss = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8', timeout: 5000 });
+  if (ss.error || ss.status !== 0) return `unknown (ss: ${ss.error?.message ?? ss.stderr.trim()})`;
+  return ss.stdout.trim().replace(/\s+/g, ' ') || 'nothing';
 }
 
 export class ServerProcess {
@@ -82,7 +89,10 @@ export class ServerProcess {
       child.kill('SIGKILL');
       await gone;
     }
-    await waitForPort(this.port, false);
+    await waitForPort(this.port, false).catch((e: Error) => {
+      // Seen once in CI after a SIGKILL: say who holds the port, the next time it happens.
+      throw new Error(`${e.message} after ${this.name} (pid ${child.pid}) exited; listening on it now: ${listenersOn(this.port)}`);
+    });
   }
 
   /** Sends a signal to the running server; SIGSTOP freezes it (its sockets stay open, nothing answers), SIGCONT thaws it. */
