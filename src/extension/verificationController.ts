@@ -253,8 +253,11 @@ export class VerificationController implements vscode.Disposable {
 
   private async resume(run: Omit<Run, 'abort'>): Promise<void> {
     let stored: VerificationRecord | undefined;
+    let liveRevision: number | undefined;
     try {
-      stored = await new VerificationStore(await this.connection.redis()).read(run.key, run.revision);
+      const [record, live] = await Promise.all([new VerificationStore(await this.connection.redis()).read(run.key, run.revision), (await this.connection.store()).read(run.key)]);
+      stored = record;
+      liveRevision = live?.envelope.revision;
     } catch (e) {
       if (this.resumeAfterReset === run) this.log.warn(`cannot resume the verification of ${run.key} revision ${run.revision}: ${e instanceof Error ? e.message : String(e)}`);
       return;
@@ -262,7 +265,9 @@ export class VerificationController implements vscode.Disposable {
     // A later reset carries it on, or a new verification started meanwhile.
     if (this.resumeAfterReset !== run || this.disposed || this.running) return;
     this.resumeAfterReset = undefined;
-    if (!stored || TERMINAL_STATES.has(stored.state)) return;
+    // Finished: nothing to resume. Not stored yet (the reset came as the run began, seen in CI): resume
+    // when the new connection's live document is that revision, so never on a Redis that lacks it.
+    if (stored ? TERMINAL_STATES.has(stored.state) : liveRevision !== run.revision) return;
     this.log.info(`resuming the verification of ${run.key} revision ${run.revision} on the new connection`);
     await this.start(run.key, run.revision, run.publishedAtMs);
   }
