@@ -99,9 +99,9 @@ function duration(value: string, what: string, minMs = 0): number {
 }
 
 /** "1,3-4:drop" -> replicas 1, 3, 4 (1-based) get dropNotifications 1. */
-export function parseFault(spec: string, count: number): { replicas: number[]; fault: string; apply: (f: AgentFaults) => void; crashEveryMs?: number } {
-  const match = /^([0-9,-]+):(drop(?:=([0-9.]+))?|delay=(\S+)|stall|reject|crash=(\S+))$/.exec(spec);
-  if (!match) throw new CliError(`--fault "${spec}": expected <replicas>:<fault>, e.g. 2:drop, 3:drop=0.5, 1-2:delay=2s, 4:stall, 5:reject, 6:crash=20s`);
+export function parseFault(spec: string, count: number): { replicas: number[]; fault: string; apply: (f: AgentFaults) => void; crashEveryMs?: number; pollMs?: number } {
+  const match = /^([0-9,-]+):(drop(?:=([0-9.]+))?|delay=(\S+)|stall|reject|crash=(\S+)|poll=(\S+))$/.exec(spec);
+  if (!match) throw new CliError(`--fault "${spec}": expected <replicas>:<fault>, e.g. 2:drop, 3:drop=0.5, 1-2:delay=2s, 4:stall, 5:reject, 6:crash=20s, 7:poll=1m`);
   const replicas = new Set<number>();
   for (const part of match[1].split(',')) {
     const [from, to] = part.split('-').map(Number);
@@ -122,6 +122,9 @@ export function parseFault(spec: string, count: number): { replicas: number[]; f
   }
   if (fault === 'stall') return { replicas: [...replicas], fault, apply: (f) => (f.stalled = true) };
   if (fault === 'reject') return { replicas: [...replicas], fault, apply: (f) => (f.rejectApply = true) };
+  // A replica whose own poll interval differs from the fleet's (an old build, a stray environment
+  // variable): the time it takes to repair a lost notification differs with it.
+  if (fault.startsWith('poll')) return { replicas: [...replicas], fault, apply: () => undefined, pollMs: duration(match[6], `--fault "${spec}" poll`, MIN_POLL_INTERVAL_MS) };
   return { replicas: [...replicas], fault, apply: () => undefined, crashEveryMs: duration(match[5], `--fault "${spec}" crash`, MIN_CRASH_EVERY_MS) };
 }
 
@@ -296,7 +299,7 @@ export function registerReplicaCommands(program: Command): void {
       .option('--service <name>', 'service name the replicas report', 'scheduler')
       .option('--poll <duration>', "poll interval (default: the policy's)")
       .option('--heartbeat <duration>', 'status heartbeat', '5s')
-      .option('--fault <spec>', 'inject a fault, repeatable: <replicas>:drop[=fraction] | delay=<d> | stall | reject | crash=<every>', (v, all: string[]) => [...all, v], [])
+      .option('--fault <spec>', 'inject a fault, repeatable: <replicas>:drop[=fraction] | delay=<d> | stall | reject | crash=<every> | poll=<d>', (v, all: string[]) => [...all, v], [])
       .option('--for <duration>', 'stop after this long (default: until Ctrl-C)')
       .option('--metrics-port <port>', 'serve Prometheus metrics (the simulated scheduler workload and the agents\' config metrics) on 127.0.0.1:<port>/metrics; 0 = any free port', (v) => {
         if (!/^\d+$/.test(v) || Number(v) > 65535) throw new CliError(`--metrics-port must be a port number from 0 to 65535, not "${v}"`);
@@ -330,6 +333,7 @@ replicas deregister); a shard whose parent died stops itself. At the end, one li
 Examples:
   driftlens replicas --count 6 --poll 5s --fault 6:drop
   driftlens replicas --count 20 --fault 1-3:drop=0.5 --fault 4:delay=2s --fault 5:reject --fault 6:crash=30s
+  driftlens replicas --count 4 --poll 5s --fault 4:drop --fault 4:poll=2m
   driftlens replicas --count 3 --metrics-port 0
   driftlens replicas --count 1000 --shards 4 --poll 30s --ramp 10s --no-table
   driftlens replicas --count 4 --not-reporting 2
@@ -500,7 +504,12 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
   };
   const makeAgent = async (i: number) => {
     const agentFaults: AgentFaults = {};
-    for (const f of faults) if (f.replicas.includes(i + 1)) f.apply(agentFaults);
+    let ownPollMs: number | undefined;
+    for (const f of faults) {
+      if (!f.replicas.includes(i + 1)) continue;
+      f.apply(agentFaults);
+      ownPollMs = f.pollMs ?? ownPollMs;
+    }
     const replicaId = `sim-${String(i + 1).padStart(String(count).length, '0')}`;
     fleet?.setRunning(replicaId, true);
     const agent = new SimulatedReplicaAgent({
@@ -509,8 +518,8 @@ async function startReplicaRange(run: RangeRun, connections: Connections, regist
       replicaId,
       sections: live.policy.sections,
       subject: live.subject,
-      pollIntervalMs: pollMs ?? live.policy.pollIntervalMs,
-      envOverride: pollMs === undefined ? undefined : false,
+      pollIntervalMs: ownPollMs ?? pollMs ?? live.policy.pollIntervalMs,
+      envOverride: ownPollMs === undefined && pollMs === undefined ? undefined : false,
       heartbeatMs,
       redis: connections.redis,
       nats: await natsFor(i),

@@ -53,9 +53,14 @@ type StatusJson = { revision: number; summary: string; replicas: { member: strin
 test('the simulator converges: by notification, by poll where notifications are lost, and status shows it', async () => {
   const first = await driftlens(['publish', 'test/fixtures/config/cfg.system.default.yaml', '--yes', '--no-write-back', '--expect-revision', '0']);
   assert.equal(first.code, 0, first.stderr);
-  // A 5 s poll: each replica polls on its own random phase, and a poll that falls between the
-  // write and the notification would converge a healthy replica by poll.
-  simulator = spawn(process.execPath, [CLI, 'replicas', '--count', '4', '--poll', '5s', '--heartbeat', '500ms', '--fault', '4:drop', '--no-table'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // The healthy replicas poll hourly, the one losing notifications every second. With a short poll
+  // for all, a poll falling between the publish's write and its notification converged a healthy
+  // replica by poll (a true label, and a test failing about once in a hundred runs).
+  simulator = spawn(
+    process.execPath,
+    [CLI, 'replicas', '--count', '4', '--poll', '1h', '--heartbeat', '500ms', '--fault', '4:drop', '--fault', '4:poll=1s', '--no-table'],
+    { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   await simulatorLine(simulator, /revision 1 {2}4\/4 in sync$/, 'all four replicas in sync on revision 1');
 
   const changed = path.join(mkdtempSync(path.join(tmpdir(), 'dl-sim-')), 'cfg.system.default.yaml');
@@ -94,6 +99,9 @@ test('bad fault specs are refused with the accepted forms', async () => {
   assert.match(result.stderr, /--fault "3:drop": replica 3 is not between 1 and 2/);
   const shape = await driftlens(['replicas', '--fault', 'x']);
   assert.match(shape.stderr, /expected <replicas>:<fault>, e\.g\. 2:drop/);
+  const poll = await driftlens(['replicas', '--count', '2', '--fault', '2:poll=10ms']);
+  assert.equal(poll.code, 2);
+  assert.match(poll.stderr, /--fault "2:poll=10ms" poll .*100ms/);
 });
 
 /** Resolves with stderr so far once it matches. */
