@@ -163,8 +163,8 @@ export class LocatedBuilder {
 
   // A container's first entry gets array literals, allocated at their exact size; a push onto an
   // empty array reserves room for several more. Most containers of a generated config document
-  // hold one entry (a pool with only its `requires`): on an 8 MB one, the spare room was a quarter of what the
-  // parse kept alive. A second entry grows them as push does.
+  // hold one entry (a pool with only its `requires`): on an 8 MB one, the spare room was a quarter
+  // of what the parse kept alive. A second entry grows them as push does.
   addItem(array: JsonValue[], value: JsonValue, start: number, end: number): void {
     array.push(value);
     const location = this.locationOf(array);
