@@ -120,17 +120,24 @@ const CHUNK_CHARS = 256 * 1024;
  * made millions of V8 rope nodes, all alive until the hash read them; the young-generation collector
  * copied every one of them, and its share grew with the document. A chunk's nodes die with the chunk.
  */
-export function writeCanonicalJson(value: JsonValue, onChunk: (chunk: string) => void): void {
-  const writer = new ChunkedWriter(onChunk);
+export function writeCanonicalJson(value: JsonValue, onChunk: (chunk: string) => void, memberNames?: MemberNames): void {
+  const writer = new ChunkedWriter(onChunk, memberNames);
   writer.value(value);
   writer.flush();
 }
 
 const SURROGATE = /[\ud800-\udfff]/;
 
+/**
+ * An object's own keys where the caller has them at hand (in any order; LocatedValue.memberNames),
+ * else undefined and Object.keys is asked.
+ */
+export type MemberNames = (object: object) => readonly string[] | undefined;
+
 /** Keys in Go's order. The native sort is right unless a key holds a surrogate (astral or lone). */
-function sortedKeys(object: { [key: string]: JsonValue }): { keys: string[]; values: JsonValue[] } {
-  const own = Object.keys(object);
+function sortedKeys(object: { [key: string]: JsonValue }, memberNames: MemberNames | undefined): { keys: string[]; values: JsonValue[] } {
+  // A copy: the sort below is in place.
+  const own = memberNames?.(object)?.slice() ?? Object.keys(object);
   let special = false;
   for (const key of own) {
     if (SURROGATE.test(key)) {
@@ -152,7 +159,10 @@ function sortedKeys(object: { [key: string]: JsonValue }): { keys: string[]; val
 class ChunkedWriter {
   private out = '';
 
-  constructor(private readonly onChunk: (chunk: string) => void) {}
+  constructor(
+    private readonly onChunk: (chunk: string) => void,
+    private readonly memberNames: MemberNames | undefined,
+  ) {}
 
   flush(): void {
     if (this.out.length === 0) return;
@@ -188,7 +198,7 @@ class ChunkedWriter {
           this.out += ']';
           return;
         }
-        const { keys, values } = sortedKeys(value);
+        const { keys, values } = sortedKeys(value, this.memberNames);
         this.out += '{';
         for (let i = 0; i < keys.length; i++) {
           this.out += (i > 0 ? ',' : '') + quoteGoString(keys[i]) + ':';

@@ -94,7 +94,24 @@ export class LocatedValue {
     readonly value: JsonValue | undefined,
     readonly rootSpan: Span,
     private readonly locations: ReadonlyMap<object, ContainerLocation>,
+    private readonly largeObjects: ReadonlyMap<object, ContainerLocation> = new Map(),
   ) {}
+
+  /** Whether any object of the document has {@link LARGE_OBJECT_MEMBERS} members or more. */
+  get hasLargeObjects(): boolean {
+    return this.largeObjects.size > 0;
+  }
+
+  /**
+   * The member names of one of the document's large objects, in source order; undefined for other
+   * values. The same names as Object.keys, which orders array-index names first. Why: Object.keys of
+   * an object this large (V8 keeps it as a hash table) sorts the keys back into insertion order,
+   * reading the table at random: on an 8 MB document, each call over its 113,000 topics took 10 ms,
+   * and each analysis made four. Valid while the data is unchanged, as it is from parse to hash.
+   */
+  memberNames(object: object): readonly string[] | undefined {
+    return this.largeObjects.get(object)?.names;
+  }
 
   /** The deepest node on `path` that exists; `exact` says whether the whole path was found. */
   locate(path: JsonPath): NodeLocation & { exact: boolean } {
@@ -121,6 +138,9 @@ export class LocatedValue {
   }
 }
 
+/** From this many members on, an object's names are kept at hand (LocatedValue.memberNames). */
+export const LARGE_OBJECT_MEMBERS = 1024;
+
 /** Builds objects and arrays with their locations, and applies the checks every parser shares. */
 export class LocatedBuilder {
   /**
@@ -130,6 +150,8 @@ export class LocatedBuilder {
    * collections cost a third to a half less with a Map.
    */
   readonly locations = new Map<object, ContainerLocation>();
+  /** The objects that reached LARGE_OBJECT_MEMBERS members (see LocatedValue.memberNames). */
+  readonly largeObjects = new Map<object, ContainerLocation>();
   readonly problems: Problem[] = [];
   // Members of one container arrive in a row: a one-entry cache saves a map lookup per member.
   private lastContainer: object | undefined;
@@ -192,7 +214,7 @@ export class LocatedBuilder {
       if (location.names) location.names = [key];
       location.spans = [keyStart, keyEnd, valueStart, valueEnd];
     } else {
-      location.names?.push(key);
+      if (location.names && location.names.push(key) === LARGE_OBJECT_MEMBERS) this.largeObjects.set(object, location);
       location.spans.push(keyStart, keyEnd, valueStart, valueEnd);
     }
   }

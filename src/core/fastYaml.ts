@@ -168,7 +168,7 @@ class FastReader {
       emptyDocumentEnd();
     }
     this.readEpilogue();
-    return new LocatedValue(value, span, this.builder.locations);
+    return new LocatedValue(value, span, this.builder.locations, this.builder.largeObjects);
   }
 
   /** Where the collection being read ends so far: its last entry's end (comments after it are not in it). */

@@ -37,7 +37,7 @@ export function poolCrossReferences(section: JsonValue, located: LocatedValue, s
   const topics = section.topics;
   // One pass, one lookup of each routed pool (an 8 MB document routes 120,000 topics): the
   // allocation-free form of routedPools, which the rare messages below still use.
-  for (const topic of Object.keys(topics)) {
+  for (const topic of located.memberNames(topics) ?? Object.keys(topics)) {
     const value = topics[topic];
     const single = typeof value === 'string';
     if (!single && !Array.isArray(value)) continue;
@@ -75,7 +75,7 @@ export function poolCrossReferences(section: JsonValue, located: LocatedValue, s
       );
     }
   }
-  for (const name of Object.keys(pools)) {
+  for (const name of located.memberNames(pools) ?? Object.keys(pools)) {
     if (used.has(name)) continue;
     const where = at(['pools', name]);
     problems.push(problem(where.key ?? where.value, `No topic routes to pool "${name}".`, 'unused-pool', 'info', { pool: name }));

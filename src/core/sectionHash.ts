@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ErrorObject } from 'ajv';
-import { writeCanonicalJson, type JsonValue } from './canonical';
+import { writeCanonicalJson, type JsonValue, type MemberNames } from './canonical';
 import type { JsonPath } from './documentModel';
 import { validatorFor } from './schemas';
 
@@ -175,14 +175,15 @@ export function computeSectionHash(section: SectionName, raw: JsonValue): Sectio
 }
 
 /** The hash of a section already known to be valid (validated as part of its document). */
-export function hashValidSection(section: SectionName, normalised: NormalisedSection): SectionHashResult {
+/** `memberNames`: the parse's own key lists, where the section's objects come straight from one (see MemberNames). */
+export function hashValidSection(section: SectionName, normalised: NormalisedSection, memberNames?: MemberNames): SectionHashResult {
   // Hashed chunk by chunk as it is written (see writeCanonicalJson), and kept for `explain`.
   const hash = createHash('sha256');
   const chunks: string[] = [];
   writeCanonicalJson(normalised.value, (chunk) => {
     hash.update(chunk, 'utf8');
     chunks.push(chunk);
-  });
+  }, memberNames);
   const canonical = chunks.length === 1 ? chunks[0] : chunks.join('');
   return { section, hash: hash.digest('hex'), canonical, normalised, errors: [] };
 }

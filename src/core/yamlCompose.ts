@@ -73,7 +73,7 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
   // Without the line breaks and comments after it, as every other span (and the fast reader's root).
   const rootSpan = contents?.range ? converter.extent(contents) : { start: 0, end: 0 };
   appendProblems(problems, converter.builder.problems);
-  return { located: new LocatedValue(value, rootSpan, converter.builder.locations), problems };
+  return { located: new LocatedValue(value, rootSpan, converter.builder.locations, converter.builder.largeObjects), problems };
 }
 
 /**

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { analyzeDocument } from '../../src/core/analysis';
 import { canonicalJson, type JsonValue } from '../../src/core/canonical';
+import { LARGE_OBJECT_MEMBERS } from '../../src/core/documentModel';
 import { computeSectionHash, normaliseSection } from '../../src/core/sectionHash';
 
 test('pools keeps only topics and pools; capitalised names are fallbacks, lowercase wins', () => {
@@ -65,4 +67,27 @@ test('a section written in many chunks hashes the bytes of its whole canonical J
   assert.equal(result.canonical, reference);
   assert.equal(result.hash, createHash('sha256').update(reference, 'utf8').digest('hex'));
   assert.equal(canonicalJson({ pools, topics }), reference);
+});
+
+test("a large section read from YAML hashes as the same data read by JSON.parse (the parse's own key lists stand in for Object.keys)", () => {
+  // Over LARGE_OBJECT_MEMBERS topics and pools, in no sorted order, with array-index names (which
+  // Object.keys puts first, the parse in source order) and an astral name (the writer's other path).
+  const lines = ['pools:', '  topics:'];
+  const poolLines = ['  pools:'];
+  for (let i = 0; i < LARGE_OBJECT_MEMBERS + 500; i++) {
+    const n = (i * 7919) % (LARGE_OBJECT_MEMBERS + 500);
+    const topic = n % 100 === 0 ? String(n) : n % 250 === 1 ? `job.😀-${n}` : `job.team-${n}.process`;
+    lines.push(`    "${topic}": pool-${n}`);
+    poolLines.push(`    pool-${n}:`, `      requires: [cap-${n}]`);
+  }
+  const text = [...lines, ...poolLines, ''].join('\n');
+  const analysis = analyzeDocument(text, 'yaml', 'config');
+  assert.deepEqual(analysis.problems.filter((p) => p.severity === 'error'), []);
+  const data = analysis.data as { pools: { topics: object; pools: object } };
+  assert.ok(analysis.parsed.located.memberNames(data.pools.topics), 'the topics are one of the large objects');
+  assert.notDeepEqual(analysis.parsed.located.memberNames(data.pools.topics), Object.keys(data.pools.topics), 'source order differs from Object.keys order');
+  const fromJson = computeSectionHash('pools', JSON.parse(JSON.stringify(data.pools)) as JsonValue);
+  const section = analysis.sections.find((s) => s.name === 'pools');
+  assert.equal(section?.canonical, fromJson.canonical);
+  assert.equal(section?.hash, fromJson.hash);
 });
