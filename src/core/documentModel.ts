@@ -2,13 +2,13 @@ import type { JsonValue } from './canonical';
 import { problem, type Problem, type Span } from './problems';
 
 /**
- * Where a container and each of its entries stand in the source text. Spans are kept in flat
- * number arrays (four per object member: key start/end, value start/end; two per array item)
- * because a Map or a span object per entry doubles parse time on megabyte documents through GC.
+ * Where each entry of a container stands in the source text (the container's own span is in its
+ * parent's, or is the root span). Spans are kept in flat number arrays (four per object member:
+ * key start/end, value start/end; two per array item) because a Map or a span object per entry
+ * doubles parse time on megabyte documents through GC. An empty container has none: it has no
+ * entry to locate, and most containers of a generated document are empty `requires` lists.
  */
 export interface ContainerLocation {
-  start: number;
-  end: number;
   /** Objects: member names in source order (duplicates excluded), beside `spans`. */
   names?: string[];
   /** Objects with many members: each name's index in `names`, built once lookups add up. */
@@ -157,6 +157,7 @@ export class LocatedBuilder {
   private lastContainer: object | undefined;
   private lastLocation: ContainerLocation | undefined;
 
+  /** The container's location, or undefined before its first entry. */
   private locationOf(container: object): ContainerLocation | undefined {
     if (container !== this.lastContainer) {
       this.lastContainer = container;
@@ -165,34 +166,30 @@ export class LocatedBuilder {
     return this.lastLocation;
   }
 
-  newObject(start: number): { [key: string]: JsonValue } {
-    const object: { [key: string]: JsonValue } = {};
-    this.locations.set(object, { start, end: start, names: [], spans: [] });
-    return object;
+  /**
+   * A container's location is made with its first entry, its arrays as literals: allocated at their
+   * exact size, where a push onto an empty array reserves room for several more. Most containers of
+   * a generated config document hold one entry (a pool with only its `requires`): on an 8 MB one,
+   * the spare room was a quarter of what the parse kept alive. A second entry grows them as push does.
+   */
+  private firstEntry(container: object, location: ContainerLocation): void {
+    this.locations.set(container, location);
+    this.lastLocation = location;
   }
 
-  newArray(start: number): JsonValue[] {
-    const array: JsonValue[] = [];
-    this.locations.set(array, { start, end: start, spans: [] });
-    return array;
+  newObject(): { [key: string]: JsonValue } {
+    return {};
   }
 
-  /** Sets the end of a container once it is known. */
-  finish(container: object, end: number): void {
-    const location = this.locations.get(container);
-    if (location) location.end = end;
+  newArray(): JsonValue[] {
+    return [];
   }
 
-  // A container's first entry gets array literals, allocated at their exact size; a push onto an
-  // empty array reserves room for several more. Most containers of a generated config document
-  // hold one entry (a pool with only its `requires`): on an 8 MB one, the spare room was a quarter
-  // of what the parse kept alive. A second entry grows them as push does.
   addItem(array: JsonValue[], value: JsonValue, start: number, end: number): void {
     array.push(value);
     const location = this.locationOf(array);
-    if (!location) return;
-    if (location.spans.length === 0) location.spans = [start, end];
-    else location.spans.push(start, end);
+    if (location) location.spans.push(start, end);
+    else this.firstEntry(array, { spans: [start, end] });
   }
 
   /** Adds a member; a duplicate key is an error at the second key (JSON readers disagree on which wins). */
@@ -209,14 +206,12 @@ export class LocatedBuilder {
       object[key] = value;
     }
     const location = this.locationOf(object);
-    if (!location) return;
-    if (location.spans.length === 0) {
-      if (location.names) location.names = [key];
-      location.spans = [keyStart, keyEnd, valueStart, valueEnd];
-    } else {
-      if (location.names && location.names.push(key) === LARGE_OBJECT_MEMBERS) this.largeObjects.set(object, location);
-      location.spans.push(keyStart, keyEnd, valueStart, valueEnd);
+    if (!location) {
+      this.firstEntry(object, { names: [key], spans: [keyStart, keyEnd, valueStart, valueEnd] });
+      return;
     }
+    if (location.names!.push(key) === LARGE_OBJECT_MEMBERS) this.largeObjects.set(object, location);
+    location.spans.push(keyStart, keyEnd, valueStart, valueEnd);
   }
 
   /** A number JSON can carry faithfully, or a problem and `null`. */

@@ -287,10 +287,9 @@ class FastReader {
 
   private parseMapping(indent: number, firstKey: { at: number; line: Line } | undefined): JsonValue {
     const builder = this.builder;
-    const start = firstKey ? firstKey.at : (this.peekContent() as Line).contentStart;
     this.enter();
     this.nodes++;
-    const object = builder.newObject(start);
+    const object = builder.newObject();
     let pending = firstKey;
     for (;;) {
       let keyStart: number;
@@ -315,7 +314,6 @@ class FastReader {
         builder.nonStringKey(key.span, key.value);
       }
     }
-    builder.finish(object, this.lastEnd);
     this.depth--;
     return object;
   }
@@ -324,10 +322,9 @@ class FastReader {
   private parseSequence(indent: number, compact?: Line): JsonValue {
     const text = this.text;
     const builder = this.builder;
-    const first = compact ?? (this.peekContent() as Line);
     this.enter();
     this.nodes++;
-    const array = builder.newArray(first.contentStart);
+    const array = builder.newArray();
     let pending = compact;
     for (;;) {
       let line: Line | undefined;
@@ -357,7 +354,6 @@ class FastReader {
       }
       builder.addItem(array, value, span.start, span.end);
     }
-    builder.finish(array, this.lastEnd);
     this.depth--;
     return array;
   }
@@ -1015,11 +1011,10 @@ class FastReader {
     this.enter();
     this.flowDepth++;
     this.nodes++;
-    const container = isSequence ? builder.newArray(p) : builder.newObject(p);
+    const container = isSequence ? builder.newArray() : builder.newObject();
     let q = this.flowSkip(p + 1, flowIndent);
     for (;;) {
       if (text.charCodeAt(q) === close) {
-        builder.finish(container, q + 1);
         this.depth--;
         this.flowDepth--;
         return [container, q + 1];

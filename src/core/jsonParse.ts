@@ -98,9 +98,8 @@ class JsonReader {
   }
 
   private readObject(): JsonValue {
-    const start = this.pos;
     this.enter();
-    const object = this.builder.newObject(start);
+    const object = this.builder.newObject();
     this.pos++;
     this.skipWhitespace();
     if (this.text[this.pos] === '}') {
@@ -136,14 +135,12 @@ class JsonReader {
       }
     }
     this.depth--;
-    this.builder.finish(object, this.pos);
     return object;
   }
 
   private readArray(): JsonValue {
-    const start = this.pos;
     this.enter();
-    const array = this.builder.newArray(start);
+    const array = this.builder.newArray();
     this.pos++;
     this.skipWhitespace();
     if (this.text[this.pos] === ']') {
@@ -169,7 +166,6 @@ class JsonReader {
       }
     }
     this.depth--;
-    this.builder.finish(array, this.pos);
     return array;
   }
 
