@@ -31,6 +31,13 @@ export class VerificationController implements vscode.Disposable {
   private running: Run | undefined;
   /** The run a connection reset interrupted, until it resumes on the new connection (see interrupted). */
   private resumeAfterReset: Omit<Run, 'abort'> | undefined;
+  /**
+   * Settles when the latest run has returned, its lease released. Every run of this window measures
+   * as the same verifier, so a stopped run that had not returned yet released the lease of the run
+   * that replaced it, which then stopped measuring with its record left "running" (seen in CI: a
+   * policy reload reset the connection just after a publish, and the resumed run lost its lease).
+   */
+  private lastRunEnded: Promise<void> = Promise.resolve();
   private record: VerificationRecord | undefined;
   private readonly changed = new vscode.EventEmitter<VerificationRecord | undefined>();
   readonly onDidChange = this.changed.event;
@@ -82,9 +89,14 @@ export class VerificationController implements vscode.Disposable {
     this.resumeAfterReset = undefined;
     const abort = new AbortController();
     this.running = { key, revision, publishedAtMs, abort };
+    const previous = this.lastRunEnded;
+    let ended!: () => void;
+    this.lastRunEnded = new Promise<void>((resolve) => (ended = resolve));
     const verifier = ownVerifier();
-    this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
     try {
+      await previous;
+      if (abort.signal.aborted) return undefined;
+      this.log.info(`verifying ${key} revision ${revision} against ${verify.prometheus}`);
       const redis = await this.connection.redis();
       const store = await this.connection.store();
       const verifications = new VerificationStore(redis);
@@ -115,6 +127,7 @@ export class VerificationController implements vscode.Disposable {
       return undefined;
     } finally {
       if (this.running?.abort === abort) this.running = undefined;
+      ended();
     }
   }
 
