@@ -168,7 +168,7 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
     if (sectionErrors > 0) {
       analysis.sections.push({ name, anchor, reason: `${sectionErrors} schema error${sectionErrors === 1 ? '' : 's'}: replicas reject this ${name} section and keep the one they applied last.` });
     } else {
-      const result = hashValidSection(name, n, located.hasLargeObjects ? (object) => located.memberNames(object) : undefined);
+      const result = hashValidSection(name, n, (object) => located.memberNames(object));
       analysis.sections.push({ name, anchor, hash: result.hash, canonical: result.canonical });
     }
   }

@@ -97,11 +97,6 @@ export class LocatedValue {
     private readonly largeObjects: ReadonlyMap<object, ContainerLocation> = new Map(),
   ) {}
 
-  /** Whether any object of the document has {@link LARGE_OBJECT_MEMBERS} members or more. */
-  get hasLargeObjects(): boolean {
-    return this.largeObjects.size > 0;
-  }
-
   /**
    * The member names of one of the document's large objects, in source order; undefined for other
    * values. The same names as Object.keys, which orders array-index names first. Why: Object.keys of
@@ -175,14 +170,6 @@ export class LocatedBuilder {
   private firstEntry(container: object, location: ContainerLocation): void {
     this.locations.set(container, location);
     this.lastLocation = location;
-  }
-
-  newObject(): { [key: string]: JsonValue } {
-    return {};
-  }
-
-  newArray(): JsonValue[] {
-    return [];
   }
 
   addItem(array: JsonValue[], value: JsonValue, start: number, end: number): void {

@@ -289,7 +289,7 @@ class FastReader {
     const builder = this.builder;
     this.enter();
     this.nodes++;
-    const object = builder.newObject();
+    const object: { [key: string]: JsonValue } = {};
     let pending = firstKey;
     for (;;) {
       let keyStart: number;
@@ -324,7 +324,7 @@ class FastReader {
     const builder = this.builder;
     this.enter();
     this.nodes++;
-    const array = builder.newArray();
+    const array: JsonValue[] = [];
     let pending = compact;
     for (;;) {
       let line: Line | undefined;
@@ -1011,7 +1011,7 @@ class FastReader {
     this.enter();
     this.flowDepth++;
     this.nodes++;
-    const container = isSequence ? builder.newArray() : builder.newObject();
+    const container: JsonValue[] | { [key: string]: JsonValue } = isSequence ? [] : {};
     let q = this.flowSkip(p + 1, flowIndent);
     for (;;) {
       if (text.charCodeAt(q) === close) {

@@ -99,7 +99,7 @@ class JsonReader {
 
   private readObject(): JsonValue {
     this.enter();
-    const object = this.builder.newObject();
+    const object: { [key: string]: JsonValue } = {};
     this.pos++;
     this.skipWhitespace();
     if (this.text[this.pos] === '}') {
@@ -140,7 +140,7 @@ class JsonReader {
 
   private readArray(): JsonValue {
     this.enter();
-    const array = this.builder.newArray();
+    const array: JsonValue[] = [];
     this.pos++;
     this.skipWhitespace();
     if (this.text[this.pos] === ']') {

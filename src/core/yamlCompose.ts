@@ -258,7 +258,7 @@ class JsonConverter {
     if (isMap(node)) {
       const span = this.extent(node);
       if (depth >= MAX_NESTING_DEPTH) throw new TooDeepAt(span);
-      const object = this.builder.newObject();
+      const object: { [key: string]: JsonValue } = {};
       for (const pair of node.items) {
         const keyNode = pair.key as YamlNode | null;
         const valueNode = pair.value as YamlNode | null;
@@ -283,7 +283,7 @@ class JsonConverter {
     if (isSeq(node)) {
       const span = this.extent(node);
       if (depth >= MAX_NESTING_DEPTH) throw new TooDeepAt(span);
-      const array = this.builder.newArray();
+      const array: JsonValue[] = [];
       for (const item of node.items) {
         const itemNode = item as YamlNode | null;
         const itemSpan = itemNode ? this.extent(itemNode) : { start: span.start, end: span.start };

@@ -77,15 +77,13 @@ export class ServerProcess {
     // The port opening proves nothing when another server took it first (freePort() probes, then
     // lets go): seen in CI, a NATS node listened on a Redis node's port, the Redis node exited, and
     // the cluster's cleanup waited for a port that never closed. Another listener: this start failed.
+    child.removeAllListeners('exit');
     const listeners = listenersOn(this.port);
     if (!listeners.startsWith('unknown') && !listeners.includes(`pid=${child.pid},`)) {
-      child.removeAllListeners('exit');
-      exited.catch(() => undefined);
       if (this.child === child) this.child = undefined;
       child.kill('SIGKILL');
       throw new Error(`${this.name} exited (port taken) before listening on port ${this.port}: ${listeners}`);
     }
-    child.removeAllListeners('exit');
     return this;
   }
 
