@@ -67,8 +67,9 @@ module.exports = [
       await openRouting(page, workspace);
       await goTo(page, 6, 36); // on "gpu-farm"
       // Ctrl+. before the line has its code action finds none, and no menu stays open (seen in CI):
-      // wait for the lightbulb, as a person would.
-      await waitVisible(page.locator('.monaco-editor .lightBulbWidget, .monaco-editor [class*="codicon-gutter-lightbulb"]').first(), 'the lightbulb on the line', 15e3);
+      // wait for the lightbulb, as a person would. The visible one: the editor beside it keeps a
+      // hidden lightbulb widget of its own.
+      await waitVisible(page.locator('.monaco-editor .lightBulbWidget:visible, .monaco-editor [class*="codicon-gutter-lightbulb"]:visible').first(), 'the lightbulb on the line', 15e3);
       const warnings = () => page.evaluate(() => document.querySelectorAll('.monaco-editor .squiggly-warning').length);
       const before = await warnings();
       await page.keyboard.press('Control+.');
