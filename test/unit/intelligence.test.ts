@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { analyzeDocument } from '../../src/core/analysis';
+import { LARGE_OBJECT_MEMBERS } from '../../src/core/documentModel';
 import { blockMappingKeys, cursorContext, linesOfText, type CursorContext } from '../../src/core/cursorContext';
 import { didYouMean, fixesFor, goDurationFromText, boundFromText, topicFormConversion, type Fix } from '../../src/core/quickFixes';
 import { describe as describeSchema, enumValues, propertiesOf, schemaAt, typesOf } from '../../src/core/schemaNavigator';
@@ -105,6 +107,74 @@ test('cross-references: undefined pool at its name, nowhere to go at the topic, 
 
 test('cross-references: the same in a pools section file, with capitalised keys', () => {
   assert.deepEqual(problemsAt('Topics:\n  job.a: missing\nPools:\n  used: {}\n', 'pools.yaml', 'pools'), ['2:10-2:17 warning undefined-pool', '4:3-4:7 info unused-pool']);
+});
+
+/**
+ * The cross-reference rules stated plainly, over the parsed data: what poolCrossReferences must
+ * report, whichever way it looks pools up. Each entry is `code: message`, sorted.
+ */
+function crossReferencesByTheRules(topics: [string, unknown][], pools: [string, unknown][]): string[] {
+  const defined = new Map(pools);
+  const used = new Set<string>();
+  const out: string[] = [];
+  const statusOf = (name: string) => {
+    const pool = defined.get(name);
+    return typeof pool === 'object' && pool !== null && !Array.isArray(pool) ? (pool as { status?: unknown }).status : undefined;
+  };
+  for (const [topic, value] of topics) {
+    const names = (typeof value === 'string' ? [value] : Array.isArray(value) ? value : []).filter((n): n is string => typeof n === 'string');
+    for (const name of names) {
+      used.add(name);
+      if (!defined.has(name)) out.push(`undefined-pool: Pool "${name}" is not defined in pools: jobs on "${topic}" routed to it find no worker pool.`);
+    }
+    const routable = names.some((n) => defined.has(n) && !['draining', 'inactive'].includes(statusOf(n) as string));
+    if (names.length > 0 && !routable && names.every((n) => defined.has(n))) {
+      const statuses = names.map((n) => `"${n}" is ${String(statusOf(n))}`).join(', ');
+      out.push(`topic-not-routable: Topic "${topic}" has nowhere to go: ${statuses}, and Cordum leaves draining and inactive pools out of routing.`);
+    }
+  }
+  for (const [name] of pools) if (!used.has(name)) out.push(`unused-pool: No topic routes to pool "${name}".`);
+  return out.sort();
+}
+
+/** A pools section as JSON text, members in the given order (a `__proto__` member included). */
+function poolsSectionJson(topics: [string, unknown][], pools: [string, unknown][]): string {
+  const object = (entries: [string, unknown][]) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+  return `{"topics":${object(topics)},"pools":${object(pools)}}`;
+}
+
+function crossReferencesFound(text: string): string[] {
+  const codes = new Set(['undefined-pool', 'topic-not-routable', 'unused-pool']);
+  return analyzeDocument(text, 'json', 'pools')
+    .problems.filter((p) => codes.has(p.code))
+    .map((p) => `${p.code}: ${p.message}`)
+    .sort();
+}
+
+test('cross-references follow their rules for any names, statuses and topic forms, small and large sections', () => {
+  // Names that are also Object.prototype's, or array indexes, or each other's prefix.
+  const poolName = fc.constantFrom('a', 'b', 'c', 'gpu', 'gpu-farm', 'constructor', 'toString', '__proto__', 'hasOwnProperty', '0', '1', '');
+  const status = fc.constantFrom('active', 'draining', 'inactive', undefined, 7);
+  const pool = fc.oneof(status.map((s) => (s === undefined ? { requires: [] } : { requires: [], status: s })), fc.constant(null), fc.constant('x'));
+  const topicValue = fc.oneof(poolName, fc.array(fc.oneof(poolName, fc.constant(3)), { maxLength: 3 }), fc.constant(null));
+  const unique = <T>(entries: [string, T][]) => [...new Map(entries)];
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.string({ maxLength: 6 }), topicValue), { maxLength: 8 }), fc.array(fc.tuple(poolName, pool), { maxLength: 8 }), (topicEntries, poolEntries) => {
+      const topics = unique(topicEntries);
+      const pools = unique(poolEntries);
+      assert.deepEqual(crossReferencesFound(poolsSectionJson(topics, pools)), crossReferencesByTheRules(topics, pools));
+    }),
+    { numRuns: 400 },
+  );
+  // Large enough that the parse keeps the member names at hand (the path 8 MB documents take).
+  const n = LARGE_OBJECT_MEMBERS + 10;
+  const pools: [string, unknown][] = Array.from({ length: n }, (_, i) => [`p${i}`, i % 3 === 0 ? { requires: [], status: 'draining' } : { requires: [] }]);
+  pools.push(['__proto__', { requires: [], status: 'inactive' }], ['constructor', { requires: [] }]);
+  const topics: [string, unknown][] = Array.from({ length: n }, (_, i) => [`t${i}`, i % 7 === 0 ? [`p${i}`, `missing${i}`] : i % 2 ? `p${i}` : [`p${i}`]]);
+  topics.push(['proto', '__proto__'], ['5', 'toString']);
+  const expected = crossReferencesByTheRules(topics, pools);
+  for (const code of ['undefined-pool', 'topic-not-routable', 'unused-pool']) assert.ok(expected.some((e) => e.startsWith(`${code}:`)), `the large case has ${code}`);
+  assert.deepEqual(crossReferencesFound(poolsSectionJson(topics, pools)), expected);
 });
 
 function apply(text: string, fix: Fix): string {
