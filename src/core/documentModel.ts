@@ -3,19 +3,26 @@ import { problem, type Problem, type Span } from './problems';
 
 /**
  * Where each entry of a container stands in the source text (the container's own span is in its
- * parent's, or is the root span). Spans are kept in flat number arrays (four per object member:
- * key start/end, value start/end; two per array item) because a Map or a span object per entry
- * doubles parse time on megabyte documents through GC. An empty container has none: it has no
- * entry to locate, and most containers of a generated document are empty `requires` lists.
+ * parent's, or is the root span), in one flat array: two numbers per array item (value start,
+ * end), five slots per object member (name, key start, key end, value start, value end). Why flat:
+ * a Map or a span object per entry doubled parse time on megabyte documents through GC, and an
+ * object holding a names array and a spans array cost three allocations per container where one
+ * does. Most containers of a generated document hold one entry (a pool with only its `requires`):
+ * one array each made the parse of an 8 MB one keep 12% less alive (54 MB, from 61). An empty
+ * container has none: it has no entry to locate, and most containers there are empty `requires`
+ * lists.
  */
-export interface ContainerLocation {
-  /** Objects: member names in source order (duplicates excluded), beside `spans`. */
-  names?: string[];
-  /** Objects with many members: each name's index in `names`, built once lookups add up. */
-  nameIndex?: Map<string, number>;
-  /** Lookups answered by a scan so far (see memberIndex). */
-  scans?: number;
-  spans: number[];
+export type ContainerLocation = (string | number)[];
+
+/** Slots per object member in a ContainerLocation. */
+const MEMBER_SLOTS = 5;
+
+/** How lookups by name in one large object are answered (see memberIndex). */
+interface NameLookups {
+  /** Lookups answered by a scan so far. */
+  scans: number;
+  /** Each name's member number, built once lookups add up. */
+  index?: Map<string, number>;
 }
 
 /** Below this many members a scan beats building a map. */
@@ -23,27 +30,32 @@ const SCAN_NAMES_UP_TO = 16;
 /** Lookups in a larger mapping answered by a scan before its index is built. */
 const SCANS_BEFORE_INDEX = 8;
 
+function scanForName(location: ContainerLocation, name: string): number {
+  for (let i = 0; i < location.length; i += MEMBER_SLOTS) if (location[i] === name) return i / MEMBER_SLOTS;
+  return -1;
+}
+
 /**
- * The index of a member in `names`. A scan per lookup made locating every member of a large mapping
- * quadratic: a problem on each of 64,000 unused pools took 7.7 s to place. But a valid document
- * places a handful of problems, and a map of 120,000 names (an 8 MB document's topics) cost more
- * than the scans: the first few lookups scan, the index comes with the ones after.
+ * The member number of `name` in an object's location. A scan per lookup made locating every
+ * member of a large mapping quadratic: a problem on each of 64,000 unused pools took 7.7 s to
+ * place. But a valid document places a handful of problems, and a map of 120,000 names (an 8 MB
+ * document's topics) cost more than the scans: the first few lookups scan, the index comes with the
+ * ones after.
  */
-function memberIndex(location: ContainerLocation, name: string): number {
-  const names = location.names;
-  if (!names) return -1;
-  if (names.length <= SCAN_NAMES_UP_TO) return names.indexOf(name);
-  if (!location.nameIndex && (location.scans ?? 0) < SCANS_BEFORE_INDEX) {
-    location.scans = (location.scans ?? 0) + 1;
-    return names.indexOf(name);
+function memberIndex(location: ContainerLocation, name: string, lookups: Map<ContainerLocation, NameLookups>): number {
+  const members = location.length / MEMBER_SLOTS;
+  if (members <= SCAN_NAMES_UP_TO) return scanForName(location, name);
+  let state = lookups.get(location);
+  if (!state) lookups.set(location, (state = { scans: 0 }));
+  if (!state.index && state.scans < SCANS_BEFORE_INDEX) {
+    state.scans++;
+    return scanForName(location, name);
   }
-  let index = location.nameIndex;
-  if (!index || index.size !== names.length) {
-    index = new Map();
-    for (let i = 0; i < names.length; i++) index.set(names[i], i);
-    location.nameIndex = index;
+  if (!state.index) {
+    state.index = new Map();
+    for (let i = 0; i < members; i++) state.index.set(location[i * MEMBER_SLOTS] as string, i);
   }
-  return index.get(name) ?? -1;
+  return state.index.get(name) ?? -1;
 }
 
 /** The spans of the node at a JSON path: its key (when it is an object member) and its value. */
@@ -90,6 +102,11 @@ export function nestsTooDeep(value: unknown, max = MAX_NESTING_DEPTH): boolean {
  * (schema validation, section hashes, lenses) speaks about the text without parsing it again.
  */
 export class LocatedValue {
+  /** Member names of large objects, taken from their locations when first asked for. */
+  private readonly names = new Map<object, string[]>();
+  /** Lookup state of the objects located by name past SCAN_NAMES_UP_TO members. */
+  private readonly lookups = new Map<ContainerLocation, NameLookups>();
+
   constructor(
     readonly value: JsonValue | undefined,
     readonly rootSpan: Span,
@@ -105,7 +122,14 @@ export class LocatedValue {
    * 20 ms, and each analysis made four. Valid while the data is unchanged, as it is from parse to hash.
    */
   memberNames(object: object): readonly string[] | undefined {
-    return this.largeObjects.get(object)?.names;
+    let names = this.names.get(object);
+    if (names) return names;
+    const location = this.largeObjects.get(object);
+    if (!location) return undefined;
+    names = [];
+    for (let i = 0; i < location.length; i += MEMBER_SLOTS) names.push(location[i] as string);
+    this.names.set(object, names);
+    return names;
   }
 
   /** The deepest node on `path` that exists; `exact` says whether the whole path was found. */
@@ -116,16 +140,19 @@ export class LocatedValue {
       if (current === null || typeof current !== 'object') return { ...found, exact: false };
       const location = this.locations.get(current);
       if (!location) return { ...found, exact: false };
-      const spans = location.spans;
       if (Array.isArray(current)) {
         const index = Number(segment);
-        if (!(index >= 0 && 2 * index + 1 < spans.length)) return { ...found, exact: false };
-        found = { value: { start: spans[2 * index], end: spans[2 * index + 1] } };
+        if (!(index >= 0 && 2 * index + 1 < location.length)) return { ...found, exact: false };
+        found = { value: { start: location[2 * index] as number, end: location[2 * index + 1] as number } };
         current = current[index];
       } else {
-        const i = memberIndex(location, String(segment));
+        const i = memberIndex(location, String(segment), this.lookups);
         if (i < 0) return { ...found, exact: false };
-        found = { key: { start: spans[4 * i], end: spans[4 * i + 1] }, value: { start: spans[4 * i + 2], end: spans[4 * i + 3] } };
+        const at = i * MEMBER_SLOTS;
+        found = {
+          key: { start: location[at + 1] as number, end: location[at + 2] as number },
+          value: { start: location[at + 3] as number, end: location[at + 4] as number },
+        };
         current = current[String(segment)];
       }
     }
@@ -162,10 +189,10 @@ export class LocatedBuilder {
   }
 
   /**
-   * A container's location is made with its first entry, its arrays as literals: allocated at their
-   * exact size, where a push onto an empty array reserves room for several more. Most containers of
-   * a generated config document hold one entry (a pool with only its `requires`): on an 8 MB one,
-   * the spare room was a quarter of what the parse kept alive. A second entry grows them as push does.
+   * A container's location is made with its first entry, as a literal: allocated at its exact size,
+   * where a push onto an empty array reserves room for several more. Most containers of a generated
+   * config document hold one entry (a pool with only its `requires`): on an 8 MB one, the spare room
+   * was a quarter of what the parse kept alive. A second entry grows it as push does.
    */
   private firstEntry(container: object, location: ContainerLocation): void {
     this.locations.set(container, location);
@@ -175,8 +202,8 @@ export class LocatedBuilder {
   addItem(array: JsonValue[], value: JsonValue, start: number, end: number): void {
     array.push(value);
     const location = this.locationOf(array);
-    if (location) location.spans.push(start, end);
-    else this.firstEntry(array, { spans: [start, end] });
+    if (location) location.push(start, end);
+    else this.firstEntry(array, [start, end]);
   }
 
   /** Adds a member; a duplicate key is an error at the second key (JSON readers disagree on which wins). */
@@ -194,11 +221,10 @@ export class LocatedBuilder {
     }
     const location = this.locationOf(object);
     if (!location) {
-      this.firstEntry(object, { names: [key], spans: [keyStart, keyEnd, valueStart, valueEnd] });
+      this.firstEntry(object, [key, keyStart, keyEnd, valueStart, valueEnd]);
       return;
     }
-    if (location.names!.push(key) === LARGE_OBJECT_MEMBERS) this.largeObjects.set(object, location);
-    location.spans.push(keyStart, keyEnd, valueStart, valueEnd);
+    if (location.push(key, keyStart, keyEnd, valueStart, valueEnd) === LARGE_OBJECT_MEMBERS * MEMBER_SLOTS) this.largeObjects.set(object, location);
   }
 
   /** A number JSON can carry faithfully, or a problem and `null`. */

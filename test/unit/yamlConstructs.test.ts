@@ -250,3 +250,28 @@ test('locating the members of a 40-key mapping: the scanned lookups and the inde
   }
   assert.equal(parsed.located.locate(['pools', 'pool-40']).exact, false);
 });
+
+test('every member of a 2,000-member mapping is located at its key and value, in every reader', () => {
+  // Past LARGE_OBJECT_MEMBERS and past the scans before a name index: both ways of finding a name.
+  const names = Array.from({ length: 2000 }, (_, i) => `job.team-${(i * 7919) % 2000}.process`);
+  const yaml = `topics:\n${names.map((n, i) => `  ${n}: pool-${i}\n`).join('')}`;
+  const json = `{"topics": {${names.map((n, i) => `"${n}": ["pool-${i}"]`).join(', ')}}}`;
+  const readers = [
+    { reader: 'fast YAML', text: yaml, located: parseDocumentText(yaml, 'yaml').located },
+    { reader: 'complete YAML', text: yaml, located: parseYamlComplete(yaml).located },
+    { reader: 'JSON', text: json, located: parseDocumentText(json, 'json').located },
+  ];
+  for (const { reader, text, located } of readers) {
+    // In an order unlike the source's, so that no lookup is helped by the one before it.
+    for (const i of [...names.keys()].sort((a, b) => ((a * 31) % 2000) - ((b * 31) % 2000))) {
+      const where = located.locate(['topics', names[i]]);
+      const key = text.indexOf(reader === 'JSON' ? `"${names[i]}"` : names[i]);
+      assert.ok(where.exact, `${reader}: ${names[i]} found`);
+      assert.equal(where.key?.start, key, `${reader}: ${names[i]}'s key`);
+      const value = reader === 'JSON' ? `["pool-${i}"]` : `pool-${i}`;
+      assert.deepEqual(where.value, { start: text.indexOf(value, key), end: text.indexOf(value, key) + value.length }, `${reader}: ${names[i]}'s value`);
+    }
+    assert.equal(located.locate(['topics', 'job.team-2000.process']).exact, false, `${reader}: a name not there`);
+    if (reader === 'JSON') assert.deepEqual(located.locate(['topics', names[5], 0]).value, at(text, '"pool-5"'), 'an item of a list in it');
+  }
+});
