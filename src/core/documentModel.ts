@@ -101,6 +101,12 @@ export function nestsTooDeep(value: unknown, max = MAX_NESTING_DEPTH): boolean {
  * The JSON data of a document with a side table of source spans, so that every later stage
  * (schema validation, section hashes, lenses) speaks about the text without parsing it again.
  */
+/** An object of LARGE_OBJECT_MEMBERS members or more: its location, and its member values in the same order. */
+export interface LargeObject {
+  location: ContainerLocation;
+  values: JsonValue[];
+}
+
 export class LocatedValue {
   /** Member names of large objects, taken from their locations when first asked for. */
   private readonly names = new Map<object, string[]>();
@@ -111,7 +117,7 @@ export class LocatedValue {
     readonly value: JsonValue | undefined,
     readonly rootSpan: Span,
     private readonly locations: ReadonlyMap<object, ContainerLocation>,
-    private readonly largeObjects: ReadonlyMap<object, ContainerLocation> = new Map(),
+    private readonly largeObjects: ReadonlyMap<object, LargeObject> = new Map(),
   ) {}
 
   /**
@@ -124,12 +130,22 @@ export class LocatedValue {
   memberNames(object: object): readonly string[] | undefined {
     let names = this.names.get(object);
     if (names) return names;
-    const location = this.largeObjects.get(object);
+    const location = this.largeObjects.get(object)?.location;
     if (!location) return undefined;
     names = [];
     for (let i = 0; i < location.length; i += MEMBER_SLOTS) names.push(location[i] as string);
     this.names.set(object, names);
     return names;
+  }
+
+  /**
+   * The member values of one of the document's large objects, beside memberNames; undefined for
+   * other values. Why: `object[name]` for each of 113,000 names reads V8's hash table at random,
+   * and whoever walks a large mapping (the cross-references, the schema check of its entries)
+   * reads it in order from here. Valid while the data is unchanged, as memberNames.
+   */
+  memberValues(object: object): readonly JsonValue[] | undefined {
+    return this.largeObjects.get(object)?.values;
   }
 
   /** The deepest node on `path` that exists; `exact` says whether the whole path was found. */
@@ -160,7 +176,7 @@ export class LocatedValue {
   }
 }
 
-/** From this many members on, an object's names are kept at hand (LocatedValue.memberNames). */
+/** From this many members on, an object's names and values are kept at hand (LocatedValue.memberNames, memberValues). */
 export const LARGE_OBJECT_MEMBERS = 1024;
 
 /** Builds objects and arrays with their locations, and applies the checks every parser shares. */
@@ -173,7 +189,7 @@ export class LocatedBuilder {
    */
   readonly locations = new Map<object, ContainerLocation>();
   /** The objects that reached LARGE_OBJECT_MEMBERS members (see LocatedValue.memberNames). */
-  readonly largeObjects = new Map<object, ContainerLocation>();
+  readonly largeObjects = new Map<object, LargeObject>();
   readonly problems: Problem[] = [];
   // Members of one container arrive in a row: a one-entry cache saves a map lookup per member.
   private lastContainer: object | undefined;
@@ -224,7 +240,14 @@ export class LocatedBuilder {
       this.firstEntry(object, [key, keyStart, keyEnd, valueStart, valueEnd]);
       return;
     }
-    if (location.push(key, keyStart, keyEnd, valueStart, valueEnd) === LARGE_OBJECT_MEMBERS * MEMBER_SLOTS) this.largeObjects.set(object, location);
+    const length = location.push(key, keyStart, keyEnd, valueStart, valueEnd);
+    if (length > LARGE_OBJECT_MEMBERS * MEMBER_SLOTS) {
+      this.largeObjects.get(object)!.values.push(value);
+    } else if (length === LARGE_OBJECT_MEMBERS * MEMBER_SLOTS) {
+      const values: JsonValue[] = [];
+      for (let i = 0; i < length; i += MEMBER_SLOTS) values.push(object[location[i] as string]);
+      this.largeObjects.set(object, { location, values });
+    }
   }
 
   /** A number JSON can carry faithfully, or a problem and `null`. */

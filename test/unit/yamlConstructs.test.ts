@@ -251,7 +251,7 @@ test('locating the members of a 40-key mapping: the scanned lookups and the inde
   assert.equal(parsed.located.locate(['pools', 'pool-40']).exact, false);
 });
 
-test('every member of a 2,000-member mapping is located at its key and value, in every reader', () => {
+test('every member of a 2,000-member mapping is located at its key and value, and listed with its value, in every reader', () => {
   // Past LARGE_OBJECT_MEMBERS and past the scans before a name index: both ways of finding a name.
   const names = Array.from({ length: 2000 }, (_, i) => `job.team-${(i * 7919) % 2000}.process`);
   const yaml = `topics:\n${names.map((n, i) => `  ${n}: pool-${i}\n`).join('')}`;
@@ -272,6 +272,9 @@ test('every member of a 2,000-member mapping is located at its key and value, in
       assert.deepEqual(where.value, { start: text.indexOf(value, key), end: text.indexOf(value, key) + value.length }, `${reader}: ${names[i]}'s value`);
     }
     assert.equal(located.locate(['topics', 'job.team-2000.process']).exact, false, `${reader}: a name not there`);
+    const topics = (located.value as { topics: Record<string, unknown> }).topics;
+    assert.deepEqual(located.memberNames(topics), names, `${reader}: the names at hand, in source order`);
+    assert.deepEqual(located.memberValues(topics), names.map((n) => topics[n]), `${reader}: the values beside them`);
     if (reader === 'JSON') assert.deepEqual(located.locate(['topics', names[5], 0]).value, at(text, '"pool-5"'), 'an item of a list in it');
   }
 });
