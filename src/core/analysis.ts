@@ -4,6 +4,7 @@ import { parseDocumentText, refusedDocument, type DocumentFormat, type ParsedDoc
 import type { JsonPath } from './documentModel';
 import { policyFromData, policySemanticProblems, type DriftPolicy } from './policy';
 import { verifySemanticProblems } from './verifyPolicy';
+import { checkSetAsideMembers, setAsideLargeMaps, type SetAsideMap } from './largeMaps';
 import { poolCrossReferences } from './poolRefs';
 import { appendProblems, problem, type Problem, type Span } from './problems';
 import { validatorFor, type SchemaName } from './schemas';
@@ -48,6 +49,11 @@ export interface AnalyzeOptions {
   sections?: readonly SectionName[];
   /** Problems of the bytes the text was decoded from (bytes that are not UTF-8): the data is not what the file says. */
   encodingProblems?: readonly Problem[];
+  /**
+   * Check large mappings whole with ajv instead of entry by entry beside it (largeMaps.ts): slower
+   * on large documents, with the same problems. The reference the tests compare with.
+   */
+  largeMapsWhole?: boolean;
 }
 
 type Obj = { [key: string]: JsonValue };
@@ -104,6 +110,9 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
   }
   analysis.data = data;
   const normalised = new Map<SectionName, NormalisedSection>();
+  // Large mappings are checked entry by entry beside ajv (see largeMaps.ts).
+  const setAside: SetAsideMap[] = [];
+  const setAsideFrom = (name: SectionName, value: JsonValue, pointer: string) => (options.largeMapsWhole ? value : setAsideLargeMaps(name, value, located, pointer, setAside));
   let view: JsonValue;
   if (kind === 'config') {
     let viewData: JsonValue = data;
@@ -113,7 +122,7 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
         if (Object.prototype.hasOwnProperty.call(data, name)) {
           const n = normaliseSection(name, data[name]);
           normalised.set(name, n);
-          viewData[name] = n.value;
+          viewData[name] = setAsideFrom(name, n.value, `${analysis.isEnvelope ? '/data' : ''}/${name}`);
         }
       }
     }
@@ -121,13 +130,13 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
   } else {
     const n = normaliseSection(kind, root);
     normalised.set(kind, n);
-    view = n.value;
+    view = setAsideFrom(kind, n.value, '');
   }
 
   const schema: SchemaName = kind === 'config' ? 'config-document' : kind;
   const validate = validatorFor(schema);
-  const valid = validate(view) as boolean;
-  const errors = valid ? [] : [...(validate.errors ?? [])];
+  const errors = validate(view) ? [] : [...(validate.errors ?? [])];
+  for (const error of checkSetAsideMembers(setAside)) errors.push(error);
   const sectionOf = (instancePath: string): SectionName | undefined => {
     const path = pointerToPath(instancePath);
     if (kind !== 'config') return kind;

@@ -37,3 +37,21 @@ export function validatorFor(name: SchemaName): ValidateFunction {
   }
   return validate;
 }
+
+const subschemas = new Map<string, { validate: ValidateFunction; schema: unknown }>();
+
+/**
+ * One part of a registered schema, by reference (`pools.schema.json#/properties/topics`): its
+ * schema object and a validator of its own, compiled once. Errors of that validator carry schema
+ * paths relative to the part (`#/oneOf/0/type`).
+ */
+export function subschema(ref: string): { validate: ValidateFunction; schema: unknown } {
+  let part = subschemas.get(ref);
+  if (!part) {
+    const validate = instance().getSchema(ref);
+    if (!validate) throw new Error(`schema ${ref} is not registered`);
+    part = { validate, schema: validate.schema };
+    subschemas.set(ref, part);
+  }
+  return part;
+}

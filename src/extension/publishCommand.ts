@@ -89,7 +89,8 @@ export function registerPublishCommand(
     }
     const errors = target.entry.analysis.problems.filter((p) => p.severity === 'error');
     if (errors.length > 0) {
-      const first = errors[0];
+      // First in the document, whichever check found it.
+      const first = errors.reduce((a, b) => (b.span.start < a.span.start ? b : a));
       const at = target.document.positionAt(first.span.start);
       // Not awaited: the command returns at once, the message stays until dismissed.
       void vscode.window
