@@ -112,7 +112,8 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
   const normalised = new Map<SectionName, NormalisedSection>();
   // Large mappings are checked entry by entry beside ajv (see largeMaps.ts).
   const setAside: SetAsideMap[] = [];
-  const setAsideFrom = (name: SectionName, value: JsonValue, pointer: string) => (options.largeMapsWhole ? value : setAsideLargeMaps(name, value, located, pointer, setAside));
+  const schema: SchemaName = kind === 'config' ? 'config-document' : kind;
+  const setAsideFrom = (name: SectionName, value: JsonValue, at: string[]) => (options.largeMapsWhole ? value : setAsideLargeMaps(schema, at, name, value, located, setAside));
   let view: JsonValue;
   if (kind === 'config') {
     let viewData: JsonValue = data;
@@ -122,7 +123,7 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
         if (Object.prototype.hasOwnProperty.call(data, name)) {
           const n = normaliseSection(name, data[name]);
           normalised.set(name, n);
-          viewData[name] = setAsideFrom(name, n.value, `${analysis.isEnvelope ? '/data' : ''}/${name}`);
+          viewData[name] = setAsideFrom(name, n.value, [...base.map(String), name]);
         }
       }
     }
@@ -130,10 +131,9 @@ export function analyzeDocument(text: string, format: DocumentFormat, kind: Docu
   } else {
     const n = normaliseSection(kind, root);
     normalised.set(kind, n);
-    view = setAsideFrom(kind, n.value, '');
+    view = setAsideFrom(kind, n.value, []);
   }
 
-  const schema: SchemaName = kind === 'config' ? 'config-document' : kind;
   const validate = validatorFor(schema);
   const errors = validate(view) ? [] : [...(validate.errors ?? [])];
   for (const error of checkSetAsideMembers(setAside)) errors.push(error);

@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonValue } from './canonical';
 import type { LocatedValue } from './documentModel';
-import { subschema } from './schemas';
+import { schemaDocument, subschema, type SchemaName } from './schemas';
 import type { SectionName } from './sectionHash';
 
 /**
@@ -11,56 +11,159 @@ import type { SectionName } from './sectionHash';
  * into insertion order and looks each one up twice, all at random places in memory. On an 8 MB
  * document that made the schema check cost about twice as much per MB as on a 256 KB one.
  *
- * How, without changing a single problem: ajv checks the section with each large mapping replaced
+ * How, without changing a single problem: ajv checks the document with each large mapping replaced
  * by a stand-in holding only its first member, and every other member is checked by a validator of
- * the mapping's `additionalProperties` schema, its errors placed where ajv would have placed them
- * (instance path under the mapping, schema path under `additionalProperties`). Only mappings whose
- * schema says nothing else about them are split this way (see splittable): no `properties`, no
- * `required`, no `maxProperties`, no `$ref` inside the entry schema whose paths would differ.
+ * the mapping's `additionalProperties` schema, its errors given the instance and schema paths ajv
+ * gives them. A mapping is split this way only when that is exact (see entryChecker): the one
+ * schema that applies to it says nothing but `type: object`, `additionalProperties` and at most
+ * `minProperties: 1`, and nothing above it could see the difference (`enum`, `const`, another
+ * schema reaching the mapping through `allOf`, `if` or `patternProperties`).
+ *
+ * What differs, and nobody reads: ajv's raw error list has its `#/if` error at the root only when
+ * ajv's own check failed, and the set-aside members' errors come after ajv's. Problems are shown
+ * in document order, and `if` errors are never shown (validation.ts).
  */
 
 /** The mappings of each section that may be large, and their schemas. */
-const SECTION_MAPS: Record<SectionName, readonly { key: string; ref: string }[]> = {
+const SECTION_MAPS: Record<SectionName, readonly { key: string; file: string; pointer: string }[]> = {
   pools: [
-    { key: 'topics', ref: 'pools.schema.json#/properties/topics' },
-    { key: 'pools', ref: 'pools.schema.json#/properties/pools' },
+    { key: 'topics', file: 'pools.schema.json', pointer: '/properties/topics' },
+    { key: 'pools', file: 'pools.schema.json', pointer: '/properties/pools' },
   ],
   timeouts: [
-    { key: 'topics', ref: 'timeouts.schema.json#/properties/topics' },
-    { key: 'workflows', ref: 'timeouts.schema.json#/properties/workflows' },
+    { key: 'topics', file: 'timeouts.schema.json', pointer: '/properties/topics' },
+    { key: 'workflows', file: 'timeouts.schema.json', pointer: '/properties/workflows' },
   ],
 };
 
-/** Keywords that only annotate: they never fail and never change what is checked. */
-const ANNOTATIONS = new Set(['description', 'markdownDescription', 'title', 'examples', 'default', '$comment']);
+/** Keywords that only annotate or hold definitions: they never fail and never change what is checked. */
+const INERT = new Set(['$schema', '$id', '$comment', 'definitions', '$defs', 'description', 'markdownDescription', 'title', 'examples', 'default', 'deprecationMessage']);
+/** Keywords that only pass the value on to their schemas. */
+const PASS_ON = ['$ref', 'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else'];
+/** Keywords that apply their schemas to the same value: those, and dependencies (which also require keys). */
+const IN_PLACE = [...PASS_ON, 'dependencies', 'dependentSchemas'];
+/** Keywords a walk cannot follow exactly: the mapping is then checked whole. */
+const UNFOLLOWED = new Set(['unevaluatedProperties', 'unevaluatedItems', '$dynamicRef', '$recursiveRef', '$anchor', '$dynamicAnchor']);
 
 type Obj = { [key: string]: JsonValue };
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function containsRef(schema: unknown): boolean {
-  if (Array.isArray(schema)) return schema.some(containsRef);
-  if (!isObject(schema)) return false;
-  return Object.keys(schema).some((k) => k === '$ref' || k === '$dynamicRef' || k === '$recursiveRef' || containsRef(schema[k]));
+/** A schema document by file name (a registered one by default). */
+export type SchemaResolver = (file: string) => unknown;
+
+function atPointer(document: unknown, pointer: string): unknown {
+  let node = document;
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[segment] : undefined;
+  }
+  return node;
 }
 
 /**
- * The validator of a mapping's entries when the mapping's schema is only `type: object`,
- * `additionalProperties: {…}` and at most `minProperties: 1` (which a stand-in of one member meets
- * exactly when the mapping does); otherwise undefined, and ajv checks the mapping whole.
+ * Every schema that applies to the value at `path` below `schema` (in `file`), following `$ref`,
+ * in-place applicators and `properties`/`patternProperties`/`additionalProperties`, into `found`.
+ * Schemas that only pass the value on (a bare `$ref`, an `allOf`) are followed, not listed. False
+ * when something on the way could see the whole value, or cannot be followed.
  */
-const entryCheckers = new Map<string, { validate: ValidateFunction; schemaPath: string } | undefined>();
-function entryChecker(ref: string): { validate: ValidateFunction; schemaPath: string } | undefined {
-  if (entryCheckers.has(ref)) return entryCheckers.get(ref);
-  const schema = subschema(ref).schema as Obj;
-  const splittable =
-    isObject(schema) &&
-    schema.type === 'object' &&
-    isObject(schema.additionalProperties) &&
-    !containsRef(schema.additionalProperties) &&
-    (schema.minProperties === undefined || (typeof schema.minProperties === 'number' && schema.minProperties <= 1)) &&
-    Object.keys(schema).every((k) => k === 'type' || k === 'additionalProperties' || k === 'minProperties' || ANNOTATIONS.has(k));
-  const checker = splittable ? { validate: subschema(`${ref}/additionalProperties`).validate, schemaPath: `#${ref.slice(ref.indexOf('#') + 1)}/additionalProperties` } : undefined;
-  entryCheckers.set(ref, checker);
+export function schemasAt(schema: unknown, file: string, path: readonly string[], resolve: SchemaResolver, found: unknown[], depth = 0): boolean {
+  if (depth > 64) return false;
+  if (typeof schema === 'boolean') {
+    if (path.length === 0 && !schema) found.push(schema);
+    return true;
+  }
+  if (!isObject(schema)) return false;
+  const keys = Object.keys(schema);
+  if (keys.some((k) => UNFOLLOWED.has(k))) return false;
+  // An ancestor compared whole would see the stand-in.
+  if (path.length > 0 && ('enum' in schema || 'const' in schema)) return false;
+  if (path.length === 0 && keys.some((k) => !INERT.has(k) && !PASS_ON.includes(k))) found.push(schema);
+  for (const keyword of IN_PLACE) {
+    const value = schema[keyword];
+    if (value === undefined) continue;
+    if (keyword === '$ref') {
+      if (typeof value !== 'string') return false;
+      const hash = value.indexOf('#');
+      const target = hash === 0 ? file : hash > 0 ? value.slice(0, hash) : value;
+      const document = resolve(target);
+      if (document === undefined) return false;
+      const referenced = hash >= 0 ? atPointer(document, value.slice(hash + 1)) : document;
+      if (!schemasAt(referenced, target, path, resolve, found, depth + 1)) return false;
+    } else if (Array.isArray(value)) {
+      if (!value.every((v) => schemasAt(v, file, path, resolve, found, depth + 1))) return false;
+    } else if (keyword === 'dependencies' || keyword === 'dependentSchemas') {
+      if (!isObject(value)) return false;
+      for (const v of Object.values(value)) if (!Array.isArray(v) && !schemasAt(v, file, path, resolve, found, depth + 1)) return false;
+    } else if (!schemasAt(value, file, path, resolve, found, depth + 1)) {
+      return false;
+    }
+  }
+  if (path.length === 0) return true;
+  const [name, ...rest] = path;
+  let named = false;
+  if (isObject(schema.properties) && Object.prototype.hasOwnProperty.call(schema.properties, name)) {
+    named = true;
+    if (!schemasAt(schema.properties[name], file, rest, resolve, found, depth + 1)) return false;
+  }
+  if (isObject(schema.patternProperties)) {
+    for (const [pattern, sub] of Object.entries(schema.patternProperties)) {
+      if (!new RegExp(pattern, 'u').test(name)) continue;
+      named = true;
+      if (!schemasAt(sub, file, rest, resolve, found, depth + 1)) return false;
+    }
+  }
+  if (!named && schema.additionalProperties !== undefined && !schemasAt(schema.additionalProperties, file, rest, resolve, found, depth + 1)) return false;
+  return true;
+}
+
+function containsRef(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.some(containsRef);
+  if (!isObject(schema)) return false;
+  return Object.keys(schema).some((k) => k === '$ref' || UNFOLLOWED.has(k) || containsRef(schema[k]));
+}
+
+/**
+ * Whether the mapping at `path` below the document schema `rootFile` may be checked entry by entry,
+ * its schema being `mapSchema`: it is the only schema that applies there, and it says nothing but
+ * `type: object`, `additionalProperties: {…}` (with no `$ref` inside, whose schema paths would read
+ * differently) and at most `minProperties: 1`, which the one-member stand-in meets exactly when the
+ * mapping does.
+ */
+export function splittable(rootFile: string, path: readonly string[], mapSchema: unknown, resolve: SchemaResolver): boolean {
+  const found: unknown[] = [];
+  if (!schemasAt(resolve(rootFile), rootFile, path, resolve, found)) return false;
+  if (found.length !== 1 || found[0] !== mapSchema || !isObject(mapSchema)) return false;
+  return (
+    mapSchema.type === 'object' &&
+    isObject(mapSchema.additionalProperties) &&
+    !containsRef(mapSchema.additionalProperties) &&
+    (mapSchema.minProperties === undefined || (typeof mapSchema.minProperties === 'number' && mapSchema.minProperties <= 1)) &&
+    Object.keys(mapSchema).every((k) => k === 'type' || k === 'additionalProperties' || k === 'minProperties' || INERT.has(k))
+  );
+}
+
+interface EntryChecker {
+  validate: ValidateFunction;
+  /** Schema path of the entry schema, as ajv writes it for errors under this root. */
+  schemaPath: string;
+}
+
+const entryCheckers = new Map<string, EntryChecker | undefined>();
+
+/** The validator of a mapping's entries when it may be split (see splittable), else undefined. */
+function entryChecker(root: SchemaName, path: readonly string[], map: { file: string; pointer: string }): EntryChecker | undefined {
+  const rootFile = `${root}.schema.json`;
+  const cacheKey = `${rootFile}\0${path.join('\0')}`;
+  if (entryCheckers.has(cacheKey)) return entryCheckers.get(cacheKey);
+  const mapSchema = atPointer(schemaDocument(map.file), map.pointer);
+  let checker: EntryChecker | undefined;
+  if (splittable(rootFile, path, mapSchema, schemaDocument)) {
+    // ajv writes `#/…` for errors of the schema it was asked for, `pools.schema.json/…` for a
+    // schema it reached through a `$ref` to another file.
+    const base = rootFile === map.file ? '#' : map.file;
+    checker = { validate: subschema(`${map.file}#${map.pointer}/additionalProperties`).validate, schemaPath: `${base}${map.pointer}/additionalProperties` };
+  }
+  entryCheckers.set(cacheKey, checker);
   return checker;
 }
 
@@ -79,26 +182,28 @@ const escapePointer = (segment: string) => segment.replace(/~/g, '~0').replace(/
 
 /**
  * The section as ajv should see it: each large mapping of it replaced by a stand-in with its first
- * member. `pointer` is where the section stands in the validated view ('' for a section file).
- * Returns the value unchanged when nothing is set aside; never changes the section itself.
+ * member. `root` is the schema the view is checked against and `at` where the section stands in it
+ * (`['data', 'pools']`; `[]` for a section file). Returns the value unchanged when nothing is set
+ * aside; never changes the section itself.
  */
-export function setAsideLargeMaps(section: SectionName, value: JsonValue, located: LocatedValue, pointer: string, setAside: SetAsideMap[]): JsonValue {
+export function setAsideLargeMaps(root: SchemaName, at: readonly string[], section: SectionName, value: JsonValue, located: LocatedValue, setAside: SetAsideMap[]): JsonValue {
   if (!isObject(value)) return value;
   let view: Obj | undefined;
-  for (const { key, ref } of SECTION_MAPS[section]) {
-    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
-    const map = value[key];
-    if (!isObject(map)) continue;
-    const names = located.memberNames(map);
-    const values = located.memberValues(map);
+  for (const map of SECTION_MAPS[section]) {
+    if (!Object.prototype.hasOwnProperty.call(value, map.key)) continue;
+    const members = value[map.key];
+    if (!isObject(members)) continue;
+    const names = located.memberNames(members);
+    const values = located.memberValues(members);
     if (!names || !values || names.length < 2) continue;
-    const checker = entryChecker(ref);
+    const path = [...at, map.key];
+    const checker = entryChecker(root, path, map);
     if (!checker) continue;
     const standIn: Obj = {};
     Object.defineProperty(standIn, names[0], { value: values[0], enumerable: true, writable: true, configurable: true });
     view ??= { ...value };
-    view[key] = standIn;
-    setAside.push({ pointer: `${pointer}/${escapePointer(key)}`, names, values, ...checker });
+    view[map.key] = standIn;
+    setAside.push({ pointer: path.map((segment) => `/${escapePointer(segment)}`).join(''), names, values, ...checker });
   }
   return view ?? value;
 }

@@ -11,6 +11,19 @@ import timeoutsSchema from '../../schemas/timeouts.schema.json';
  */
 export type SchemaName = 'config-document' | 'drift-policy' | 'pools' | 'timeouts';
 
+/** The schema documents by the file names they are registered (and `$ref`ed) under. */
+const DOCUMENTS: Readonly<Record<string, unknown>> = {
+  'pools.schema.json': poolsSchema,
+  'timeouts.schema.json': timeoutsSchema,
+  'config-document.schema.json': configDocumentSchema,
+  'drift-policy.schema.json': driftPolicySchema,
+};
+
+/** A registered schema document, by file name (`pools.schema.json`): the very object ajv compiles. */
+export function schemaDocument(file: string): unknown {
+  return DOCUMENTS[file];
+}
+
 let ajv: Ajv | undefined;
 const compiled = new Map<SchemaName, ValidateFunction>();
 
@@ -21,10 +34,7 @@ function instance(): Ajv {
   for (const keyword of ['markdownDescription', 'patternErrorMessage', 'errorMessage', 'deprecationMessage', 'enumDescriptions', 'markdownEnumDescriptions']) {
     ajv.addKeyword({ keyword });
   }
-  ajv.addSchema(poolsSchema, 'pools.schema.json');
-  ajv.addSchema(timeoutsSchema, 'timeouts.schema.json');
-  ajv.addSchema(configDocumentSchema, 'config-document.schema.json');
-  ajv.addSchema(driftPolicySchema, 'drift-policy.schema.json');
+  for (const [file, schema] of Object.entries(DOCUMENTS)) ajv.addSchema(schema as object, file);
   return ajv;
 }
 

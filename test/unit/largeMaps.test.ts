@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { ErrorObject } from 'ajv';
 import { analyzeDocument, type DocumentAnalysis } from '../../src/core/analysis';
+import type { JsonValue } from '../../src/core/canonical';
 import { parseDocumentText } from '../../src/core/document';
 import { LARGE_OBJECT_MEMBERS } from '../../src/core/documentModel';
-import { checkSetAsideMembers, setAsideLargeMaps, type SetAsideMap } from '../../src/core/largeMaps';
+import { checkSetAsideMembers, setAsideLargeMaps, splittable, type SetAsideMap } from '../../src/core/largeMaps';
 import { validatorFor } from '../../src/core/schemas';
 
 /**
@@ -96,7 +97,7 @@ test('a bad entry deep in a large mapping is reported at its place, with the sec
     '  pools:\n' +
     members('    ', (k) => `pool-${k}`, () => ' {requires: []}', new Map([[900, ' {requires: [], status: retired}']]));
   const analysis = assertSameAsWhole(text, 'config');
-  const errors = analysis.problems.filter((p) => p.severity === 'error');
+  const errors = analysis.problems.filter((p) => p.severity === 'error').sort((a, b) => a.span.start - b.span.start);
   assert.deepEqual(
     errors.map((p) => text.slice(p.span.start, p.span.end)),
     ['5', 'retired'],
@@ -112,14 +113,75 @@ test('the errors of set-aside members are the errors ajv gives for them: instanc
     members('  ', (k) => (k === 9 ? '"a/b~c"' : `job.team-${k}.process`), (k) => ` pool-${k}`, new Map([[9, ' [pool-1, 7]'], [1000, ' ""'], [0, ' 5']])) +
     'pools:\n' +
     members('  ', (k) => `pool-${k}`, () => ' {requires: []}', new Map([[1, ' {requires: [], status: retired, colour: blue}'], [MEMBERS - 1, ' {drain_timeout_seconds: -1}']]));
-  const located = parseDocumentText(text, 'yaml').located;
-  const setAside: SetAsideMap[] = [];
-  const view = setAsideLargeMaps('pools', located.value!, located, '', setAside);
-  assert.deepEqual(setAside.map((m) => m.pointer), ['/topics', '/pools'], 'both mappings are set aside');
-  const validate = validatorFor('pools');
-  const key = (e: ErrorObject) => JSON.stringify([e.instancePath, e.schemaPath, e.keyword, e.params, e.message, e.data]);
-  const split = [...(validate(view) ? [] : validate.errors!), ...checkSetAsideMembers(setAside)].map(key).sort();
-  const whole = (validate(located.value) ? [] : validate.errors!).map(key).sort();
-  assert.ok(whole.length >= 8, `errors to compare (${whole.length})`);
-  assert.deepEqual(split, whole);
+  const indent = (by: string) => text.replace(/^/gm, by).replace(/ +$/, '');
+  const cases = [
+    { root: 'pools' as const, at: [], text },
+    { root: 'config-document' as const, at: ['pools'], text: `pools:\n${indent('  ')}` },
+    { root: 'config-document' as const, at: ['data', 'pools'], text: `revision: 1\ndata:\n  pools:\n${indent('    ')}` },
+  ];
+  for (const { root, at, text: document } of cases) {
+    const located = parseDocumentText(document, 'yaml').located;
+    const child = (v: JsonValue, k: string): JsonValue => (v as Record<string, JsonValue>)[k];
+    const data = at.reduce(child, located.value!);
+    const setAside: SetAsideMap[] = [];
+    const section = setAsideLargeMaps(root, at, 'pools', data, located, setAside);
+    const prefix = at.map((k) => `/${k}`).join('');
+    assert.deepEqual(setAside.map((m) => m.pointer), [`${prefix}/topics`, `${prefix}/pools`], `${root} at ${prefix}: both mappings are set aside`);
+    // The view ajv sees: the section replaced, nothing else changed.
+    const view = at.length === 0 ? section : structuredClone(located.value!);
+    if (at.length > 0) (at.slice(0, -1).reduce(child, view) as Record<string, JsonValue>)[at[at.length - 1]] = section;
+    const validate = validatorFor(root);
+    // ajv's `#/if` error (config documents) comes only with its own failures; validation.ts never shows it.
+    const key = (e: ErrorObject) => (e.schemaPath === '#/if' ? [] : [JSON.stringify([e.instancePath, e.schemaPath, e.keyword, e.params, e.message, e.data])]);
+    const split = [...(validate(view) ? [] : validate.errors!), ...checkSetAsideMembers(setAside)].flatMap(key).sort();
+    const whole = (validate(located.value) ? [] : validate.errors!).flatMap(key).sort();
+    assert.ok(whole.length >= 8, `${root} at ${prefix}: errors to compare (${whole.length})`);
+    assert.deepEqual(split, whole, `${root} at ${prefix}`);
+  }
+});
+
+test('every large mapping the schemas allow is set aside: topics and pools, timeouts topics and workflows', () => {
+  const entries = (name: string) => members('  ', (k) => `${name}-${k}`, () => ' {}', new Map());
+  const cases = [
+    { section: 'pools' as const, text: `topics:\n${members('  ', (k) => `t-${k}`, () => ' p', new Map())}pools:\n${entries('p')}`, pointers: ['/topics', '/pools'] },
+    { section: 'timeouts' as const, text: `topics:\n${entries('t')}workflows:\n${entries('w')}`, pointers: ['/topics', '/workflows'] },
+  ];
+  for (const { section, text, pointers } of cases) {
+    const located = parseDocumentText(text, 'yaml').located;
+    const setAside: SetAsideMap[] = [];
+    setAsideLargeMaps(section, [], section, located.value!, located, setAside);
+    assert.deepEqual(setAside.map((m) => m.pointer), pointers, `${section}: a schema change that stops this would quietly bring back ajv's for-in over 100,000 keys`);
+  }
+});
+
+test('a mapping is split only when no other schema could see it whole', () => {
+  const entry = { type: 'string', minLength: 1 };
+  const map = () => ({ type: 'object', minProperties: 1, description: 'd', additionalProperties: entry });
+  /** A section schema with `topics` as its mapping, changed by `edit`, and a document schema that $refs it. */
+  const check = (edit: (section: Record<string, unknown>, topics: Record<string, unknown>) => void, root: 'doc' | 'section' = 'doc') => {
+    const topics: Record<string, unknown> = map();
+    const section: Record<string, unknown> = { type: 'object', additionalProperties: false, required: ['topics'], properties: { topics } };
+    edit(section, topics);
+    const documents: Record<string, unknown> = {
+      'section.json': section,
+      'doc.json': { type: 'object', if: { required: ['data'] }, then: { $ref: '#/definitions/envelope' }, else: { $ref: '#/definitions/data' }, definitions: { envelope: { type: 'object', additionalProperties: false, properties: { data: { $ref: '#/definitions/data' } } }, data: { type: 'object', properties: { pools: { $ref: 'section.json' } } } } },
+    };
+    const path = root === 'doc' ? ['data', 'pools', 'topics'] : ['topics'];
+    return splittable(`${root === 'doc' ? 'doc' : 'section'}.json`, path, topics, (file) => documents[file]);
+  };
+  assert.equal(check(() => {}), true, 'as the schemas are today');
+  assert.equal(check(() => {}, 'section'), true, 'from the section file');
+  assert.equal(check((s) => (s.allOf = [{ properties: { topics: { maxProperties: 1025 } } }])), false, 'allOf at the section');
+  assert.equal(check((s) => (s.if = { properties: { topics: { required: ['x'] } } })), false, 'if at the section');
+  assert.equal(check((s) => (s.patternProperties = { '^top': { minProperties: 3 } })), false, 'patternProperties naming it');
+  assert.equal(check((s) => (s.patternProperties = { '^pools$': { minProperties: 3 } })), true, 'patternProperties naming something else');
+  assert.equal(check((s) => (s.enum = [{}])), false, 'enum at the section compares it whole');
+  assert.equal(check((s) => (s.dependencies = { topics: { properties: { topics: { maxProperties: 2 } } } })), false, 'a dependency schema reaching it');
+  assert.equal(check((_, t) => (t.maxProperties = 5000)), false, 'maxProperties');
+  assert.equal(check((_, t) => (t.minProperties = 2)), false, 'minProperties above 1');
+  assert.equal(check((_, t) => (t.propertyNames = { pattern: '^j' })), false, 'propertyNames');
+  assert.equal(check((s) => (s.allOf = [{ properties: { topics: { dependencies: { a: ['b'] } } } }])), false, 'a dependency on its keys, through allOf');
+  assert.equal(check((_, t) => (t.additionalProperties = { $ref: '#/definitions/x' })), false, 'a $ref in the entry schema');
+  assert.equal(check((s) => (s.not = { properties: { topics: { required: ['a'] } } })), false, 'not, at the section');
+  assert.equal(check((_, t) => (t.not = { required: ['a'] })), false, 'not, on it');
 });
