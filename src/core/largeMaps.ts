@@ -14,7 +14,7 @@ import type { SectionName } from './sectionHash';
  * How, without changing a single problem: ajv checks the document with each large mapping replaced
  * by a stand-in holding only its first member, and every other member is checked by a validator of
  * the mapping's `additionalProperties` schema, its errors given the instance and schema paths ajv
- * gives them. A mapping is split this way only when that is exact (see entryChecker): the one
+ * gives them. A mapping is split this way only when that is exact (see splittable): the one
  * schema that applies to it says nothing but `type: object`, `additionalProperties` and at most
  * `minProperties: 1`, and nothing above it could see the difference (`enum`, `const`, another
  * schema reaching the mapping through `allOf`, `if` or `patternProperties`).

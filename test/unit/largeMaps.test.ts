@@ -70,7 +70,7 @@ test('large mappings checked entry by entry give the problems of the whole check
         `${i}  workflows: {}\n`;
       assertSameAsWhole(text, 'config');
     }),
-    { numRuns: 25 },
+    { numRuns: 60 },
   );
 });
 
@@ -86,7 +86,7 @@ test('large mappings checked entry by entry give the problems of the whole check
       const timeouts_ = 'workflows:\n' + members('  ', (k) => `wf-${k}`, (k) => ` {max_retries: ${k % 4}}`, timeouts) + 'topics: {}\n';
       assertSameAsWhole(timeouts_, 'timeouts');
     }),
-    { numRuns: 15 },
+    { numRuns: 40 },
   );
 });
 
