@@ -168,7 +168,7 @@ class FastReader {
       emptyDocumentEnd();
     }
     this.readEpilogue();
-    return new LocatedValue(value, span, this.builder.locations, this.builder.largeObjects);
+    return this.builder.located(value, span);
   }
 
   /** Where the collection being read ends so far: its last entry's end (comments after it are not in it). */
@@ -315,6 +315,7 @@ class FastReader {
       }
     }
     this.depth--;
+    builder.endObject(object);
     return object;
   }
 
@@ -1017,6 +1018,7 @@ class FastReader {
       if (text.charCodeAt(q) === close) {
         this.depth--;
         this.flowDepth--;
+        if (!isSequence) builder.endObject(container as { [key: string]: JsonValue });
         return [container, q + 1];
       }
       if (isSequence) {

@@ -18,7 +18,7 @@ export function parseJsonLocated(text: string): { located: LocatedValue; problem
     const end = reader.pos;
     reader.skipWhitespace();
     if (reader.pos < text.length) reader.fail('Unexpected text after the JSON value.');
-    return { located: new LocatedValue(value, { start, end }, reader.builder.locations, reader.builder.largeObjects), problems: reader.builder.problems };
+    return { located: reader.builder.located(value, { start, end }), problems: reader.builder.problems };
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
     const span = { start: e.offset, end: Math.min(e.offset + 1, text.length) };
@@ -135,6 +135,7 @@ class JsonReader {
       }
     }
     this.depth--;
+    this.builder.endObject(object);
     return object;
   }
 

@@ -72,8 +72,9 @@ export function parseYamlComplete(text: string): { located: LocatedValue; proble
   }
   // Without the line breaks and comments after it, as every other span (and the fast reader's root).
   const rootSpan = contents?.range ? converter.extent(contents) : { start: 0, end: 0 };
+  const located = converter.builder.located(value, rootSpan);
   appendProblems(problems, converter.builder.problems);
-  return { located: new LocatedValue(value, rootSpan, converter.builder.locations, converter.builder.largeObjects), problems };
+  return { located, problems };
 }
 
 /**
@@ -278,6 +279,7 @@ class JsonConverter {
           this.builder.problems.push(problem(keySpan, 'A collection cannot be a key; JSON object keys must be strings.', 'json-non-string-key'));
         }
       }
+      this.builder.endObject(object);
       return object;
     }
     if (isSeq(node)) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeDocument } from '../../src/core/analysis';
 import { parseDocumentText } from '../../src/core/document';
-import { MAX_NESTING_DEPTH } from '../../src/core/documentModel';
+import { LARGE_OBJECT_MEMBERS, MAX_NESTING_DEPTH } from '../../src/core/documentModel';
 import { parseYamlFast } from '../../src/core/fastYaml';
 import { MAX_ALIAS_EXPANSION_NODES, parseYamlComplete } from '../../src/core/yamlCompose';
 import { assertSameReading, readerView } from './yamlDocuments';
@@ -277,4 +277,46 @@ test('every member of a 2,000-member mapping is located at its key and value, an
     assert.deepEqual(located.memberValues(topics), names.map((n) => topics[n]), `${reader}: the values beside them`);
     if (reader === 'JSON') assert.deepEqual(located.locate(['topics', names[5], 0]).value, at(text, '"pool-5"'), 'an item of a list in it');
   }
+});
+
+test('past LARGE_OBJECT_MEMBERS a repeated key is still an error at its key and the first still wins, in every reader, aliases included', () => {
+  // Members past the threshold go into the object when the mapping ends (LocatedBuilder.endObject):
+  // repeats of members put in before that point and of members put in with them.
+  const n = LARGE_OBJECT_MEMBERS + 200;
+  const keys = Array.from({ length: n }, (_, i) => (i < LARGE_OBJECT_MEMBERS + 100 ? `k${i}` : `k${i - 150}`));
+  keys.push('__proto__', '__proto__');
+  const unique = [...new Set(keys)];
+  const yaml = `m: &big\n${keys.map((k, i) => `  ${k}: ${i}\n`).join('')}n: *big\n`;
+  const json = `{"m": {${keys.map((k, i) => `"${k}": ${i}`).join(', ')}}}`;
+  const repeatsIn = (text: string, quote: string) => {
+    const at: number[] = [];
+    const seen = new Set<string>();
+    let from = 0;
+    for (const k of keys) {
+      const i = text.indexOf(`${quote}${k}${quote}:`, from);
+      if (seen.has(k)) at.push(i);
+      seen.add(k);
+      from = i + 1;
+    }
+    return at;
+  };
+  const duplicates = (problems: readonly { code: string; span: { start: number } }[]) => problems.filter((p) => p.code === 'duplicate-key').map((p) => p.span.start);
+  const fast = parseDocumentText(yaml, 'yaml');
+  assert.equal(fast.reader, 'fast-yaml');
+  const complete = parseYamlComplete(yaml);
+  const fromJson = parseDocumentText(json, 'json');
+  assert.deepEqual(duplicates(fast.problems), duplicates(complete.problems), 'the fast reader reports what the complete one does');
+  assert.deepEqual([...new Set(duplicates(fast.problems))].sort((a, b) => a - b), repeatsIn(yaml, ''), 'each repeat at its key');
+  assert.deepEqual(duplicates(fromJson.problems), repeatsIn(json, '"'), 'JSON: each repeat at its key');
+  for (const [reader, located] of [['fast YAML', fast.located], ['complete YAML', complete.located], ['JSON', fromJson.located]] as const) {
+    const m = (located.value as { m: Record<string, unknown> }).m;
+    assert.deepEqual(Object.keys(m).sort(), [...unique].sort(), `${reader}: every key once`);
+    assert.equal(m.k1050, 1050, `${reader}: the first k1050 wins (both past the threshold)`);
+    assert.equal(m.k1000, 1000, `${reader}: the first k1000 wins (put in before the threshold)`);
+    assert.equal(Object.getOwnPropertyDescriptor(m, '__proto__')?.value, n, `${reader}: __proto__ is an own member, the first one`);
+    assert.deepEqual(located.memberNames(m), unique, `${reader}: names without the repeats`);
+    assert.deepEqual(located.memberValues(m), unique.map((k) => Object.getOwnPropertyDescriptor(m, k)!.value), `${reader}: values beside them`);
+    assert.ok(located.locate(['m', 'k1123']).exact, `${reader}: a member past the threshold is located`);
+  }
+  assert.equal((fast.located.value as { n: unknown }).n, (fast.located.value as { m: unknown }).m, 'the alias is the anchored mapping, complete');
 });
