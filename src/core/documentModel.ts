@@ -97,10 +97,6 @@ export function nestsTooDeep(value: unknown, max = MAX_NESTING_DEPTH): boolean {
   return false;
 }
 
-/**
- * The JSON data of a document with a side table of source spans, so that every later stage
- * (schema validation, section hashes, lenses) speaks about the text without parsing it again.
- */
 /** An object of LARGE_OBJECT_MEMBERS members or more: its location, and its member values in the same order. */
 export interface LargeObject {
   location: ContainerLocation;
@@ -109,6 +105,10 @@ export interface LargeObject {
   inserted: number;
 }
 
+/**
+ * The JSON data of a document with a side table of source spans, so that every later stage
+ * (schema validation, section hashes, lenses) speaks about the text without parsing it again.
+ */
 export class LocatedValue {
   /** Member names of large objects, taken from their locations when first asked for. */
   private readonly names = new Map<object, string[]>();

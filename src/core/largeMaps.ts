@@ -1,8 +1,10 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonValue } from './canonical';
 import type { LocatedValue } from './documentModel';
-import { schemaDocument, subschema, type SchemaName } from './schemas';
+import { schemaDocument } from './schemaDocuments';
+import { subschema, type SchemaName } from './schemas';
 import type { SectionName } from './sectionHash';
+import { pointerToPath } from './validation';
 
 /**
  * Schema checks of a section's large mappings (an 8 MB document's 113,000 topics and as many pools)
@@ -24,16 +26,10 @@ import type { SectionName } from './sectionHash';
  * in document order, and `if` errors are never shown (validation.ts).
  */
 
-/** The mappings of each section that may be large, and their schemas. */
-const SECTION_MAPS: Record<SectionName, readonly { key: string; file: string; pointer: string }[]> = {
-  pools: [
-    { key: 'topics', file: 'pools.schema.json', pointer: '/properties/topics' },
-    { key: 'pools', file: 'pools.schema.json', pointer: '/properties/pools' },
-  ],
-  timeouts: [
-    { key: 'topics', file: 'timeouts.schema.json', pointer: '/properties/topics' },
-    { key: 'workflows', file: 'timeouts.schema.json', pointer: '/properties/workflows' },
-  ],
+/** The mappings of each section that may be large; each one's schema is `properties.<key>` of `<section>.schema.json`. */
+const SECTION_MAPS: Record<SectionName, readonly string[]> = {
+  pools: ['topics', 'pools'],
+  timeouts: ['topics', 'workflows'],
 };
 
 /** Keywords that only annotate or hold definitions: they never fail and never change what is checked. */
@@ -53,10 +49,7 @@ export type SchemaResolver = (file: string) => unknown;
 
 function atPointer(document: unknown, pointer: string): unknown {
   let node = document;
-  for (const raw of pointer.split('/').slice(1)) {
-    const segment = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[segment] : undefined;
-  }
+  for (const segment of pointerToPath(pointer)) node = isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[segment] : undefined;
   return node;
 }
 
@@ -151,17 +144,19 @@ interface EntryChecker {
 const entryCheckers = new Map<string, EntryChecker | undefined>();
 
 /** The validator of a mapping's entries when it may be split (see splittable), else undefined. */
-function entryChecker(root: SchemaName, path: readonly string[], map: { file: string; pointer: string }): EntryChecker | undefined {
+function entryChecker(root: SchemaName, path: readonly string[], section: SectionName, key: string): EntryChecker | undefined {
   const rootFile = `${root}.schema.json`;
   const cacheKey = `${rootFile}\0${path.join('\0')}`;
   if (entryCheckers.has(cacheKey)) return entryCheckers.get(cacheKey);
-  const mapSchema = atPointer(schemaDocument(map.file), map.pointer);
+  const file = `${section}.schema.json`;
+  const pointer = `/properties/${escapePointer(key)}`;
+  const mapSchema = atPointer(schemaDocument(file), pointer);
   let checker: EntryChecker | undefined;
   if (splittable(rootFile, path, mapSchema, schemaDocument)) {
     // ajv writes `#/…` for errors of the schema it was asked for, `pools.schema.json/…` for a
     // schema it reached through a `$ref` to another file.
-    const base = rootFile === map.file ? '#' : map.file;
-    checker = { validate: subschema(`${map.file}#${map.pointer}/additionalProperties`).validate, schemaPath: `${base}${map.pointer}/additionalProperties` };
+    const base = rootFile === file ? '#' : file;
+    checker = { validate: subschema(`${file}#${pointer}/additionalProperties`).validate, schemaPath: `${base}${pointer}/additionalProperties` };
   }
   entryCheckers.set(cacheKey, checker);
   return checker;
@@ -189,20 +184,20 @@ const escapePointer = (segment: string) => segment.replace(/~/g, '~0').replace(/
 export function setAsideLargeMaps(root: SchemaName, at: readonly string[], section: SectionName, value: JsonValue, located: LocatedValue, setAside: SetAsideMap[]): JsonValue {
   if (!isObject(value)) return value;
   let view: Obj | undefined;
-  for (const map of SECTION_MAPS[section]) {
-    if (!Object.prototype.hasOwnProperty.call(value, map.key)) continue;
-    const members = value[map.key];
+  for (const key of SECTION_MAPS[section]) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const members = value[key];
     if (!isObject(members)) continue;
     const names = located.memberNames(members);
     const values = located.memberValues(members);
     if (!names || !values || names.length < 2) continue;
-    const path = [...at, map.key];
-    const checker = entryChecker(root, path, map);
+    const path = [...at, key];
+    const checker = entryChecker(root, path, section, key);
     if (!checker) continue;
     const standIn: Obj = {};
     Object.defineProperty(standIn, names[0], { value: values[0], enumerable: true, writable: true, configurable: true });
     view ??= { ...value };
-    view[map.key] = standIn;
+    view[key] = standIn;
     setAside.push({ pointer: path.map((segment) => `/${escapePointer(segment)}`).join(''), names, values, ...checker });
   }
   return view ?? value;

@@ -1,9 +1,6 @@
 import type { DocumentKind } from './classify';
-import configDocumentSchema from '../../schemas/config-document.schema.json';
-import driftPolicySchema from '../../schemas/drift-policy.schema.json';
-import poolsSchema from '../../schemas/pools.schema.json';
-import timeoutsSchema from '../../schemas/timeouts.schema.json';
 import type { PathSegment } from './cursorContext';
+import { SCHEMA_DOCUMENTS } from './schemaDocuments';
 
 /**
  * What the schemas in schemas/ (the ones ajv validates with) say about one place in a document:
@@ -44,12 +41,7 @@ interface Located {
   definition?: string;
 }
 
-const FILES: Record<string, SchemaNode> = {
-  'config-document.schema.json': configDocumentSchema as SchemaNode,
-  'drift-policy.schema.json': driftPolicySchema as SchemaNode,
-  'pools.schema.json': poolsSchema as SchemaNode,
-  'timeouts.schema.json': timeoutsSchema as SchemaNode,
-};
+const FILES = SCHEMA_DOCUMENTS as Readonly<Record<string, SchemaNode>>;
 
 const ROOT_OF: Record<DocumentKind, string> = {
   config: 'config-document.schema.json',

@@ -1,8 +1,5 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import configDocumentSchema from '../../schemas/config-document.schema.json';
-import driftPolicySchema from '../../schemas/drift-policy.schema.json';
-import poolsSchema from '../../schemas/pools.schema.json';
-import timeoutsSchema from '../../schemas/timeouts.schema.json';
+import { SCHEMA_DOCUMENTS } from './schemaDocuments';
 
 /**
  * The JSON Schemas in schemas/ compiled once, on first use (compiling costs tens of milliseconds,
@@ -10,19 +7,6 @@ import timeoutsSchema from '../../schemas/timeouts.schema.json';
  * `yamlValidation`, so editor completion and DriftLens diagnostics read one source.
  */
 export type SchemaName = 'config-document' | 'drift-policy' | 'pools' | 'timeouts';
-
-/** The schema documents by the file names they are registered (and `$ref`ed) under. */
-const DOCUMENTS: Readonly<Record<string, unknown>> = {
-  'pools.schema.json': poolsSchema,
-  'timeouts.schema.json': timeoutsSchema,
-  'config-document.schema.json': configDocumentSchema,
-  'drift-policy.schema.json': driftPolicySchema,
-};
-
-/** A registered schema document, by file name (`pools.schema.json`): the very object ajv compiles. */
-export function schemaDocument(file: string): unknown {
-  return DOCUMENTS[file];
-}
 
 let ajv: Ajv | undefined;
 const compiled = new Map<SchemaName, ValidateFunction>();
@@ -34,7 +18,7 @@ function instance(): Ajv {
   for (const keyword of ['markdownDescription', 'patternErrorMessage', 'errorMessage', 'deprecationMessage', 'enumDescriptions', 'markdownEnumDescriptions']) {
     ajv.addKeyword({ keyword });
   }
-  for (const [file, schema] of Object.entries(DOCUMENTS)) ajv.addSchema(schema as object, file);
+  for (const [file, schema] of Object.entries(SCHEMA_DOCUMENTS)) ajv.addSchema(schema as object, file);
   return ajv;
 }
 
